@@ -1,0 +1,109 @@
+//! The `roambridge` command line.
+//!
+//! * `roambridge oicp validate <Operation> <FILE|-> [--response]`: prints `valid` and exits 0,
+//!   or prints one line per error (`<JSON path>: <rule> (OICP <code>)`) and exits 1. A file that
+//!   cannot be read or an unknown operation exits 2.
+//! * `roambridge oicp operations`: the table of operations.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::oicp::v23::operations::{BodyKind, Operation, operations_table};
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(name = "roambridge", version, about = "Peer-to-peer OICP 2.3 roaming gateway for EV charging")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// OICP 2.3 tools.
+    Oicp {
+        #[command(subcommand)]
+        command: OicpCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OicpCommand {
+    /// Validate a message body against the OICP 2.3 model and rules.
+    Validate {
+        /// Operation name, e.g. PushEvseData, AuthorizeStart, ChargingNotificationEnd
+        /// (see `roambridge oicp operations`).
+        operation: String,
+        /// The JSON file, or `-` for standard input.
+        file: PathBuf,
+        /// Validate the operation's response body instead of its request body.
+        #[arg(long)]
+        response: bool,
+    },
+    /// Print the table of operations: method, path template, direction, body types.
+    Operations,
+}
+
+/// Runs the command line with the process arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    run(cli, &mut stdout.lock(), &mut stderr.lock())
+}
+
+/// Runs a parsed command, writing to the given streams; returns the exit code.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+    match cli.command {
+        Command::Oicp { command: OicpCommand::Operations } => {
+            let _ = out.write_all(operations_table().as_bytes());
+            ExitCode::SUCCESS
+        }
+        Command::Oicp { command: OicpCommand::Validate { operation, file, response } } => {
+            validate(&operation, &file, response, out, err)
+        }
+    }
+}
+
+fn validate(operation: &str, file: &PathBuf, response: bool, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+    let Some(op) = Operation::from_name(operation) else {
+        let names: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
+        let _ = writeln!(err, "unknown operation '{operation}'; known operations: {}", names.join(", "));
+        return ExitCode::from(2);
+    };
+    let bytes = match read_input(file) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = writeln!(err, "cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let kind = if response { BodyKind::Response } else { BodyKind::Request };
+    match op.validate(kind, &bytes) {
+        Ok(()) => {
+            let _ = writeln!(out, "valid");
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                let _ = writeln!(out, "{e}");
+            }
+            let what = if response { op.response_type() } else { op.request_type() };
+            let _ = writeln!(err, "invalid {what}: {} error(s)", errors.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_input(file: &PathBuf) -> std::io::Result<Vec<u8>> {
+    if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(file)
+    }
+}

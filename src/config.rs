@@ -1,0 +1,456 @@
+//! Node configuration: a TOML file, parsed strictly (`deny_unknown_fields`) and then checked
+//! into typed values, so that every problem stops startup with a message naming the file, the
+//! key and the problem.
+//!
+//! ```toml
+//! [node]
+//! listen = "127.0.0.1:7001"          # address to bind (port 0 picks a free port)
+//! database = "data/cpo.sqlite"       # SQLite file, or ":memory:"
+//! admin_token = "change-me"          # bearer token of the /admin API (admin API off if absent)
+//! request_timeout_ms = 10000         # default timeout of calls to peers and backends
+//!
+//! [[party]]                          # an own CPO (OperatorID) or EMP (ProviderID)
+//! role = "cpo"
+//! id = "DE*GEF"
+//! name = "GEF Charging"              # optional, used as OperatorName where one is needed
+//! backend = "http://127.0.0.1:9001/api/oicp"   # optional: the party's own OICP system
+//! backend_token = "cpo-backend-token"          # the backend presents it to the node
+//!
+//! [[peer]]                           # a remote CPO or EMP reached directly
+//! role = "emp"
+//! id = "DE-GDF"
+//! url = "http://127.0.0.1:8001/api/oicp"
+//! timeout_ms = 10000                 # optional, defaults to node.request_timeout_ms
+//! token = "gef-to-gdf"               # optional: we present it to the peer
+//! inbound_token = "gdf-to-gef"       # the peer presents it to us
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::oicp::v23::ids::{OperatorId, ProviderId};
+
+/// A configuration problem: which file, which key, what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {key}: {problem}")]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// The key (e.g. `peer[1].url`).
+    pub key: String,
+    /// What is wrong and what is expected.
+    pub problem: String,
+}
+
+/// Whether a party or peer is a CPO (OperatorID) or an EMP (ProviderID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Charge point operator.
+    Cpo,
+    /// E-mobility provider.
+    Emp,
+}
+
+impl Role {
+    /// `cpo` or `emp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cpo => "cpo",
+            Self::Emp => "emp",
+        }
+    }
+
+    /// Parses `cpo` or `emp` (any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("cpo") {
+            Some(Self::Cpo)
+        } else if s.eq_ignore_ascii_case("emp") {
+            Some(Self::Emp)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A validated OperatorID or ProviderID, depending on the role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PartnerId {
+    /// A CPO's OperatorID.
+    Operator(OperatorId),
+    /// An EMP's ProviderID.
+    Provider(ProviderId),
+}
+
+impl PartnerId {
+    /// Parses an ID for a role.
+    pub fn parse(role: Role, s: &str) -> Result<Self, String> {
+        match role {
+            Role::Cpo => OperatorId::parse(s).map(Self::Operator).map_err(|e| e.to_string()),
+            Role::Emp => ProviderId::parse(s).map(Self::Provider).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The role of the ID.
+    pub fn role(&self) -> Role {
+        match self {
+            Self::Operator(_) => Role::Cpo,
+            Self::Provider(_) => Role::Emp,
+        }
+    }
+
+    /// The ID as spelled in the configuration.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Operator(id) => id.as_str(),
+            Self::Provider(id) => id.as_str(),
+        }
+    }
+
+    /// The format-insensitive key (`DE*GEF` and `DEGEF` give the same).
+    pub fn canonical(&self) -> String {
+        match self {
+            Self::Operator(id) => id.canonical(),
+            Self::Provider(id) => id.canonical(),
+        }
+    }
+}
+
+impl std::fmt::Display for PartnerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    node: RawNode,
+    #[serde(default)]
+    party: Vec<RawParty>,
+    #[serde(default)]
+    peer: Vec<RawPeer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    listen: String,
+    #[serde(default = "default_database")]
+    database: String,
+    admin_token: Option<String>,
+    #[serde(default = "default_timeout_ms")]
+    request_timeout_ms: u64,
+}
+
+fn default_database() -> String {
+    "data/roambridge.sqlite".to_owned()
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParty {
+    role: String,
+    id: String,
+    name: Option<String>,
+    backend: Option<String>,
+    backend_token: Option<String>,
+}
+
+/// A peer as written in the configuration file and in the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeer {
+    /// `cpo` or `emp`.
+    pub role: String,
+    /// OperatorID (cpo) or ProviderID (emp).
+    pub id: String,
+    /// Base URL of the peer's OICP API (up to and including `/api/oicp`).
+    pub url: String,
+    /// Timeout of calls to the peer, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Bearer token we present to the peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Bearer token the peer presents to us.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_token: Option<String>,
+}
+
+/// The node itself.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// SQLite file, or `:memory:`.
+    pub database: String,
+    /// Bearer token of the admin API; `None` disables the admin API.
+    pub admin_token: Option<String>,
+    /// Default timeout of outbound calls.
+    pub request_timeout: Duration,
+}
+
+/// An own party: a CPO or EMP hosted by this node.
+#[derive(Debug, Clone)]
+pub struct Party {
+    /// Its OperatorID or ProviderID.
+    pub id: PartnerId,
+    /// Display name (OperatorName).
+    pub name: Option<String>,
+    /// Base URL of the party's own OICP system.
+    pub backend: Option<String>,
+    /// Token the backend presents to the node.
+    pub backend_token: Option<String>,
+}
+
+/// A remote peer reached directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Its OperatorID or ProviderID.
+    pub id: PartnerId,
+    /// Base URL (up to and including `/api/oicp`).
+    pub url: String,
+    /// Timeout of calls to it.
+    pub timeout: Duration,
+    /// Token we present.
+    pub token: Option<String>,
+    /// Token it presents.
+    pub inbound_token: Option<String>,
+}
+
+impl Peer {
+    /// Checks a raw peer (from the file or the admin API); `key` names it in errors.
+    pub fn from_raw(raw: &RawPeer, default_timeout: Duration) -> Result<Self, (String, String)> {
+        let role = Role::parse(&raw.role)
+            .ok_or_else(|| ("role".to_owned(), format!("'{}' is not a role (cpo or emp)", raw.role)))?;
+        let id = PartnerId::parse(role, &raw.id).map_err(|e| ("id".to_owned(), e))?;
+        check_url(&raw.url).map_err(|e| ("url".to_owned(), e))?;
+        if raw.timeout_ms == Some(0) {
+            return Err(("timeout_ms".to_owned(), "must be at least 1".to_owned()));
+        }
+        for (key, token) in [("token", &raw.token), ("inbound_token", &raw.inbound_token)] {
+            if token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                return Err((key.to_owned(), "must not be empty".to_owned()));
+            }
+        }
+        Ok(Self {
+            id,
+            url: raw.url.trim_end_matches('/').to_owned(),
+            timeout: raw.timeout_ms.map_or(default_timeout, Duration::from_millis),
+            token: raw.token.clone(),
+            inbound_token: raw.inbound_token.clone(),
+        })
+    }
+
+    /// The raw form (for the admin API and the store).
+    pub fn to_raw(&self) -> RawPeer {
+        RawPeer {
+            role: self.id.role().as_str().to_owned(),
+            id: self.id.as_str().to_owned(),
+            url: self.url.clone(),
+            timeout_ms: u64::try_from(self.timeout.as_millis()).ok(),
+            token: self.token.clone(),
+            inbound_token: self.inbound_token.clone(),
+        }
+    }
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("'{url}' is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("'{url}' has no host"));
+    }
+    Ok(())
+}
+
+/// The whole, checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it was read from (for messages).
+    pub source: String,
+    /// The node.
+    pub node: NodeConfig,
+    /// Own parties.
+    pub parties: Vec<Party>,
+    /// Peers named in the file.
+    pub peers: Vec<Peer>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            key: "-".to_owned(),
+            problem: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parses and checks configuration text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let err = |key: String, problem: String| ConfigError { file: file.to_owned(), key, problem };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let key = e.span().map_or_else(|| "-".to_owned(), |s| format!("bytes {}..{}", s.start, s.end));
+            err(key, e.message().to_owned())
+        })?;
+        let listen: SocketAddr = raw
+            .node
+            .listen
+            .parse()
+            .map_err(|_| err("node.listen".into(), format!("'{}' is not an address like 127.0.0.1:7001", raw.node.listen)))?;
+        if raw.node.request_timeout_ms == 0 {
+            return Err(err("node.request_timeout_ms".into(), "must be at least 1".into()));
+        }
+        if raw.node.admin_token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(err("node.admin_token".into(), "must not be empty (leave it out to disable the admin API)".into()));
+        }
+        let node = NodeConfig {
+            listen,
+            database: raw.node.database,
+            admin_token: raw.node.admin_token,
+            request_timeout: Duration::from_millis(raw.node.request_timeout_ms),
+        };
+        let mut parties = Vec::new();
+        for (i, p) in raw.party.iter().enumerate() {
+            let key = |k: &str| format!("party[{i}].{k}");
+            let role = Role::parse(&p.role)
+                .ok_or_else(|| err(key("role"), format!("'{}' is not a role (cpo or emp)", p.role)))?;
+            let id = PartnerId::parse(role, &p.id).map_err(|e| err(key("id"), e))?;
+            if let Some(b) = &p.backend {
+                check_url(b).map_err(|e| err(key("backend"), e))?;
+            }
+            if p.backend_token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                return Err(err(key("backend_token"), "must not be empty".into()));
+            }
+            if parties.iter().any(|q: &Party| q.id == id) {
+                return Err(err(key("id"), format!("party {id} is configured twice")));
+            }
+            parties.push(Party {
+                id,
+                name: p.name.clone(),
+                backend: p.backend.as_ref().map(|b| b.trim_end_matches('/').to_owned()),
+                backend_token: p.backend_token.clone(),
+            });
+        }
+        let mut peers: Vec<Peer> = Vec::new();
+        for (i, raw_peer) in raw.peer.iter().enumerate() {
+            let peer = Peer::from_raw(raw_peer, node.request_timeout).map_err(|(k, e)| err(format!("peer[{i}].{k}"), e))?;
+            if peers.iter().any(|q| q.id == peer.id) {
+                return Err(err(format!("peer[{i}].id"), format!("peer {} is configured twice", peer.id)));
+            }
+            if parties.iter().any(|p| p.id == peer.id) {
+                return Err(err(format!("peer[{i}].id"), format!("{} is an own party, not a peer", peer.id)));
+            }
+            peers.push(peer);
+        }
+        check_tokens(&parties, &peers, node.admin_token.as_deref()).map_err(|(k, e)| err(k, e))?;
+        Ok(Self { source: file.to_owned(), node, parties, peers })
+    }
+
+    /// The database path, or `None` for `:memory:`.
+    pub fn database_path(&self) -> Option<PathBuf> {
+        (self.node.database != ":memory:").then(|| PathBuf::from(&self.node.database))
+    }
+}
+
+/// A token must identify one caller: a peer's inbound token may not equal a backend token or
+/// the admin token (backend tokens may be shared by parties with one backend).
+fn check_tokens(parties: &[Party], peers: &[Peer], admin: Option<&str>) -> Result<(), (String, String)> {
+    for (i, peer) in peers.iter().enumerate() {
+        let Some(t) = peer.inbound_token.as_deref() else { continue };
+        if parties.iter().any(|p| p.backend_token.as_deref() == Some(t)) || admin == Some(t) {
+            return Err((format!("peer[{i}].inbound_token"), "is also used by a backend or the admin API".into()));
+        }
+        if peers[..i].iter().any(|q| q.inbound_token.as_deref() == Some(t)) {
+            return Err((format!("peer[{i}].inbound_token"), "is also used by another peer".into()));
+        }
+    }
+    if let Some(a) = admin {
+        if parties.iter().any(|p| p.backend_token.as_deref() == Some(a)) {
+            return Err(("node.admin_token".into(), "is also used as a backend token".into()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[node]
+listen = "127.0.0.1:0"
+database = ":memory:"
+admin_token = "adm"
+
+[[party]]
+role = "cpo"
+id = "DE*GEF"
+backend = "http://127.0.0.1:9001/api/oicp/"
+backend_token = "b"
+
+[[peer]]
+role = "emp"
+id = "DE-GDF"
+url = "http://127.0.0.1:8001/api/oicp"
+token = "out"
+inbound_token = "in"
+"#;
+
+    #[test]
+    fn a_good_file_parses() {
+        let c = Config::parse(GOOD, "good.toml").unwrap();
+        assert_eq!(c.parties.len(), 1);
+        assert_eq!(c.parties[0].backend.as_deref(), Some("http://127.0.0.1:9001/api/oicp"));
+        assert_eq!(c.peers[0].timeout, Duration::from_secs(10));
+        assert_eq!(c.peers[0].id.canonical(), "DEGDF");
+        assert!(c.database_path().is_none());
+    }
+
+    #[test]
+    fn errors_name_file_key_and_problem() {
+        let bad_id = GOOD.replace("id = \"DE-GDF\"", "id = \"DE-G\"");
+        let e = Config::parse(&bad_id, "x.toml").unwrap_err();
+        assert_eq!((e.file.as_str(), e.key.as_str()), ("x.toml", "peer[0].id"));
+        let bad_url = GOOD.replace("url = \"http://127.0.0.1:8001/api/oicp\"", "url = \"ftp://x\"");
+        assert_eq!(Config::parse(&bad_url, "x.toml").unwrap_err().key, "peer[0].url");
+        let unknown = GOOD.replace("[[peer]]", "[[peer]]\ncolour = \"red\"");
+        let e = Config::parse(&unknown, "x.toml").unwrap_err();
+        assert!(e.problem.contains("colour"), "{e}");
+        let bad_role = GOOD.replace("role = \"cpo\"", "role = \"hub\"");
+        assert_eq!(Config::parse(&bad_role, "x.toml").unwrap_err().key, "party[0].role");
+        let dup = format!("{GOOD}\n[[peer]]\nrole = \"emp\"\nid = \"DE*GDF\"\nurl = \"http://x\"\n");
+        assert_eq!(Config::parse(&dup, "x.toml").unwrap_err().key, "peer[1].id");
+        let shared = GOOD.replace("inbound_token = \"in\"", "inbound_token = \"b\"");
+        assert_eq!(Config::parse(&shared, "x.toml").unwrap_err().key, "peer[0].inbound_token");
+        let listen = GOOD.replace("127.0.0.1:0", "localhost");
+        assert_eq!(Config::parse(&listen, "x.toml").unwrap_err().key, "node.listen");
+    }
+
+    #[test]
+    fn the_shipped_configurations_parse() {
+        for name in ["cpo.toml", "emp.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+            Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}

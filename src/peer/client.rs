@@ -1,0 +1,202 @@
+//! The outbound OICP client: one POST of a typed body to a peer or an own party's backend,
+//! with the target's timeout and credential, and transport failures turned into values
+//! ([`CallError`]) that map to OICP 310 (timeout) and 320 (unreachable).
+//!
+//! awc clients are tied to the thread that created them: every actix worker and the delivery
+//! arbiter build their own [`OicpClient`].
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::PartnerId;
+use crate::oicp::v23::status::{Code, StatusCode};
+use crate::oicp::v23::validate::Validate;
+use crate::oicp::v23::wire::parse_forwarding;
+
+/// Largest response body accepted from a peer (a full EVSE data page is a few MiB).
+const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+
+/// Who a call goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetKind {
+    /// A registered remote peer.
+    Peer,
+    /// An own party's backend.
+    Backend,
+}
+
+impl TargetKind {
+    /// `peer` or `backend` (the `route` field of spans).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Peer => "peer",
+            Self::Backend => "backend",
+        }
+    }
+}
+
+/// Where and how to call.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Peer or backend.
+    pub kind: TargetKind,
+    /// The partner's OperatorID or ProviderID.
+    pub id: PartnerId,
+    /// Base URL up to and including `/api/oicp`.
+    pub base_url: String,
+    /// Bearer token to present.
+    pub token: Option<String>,
+    /// Timeout of the whole call.
+    pub timeout: Duration,
+}
+
+/// Why a call did not produce a usable answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// No answer within the timeout (OICP 310).
+    #[error("{0} did not respond within {1:?}")]
+    Timeout(String, Duration),
+    /// Connection refused, reset, DNS or TLS failure (OICP 320).
+    #[error("{0} is not reachable: {1}")]
+    Unreachable(String, String),
+    /// An HTTP status other than 200; the OICP status of the body when it had one.
+    #[error("{partner} answered HTTP {http}")]
+    Http {
+        /// The partner.
+        partner: String,
+        /// The HTTP status.
+        http: u16,
+        /// The body's StatusCode, if the body was an OICP fault.
+        status: Option<StatusCode>,
+    },
+    /// HTTP 200 with a body that is not the operation's response.
+    #[error("{0} sent an invalid response: {1}")]
+    InvalidResponse(String, String),
+}
+
+impl CallError {
+    /// The OICP status the caller gets for this failure (never 000).
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Timeout(..) => StatusCode::with_description(Code::PartnerDidNotRespond, &self.to_string()),
+            Self::Unreachable(..) => StatusCode::with_description(Code::ServiceNotAvailable, &self.to_string()),
+            Self::Http { status: Some(s), .. } if !s.code.is_success() => s.clone(),
+            Self::Http { .. } => StatusCode::with_description(Code::ServiceNotAvailable, &self.to_string()),
+            Self::InvalidResponse(..) => StatusCode::with_description(Code::SystemError, &self.to_string()),
+        }
+    }
+
+    /// Whether the partner could not be reached at all or did not answer in time (the cases
+    /// where another route may be tried).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Timeout(..) | Self::Unreachable(..))
+    }
+}
+
+/// The body of an HTTP error from an OICP server (Hubject's `OicpERoamingFault`).
+#[derive(Debug, serde::Deserialize)]
+struct Fault {
+    #[serde(rename = "StatusCode")]
+    status_code: Option<StatusCode>,
+}
+
+/// An HTTP client for OICP calls (one per thread).
+#[derive(Clone)]
+pub struct OicpClient {
+    http: awc::Client,
+}
+
+impl std::fmt::Debug for OicpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OicpClient").finish_non_exhaustive()
+    }
+}
+
+impl Default for OicpClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OicpClient {
+    /// A client with keep-alive connection pooling.
+    pub fn new() -> Self {
+        let http = awc::Client::builder()
+            .timeout(Duration::from_secs(600))
+            .add_default_header(("User-Agent", concat!("roambridge/", env!("CARGO_PKG_VERSION"))))
+            .finish();
+        Self { http }
+    }
+
+    /// POSTs `body` to `path` (below the target's base URL) and parses the answer as `Resp`.
+    pub async fn call<Req, Resp>(
+        &self,
+        target: &Target,
+        path: &str,
+        process_id: &str,
+        body: &Req,
+    ) -> Result<Resp, CallError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned + Validate,
+    {
+        let bytes = serde_json::to_vec(body).map_err(|e| CallError::InvalidResponse(target.id.to_string(), e.to_string()))?;
+        let (http, response) = self.post(target, path, process_id, bytes).await?;
+        let partner = target.id.to_string();
+        if http != 200 {
+            let status = serde_json::from_slice::<Fault>(&response).ok().and_then(|f| f.status_code);
+            return Err(CallError::Http { partner, http, status });
+        }
+        parse_forwarding::<Resp>(&response).map_err(|errors| {
+            let first = errors.first().map(ToString::to_string).unwrap_or_default();
+            CallError::InvalidResponse(partner, first)
+        })
+    }
+
+    /// POSTs raw JSON; returns the HTTP status and the body.
+    pub async fn post(
+        &self,
+        target: &Target,
+        path: &str,
+        process_id: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), CallError> {
+        let url = format!("{}{}", target.base_url, path);
+        let partner = target.id.to_string();
+        let mut request = self
+            .http
+            .post(&url)
+            .insert_header(("Content-Type", "application/json; charset=utf-8"))
+            .insert_header(("Accept", "application/json; charset=utf-8"))
+            .insert_header(("Process-ID", process_id))
+            .timeout(target.timeout);
+        if let Some(token) = &target.token {
+            request = request.bearer_auth(token);
+        }
+        let exchange = async {
+            let mut response = request.send_body(body).await.map_err(|e| match e {
+                awc::error::SendRequestError::Timeout => CallError::Timeout(partner.clone(), target.timeout),
+                other => CallError::Unreachable(partner.clone(), other.to_string()),
+            })?;
+            let status = response.status().as_u16();
+            let body = response
+                .body()
+                .limit(MAX_RESPONSE)
+                .await
+                .map_err(|e| CallError::Unreachable(partner.clone(), format!("reading the response failed: {e}")))?;
+            Ok((status, body.to_vec()))
+        };
+        match tokio::time::timeout(target.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(CallError::Timeout(partner, target.timeout)),
+        }
+    }
+}
+
+/// Fills the ID into a path template (`{operatorID}` or `{providerID}`). `*` and `+` are
+/// sub-delimiters and stay literal in a path; everything else an ID may hold is unreserved.
+pub fn fill_path(template: &str, id: &str) -> String {
+    template.replace("{operatorID}", id).replace("{providerID}", id)
+}

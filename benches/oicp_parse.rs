@@ -72,27 +72,49 @@ fn push_evse_status(n: usize) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let data = push_evse_data(1_000);
-    assert!(parse::<PushEvseData>(&data).is_ok(), "generated PushEvseData must be valid");
+    assert!(
+        parse::<PushEvseData>(&data).is_ok(),
+        "generated PushEvseData must be valid"
+    );
     let mut g = c.benchmark_group("PushEvseData_1000_records");
     g.throughput(Throughput::Bytes(data.len() as u64));
-    g.bench_with_input(BenchmarkId::new("serde_json_Value", data.len()), &data, |b, d| {
-        b.iter(|| serde_json::from_slice::<Value>(black_box(d)));
-    });
-    g.bench_with_input(BenchmarkId::new("typed_parse_and_validate", data.len()), &data, |b, d| {
-        b.iter(|| parse::<PushEvseData>(black_box(d)));
-    });
+    g.bench_with_input(
+        BenchmarkId::new("serde_json_Value", data.len()),
+        &data,
+        |b, d| {
+            b.iter(|| serde_json::from_slice::<Value>(black_box(d)));
+        },
+    );
+    g.bench_with_input(
+        BenchmarkId::new("typed_parse_and_validate", data.len()),
+        &data,
+        |b, d| {
+            b.iter(|| parse::<PushEvseData>(black_box(d)));
+        },
+    );
     g.finish();
 
     let status = push_evse_status(10_000);
-    assert!(parse::<PushEvseStatus>(&status).is_ok(), "generated PushEvseStatus must be valid");
+    assert!(
+        parse::<PushEvseStatus>(&status).is_ok(),
+        "generated PushEvseStatus must be valid"
+    );
     let mut g = c.benchmark_group("PushEvseStatus_10000_records");
     g.throughput(Throughput::Bytes(status.len() as u64));
-    g.bench_with_input(BenchmarkId::new("serde_json_Value", status.len()), &status, |b, d| {
-        b.iter(|| serde_json::from_slice::<Value>(black_box(d)));
-    });
-    g.bench_with_input(BenchmarkId::new("typed_parse_and_validate", status.len()), &status, |b, d| {
-        b.iter(|| parse::<PushEvseStatus>(black_box(d)));
-    });
+    g.bench_with_input(
+        BenchmarkId::new("serde_json_Value", status.len()),
+        &status,
+        |b, d| {
+            b.iter(|| serde_json::from_slice::<Value>(black_box(d)));
+        },
+    );
+    g.bench_with_input(
+        BenchmarkId::new("typed_parse_and_validate", status.len()),
+        &status,
+        |b, d| {
+            b.iter(|| parse::<PushEvseStatus>(black_box(d)));
+        },
+    );
     g.finish();
 }
 

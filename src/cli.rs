@@ -4,6 +4,8 @@
 //!   or prints one line per error (`<JSON path>: <rule> (OICP <code>)`) and exits 1. A file that
 //!   cannot be read or an unknown operation exits 2.
 //! * `roambridge oicp operations`: the table of operations.
+//! * `roambridge run --config FILE`: runs a node (see [`crate::config`] for the file). A bad
+//!   configuration exits 2 with `file: key: problem`; a start failure (database, port) exits 1.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -23,6 +25,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a node with a configuration file.
+    Run {
+        /// The node's TOML configuration, e.g. config/cpo.toml.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// OICP 2.3 tools.
     Oicp {
         #[command(subcommand)]
@@ -58,6 +66,7 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command, writing to the given streams; returns the exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
     match cli.command {
+        Command::Run { config } => run_node(&config, err),
         Command::Oicp { command: OicpCommand::Operations } => {
             let _ = out.write_all(operations_table().as_bytes());
             ExitCode::SUCCESS
@@ -93,6 +102,36 @@ fn validate(operation: &str, file: &PathBuf, response: bool, out: &mut dyn Write
             }
             let what = if response { op.response_type() } else { op.request_type() };
             let _ = writeln!(err, "invalid {what}: {} error(s)", errors.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to standard error; `RUST_LOG` selects (default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn run_node(path: &std::path::Path, err: &mut dyn Write) -> ExitCode {
+    init_tracing();
+    let config = match crate::config::Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = actix_web::rt::System::new().block_on(async move {
+        let app = crate::node::Application::build(config).await?;
+        tracing::info!(port = app.port(), "roambridge node listening");
+        app.run_until_stopped().await.map_err(crate::node::StartError::Io)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
             ExitCode::FAILURE
         }
     }

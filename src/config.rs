@@ -95,8 +95,12 @@ impl PartnerId {
     /// Parses an ID for a role.
     pub fn parse(role: Role, s: &str) -> Result<Self, String> {
         match role {
-            Role::Cpo => OperatorId::parse(s).map(Self::Operator).map_err(|e| e.to_string()),
-            Role::Emp => ProviderId::parse(s).map(Self::Provider).map_err(|e| e.to_string()),
+            Role::Cpo => OperatorId::parse(s)
+                .map(Self::Operator)
+                .map_err(|e| e.to_string()),
+            Role::Emp => ProviderId::parse(s)
+                .map(Self::Provider)
+                .map_err(|e| e.to_string()),
         }
     }
 
@@ -235,8 +239,12 @@ pub struct Peer {
 impl Peer {
     /// Checks a raw peer (from the file or the admin API); `key` names it in errors.
     pub fn from_raw(raw: &RawPeer, default_timeout: Duration) -> Result<Self, (String, String)> {
-        let role = Role::parse(&raw.role)
-            .ok_or_else(|| ("role".to_owned(), format!("'{}' is not a role (cpo or emp)", raw.role)))?;
+        let role = Role::parse(&raw.role).ok_or_else(|| {
+            (
+                "role".to_owned(),
+                format!("'{}' is not a role (cpo or emp)", raw.role),
+            )
+        })?;
         let id = PartnerId::parse(role, &raw.id).map_err(|e| ("id".to_owned(), e))?;
         check_url(&raw.url).map_err(|e| ("url".to_owned(), e))?;
         if raw.timeout_ms == Some(0) {
@@ -250,7 +258,9 @@ impl Peer {
         Ok(Self {
             id,
             url: raw.url.trim_end_matches('/').to_owned(),
-            timeout: raw.timeout_ms.map_or(default_timeout, Duration::from_millis),
+            timeout: raw
+                .timeout_ms
+                .map_or(default_timeout, Duration::from_millis),
             token: raw.token.clone(),
             inbound_token: raw.inbound_token.clone(),
         })
@@ -307,21 +317,43 @@ impl Config {
 
     /// Parses and checks configuration text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
-        let err = |key: String, problem: String| ConfigError { file: file.to_owned(), key, problem };
+        let err = |key: String, problem: String| ConfigError {
+            file: file.to_owned(),
+            key,
+            problem,
+        };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let key = e.span().map_or_else(|| "-".to_owned(), |s| format!("bytes {}..{}", s.start, s.end));
+            let key = e.span().map_or_else(
+                || "-".to_owned(),
+                |s| format!("bytes {}..{}", s.start, s.end),
+            );
             err(key, e.message().to_owned())
         })?;
-        let listen: SocketAddr = raw
-            .node
-            .listen
-            .parse()
-            .map_err(|_| err("node.listen".into(), format!("'{}' is not an address like 127.0.0.1:7001", raw.node.listen)))?;
+        let listen: SocketAddr = raw.node.listen.parse().map_err(|_| {
+            err(
+                "node.listen".into(),
+                format!(
+                    "'{}' is not an address like 127.0.0.1:7001",
+                    raw.node.listen
+                ),
+            )
+        })?;
         if raw.node.request_timeout_ms == 0 {
-            return Err(err("node.request_timeout_ms".into(), "must be at least 1".into()));
+            return Err(err(
+                "node.request_timeout_ms".into(),
+                "must be at least 1".into(),
+            ));
         }
-        if raw.node.admin_token.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            return Err(err("node.admin_token".into(), "must not be empty (leave it out to disable the admin API)".into()));
+        if raw
+            .node
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err(err(
+                "node.admin_token".into(),
+                "must not be empty (leave it out to disable the admin API)".into(),
+            ));
         }
         let node = NodeConfig {
             listen,
@@ -332,13 +364,20 @@ impl Config {
         let mut parties = Vec::new();
         for (i, p) in raw.party.iter().enumerate() {
             let key = |k: &str| format!("party[{i}].{k}");
-            let role = Role::parse(&p.role)
-                .ok_or_else(|| err(key("role"), format!("'{}' is not a role (cpo or emp)", p.role)))?;
+            let role = Role::parse(&p.role).ok_or_else(|| {
+                err(
+                    key("role"),
+                    format!("'{}' is not a role (cpo or emp)", p.role),
+                )
+            })?;
             let id = PartnerId::parse(role, &p.id).map_err(|e| err(key("id"), e))?;
             if let Some(b) = &p.backend {
                 check_url(b).map_err(|e| err(key("backend"), e))?;
             }
-            if p.backend_token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            if p.backend_token
+                .as_deref()
+                .is_some_and(|t| t.trim().is_empty())
+            {
                 return Err(err(key("backend_token"), "must not be empty".into()));
             }
             if parties.iter().any(|q: &Party| q.id == id) {
@@ -347,23 +386,38 @@ impl Config {
             parties.push(Party {
                 id,
                 name: p.name.clone(),
-                backend: p.backend.as_ref().map(|b| b.trim_end_matches('/').to_owned()),
+                backend: p
+                    .backend
+                    .as_ref()
+                    .map(|b| b.trim_end_matches('/').to_owned()),
                 backend_token: p.backend_token.clone(),
             });
         }
         let mut peers: Vec<Peer> = Vec::new();
         for (i, raw_peer) in raw.peer.iter().enumerate() {
-            let peer = Peer::from_raw(raw_peer, node.request_timeout).map_err(|(k, e)| err(format!("peer[{i}].{k}"), e))?;
+            let peer = Peer::from_raw(raw_peer, node.request_timeout)
+                .map_err(|(k, e)| err(format!("peer[{i}].{k}"), e))?;
             if peers.iter().any(|q| q.id == peer.id) {
-                return Err(err(format!("peer[{i}].id"), format!("peer {} is configured twice", peer.id)));
+                return Err(err(
+                    format!("peer[{i}].id"),
+                    format!("peer {} is configured twice", peer.id),
+                ));
             }
             if parties.iter().any(|p| p.id == peer.id) {
-                return Err(err(format!("peer[{i}].id"), format!("{} is an own party, not a peer", peer.id)));
+                return Err(err(
+                    format!("peer[{i}].id"),
+                    format!("{} is an own party, not a peer", peer.id),
+                ));
             }
             peers.push(peer);
         }
         check_tokens(&parties, &peers, node.admin_token.as_deref()).map_err(|(k, e)| err(k, e))?;
-        Ok(Self { source: file.to_owned(), node, parties, peers })
+        Ok(Self {
+            source: file.to_owned(),
+            node,
+            parties,
+            peers,
+        })
     }
 
     /// The database path, or `None` for `:memory:`.
@@ -374,19 +428,44 @@ impl Config {
 
 /// A token must identify one caller: a peer's inbound token may not equal a backend token or
 /// the admin token (backend tokens may be shared by parties with one backend).
-fn check_tokens(parties: &[Party], peers: &[Peer], admin: Option<&str>) -> Result<(), (String, String)> {
+fn check_tokens(
+    parties: &[Party],
+    peers: &[Peer],
+    admin: Option<&str>,
+) -> Result<(), (String, String)> {
     for (i, peer) in peers.iter().enumerate() {
-        let Some(t) = peer.inbound_token.as_deref() else { continue };
-        if parties.iter().any(|p| p.backend_token.as_deref() == Some(t)) || admin == Some(t) {
-            return Err((format!("peer[{i}].inbound_token"), "is also used by a backend or the admin API".into()));
+        let Some(t) = peer.inbound_token.as_deref() else {
+            continue;
+        };
+        if parties
+            .iter()
+            .any(|p| p.backend_token.as_deref() == Some(t))
+            || admin == Some(t)
+        {
+            return Err((
+                format!("peer[{i}].inbound_token"),
+                "is also used by a backend or the admin API".into(),
+            ));
         }
-        if peers[..i].iter().any(|q| q.inbound_token.as_deref() == Some(t)) {
-            return Err((format!("peer[{i}].inbound_token"), "is also used by another peer".into()));
+        if peers[..i]
+            .iter()
+            .any(|q| q.inbound_token.as_deref() == Some(t))
+        {
+            return Err((
+                format!("peer[{i}].inbound_token"),
+                "is also used by another peer".into(),
+            ));
         }
     }
     if let Some(a) = admin {
-        if parties.iter().any(|p| p.backend_token.as_deref() == Some(a)) {
-            return Err(("node.admin_token".into(), "is also used as a backend token".into()));
+        if parties
+            .iter()
+            .any(|p| p.backend_token.as_deref() == Some(a))
+        {
+            return Err((
+                "node.admin_token".into(),
+                "is also used as a backend token".into(),
+            ));
         }
     }
     Ok(())
@@ -420,7 +499,10 @@ inbound_token = "in"
     fn a_good_file_parses() {
         let c = Config::parse(GOOD, "good.toml").unwrap();
         assert_eq!(c.parties.len(), 1);
-        assert_eq!(c.parties[0].backend.as_deref(), Some("http://127.0.0.1:9001/api/oicp"));
+        assert_eq!(
+            c.parties[0].backend.as_deref(),
+            Some("http://127.0.0.1:9001/api/oicp")
+        );
         assert_eq!(c.peers[0].timeout, Duration::from_secs(10));
         assert_eq!(c.peers[0].id.canonical(), "DEGDF");
         assert!(c.database_path().is_none());
@@ -431,25 +513,43 @@ inbound_token = "in"
         let bad_id = GOOD.replace("id = \"DE-GDF\"", "id = \"DE-G\"");
         let e = Config::parse(&bad_id, "x.toml").unwrap_err();
         assert_eq!((e.file.as_str(), e.key.as_str()), ("x.toml", "peer[0].id"));
-        let bad_url = GOOD.replace("url = \"http://127.0.0.1:8001/api/oicp\"", "url = \"ftp://x\"");
-        assert_eq!(Config::parse(&bad_url, "x.toml").unwrap_err().key, "peer[0].url");
+        let bad_url = GOOD.replace(
+            "url = \"http://127.0.0.1:8001/api/oicp\"",
+            "url = \"ftp://x\"",
+        );
+        assert_eq!(
+            Config::parse(&bad_url, "x.toml").unwrap_err().key,
+            "peer[0].url"
+        );
         let unknown = GOOD.replace("[[peer]]", "[[peer]]\ncolour = \"red\"");
         let e = Config::parse(&unknown, "x.toml").unwrap_err();
         assert!(e.problem.contains("colour"), "{e}");
         let bad_role = GOOD.replace("role = \"cpo\"", "role = \"hub\"");
-        assert_eq!(Config::parse(&bad_role, "x.toml").unwrap_err().key, "party[0].role");
-        let dup = format!("{GOOD}\n[[peer]]\nrole = \"emp\"\nid = \"DE*GDF\"\nurl = \"http://x\"\n");
+        assert_eq!(
+            Config::parse(&bad_role, "x.toml").unwrap_err().key,
+            "party[0].role"
+        );
+        let dup =
+            format!("{GOOD}\n[[peer]]\nrole = \"emp\"\nid = \"DE*GDF\"\nurl = \"http://x\"\n");
         assert_eq!(Config::parse(&dup, "x.toml").unwrap_err().key, "peer[1].id");
         let shared = GOOD.replace("inbound_token = \"in\"", "inbound_token = \"b\"");
-        assert_eq!(Config::parse(&shared, "x.toml").unwrap_err().key, "peer[0].inbound_token");
+        assert_eq!(
+            Config::parse(&shared, "x.toml").unwrap_err().key,
+            "peer[0].inbound_token"
+        );
         let listen = GOOD.replace("127.0.0.1:0", "localhost");
-        assert_eq!(Config::parse(&listen, "x.toml").unwrap_err().key, "node.listen");
+        assert_eq!(
+            Config::parse(&listen, "x.toml").unwrap_err().key,
+            "node.listen"
+        );
     }
 
     #[test]
     fn the_shipped_configurations_parse() {
         for name in ["cpo.toml", "emp.toml"] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("config")
+                .join(name);
             Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
         }
     }

@@ -15,5 +15,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod node;
+
 pub mod oicp;
 pub mod peer;
+pub mod store;

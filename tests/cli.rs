@@ -21,12 +21,23 @@ fn roambridge(args: &[&str], stdin: Option<&[u8]>) -> Output {
 }
 
 fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/oicp/valid/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/tests/fixtures/oicp/valid/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 #[test]
 fn a_valid_file_prints_valid_and_exits_0() {
-    let out = roambridge(&["oicp", "validate", "PushEvseData", &fixture("PushEvseData.request.json")], None);
+    let out = roambridge(
+        &[
+            "oicp",
+            "validate",
+            "PushEvseData",
+            &fixture("PushEvseData.request.json"),
+        ],
+        None,
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "valid\n");
     assert_eq!(out.status.code(), Some(0));
 }
@@ -34,8 +45,16 @@ fn a_valid_file_prints_valid_and_exits_0() {
 #[test]
 fn response_bodies_are_validated_with_the_flag() {
     let file = fixture("AuthorizeStart.response.json");
-    let out = roambridge(&["oicp", "validate", "AuthorizeStart", "--response", &file], None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = roambridge(
+        &["oicp", "validate", "AuthorizeStart", "--response", &file],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // The same file is not a valid request.
     let out = roambridge(&["oicp", "validate", "AuthorizeStart", &file], None);
     assert_eq!(out.status.code(), Some(1));
@@ -51,7 +70,8 @@ fn standard_input_is_read_with_dash() {
 
 #[test]
 fn every_error_is_printed_with_its_json_path_and_exit_1() {
-    let body = br#"{"ActionType":"update","OperatorEvseStatus":{"OperatorID":"DE*GEF","EvseStatusRecord":[
+    let body =
+        br#"{"ActionType":"update","OperatorEvseStatus":{"OperatorID":"DE*GEF","EvseStatusRecord":[
         {"EvseID":"DE*GEF*E0001*1","EvseStatus":"Available"},
         {"EvseID":"not an evse","EvseStatus":"Available"},
         {"EvseID":"DE*GEF*E0003*1","EvseStatus":"Sleeping"}]}}"#;
@@ -60,13 +80,27 @@ fn every_error_is_printed_with_its_json_path_and_exit_1() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines.iter().any(|l| l.starts_with("$.OperatorEvseStatus.EvseStatusRecord[1].EvseID: ") && l.ends_with("(OICP 022)")), "{stdout}");
-    assert!(lines.iter().any(|l| l.starts_with("$.OperatorEvseStatus.EvseStatusRecord[2].EvseStatus: ") && l.contains("Sleeping")), "{stdout}");
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("$.OperatorEvseStatus.EvseStatusRecord[1].EvseID: ")
+                && l.ends_with("(OICP 022)")
+        ),
+        "{stdout}"
+    );
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("$.OperatorEvseStatus.EvseStatusRecord[2].EvseStatus: ")
+            && l.contains("Sleeping")),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn broken_json_is_reported_at_the_root() {
-    let out = roambridge(&["oicp", "validate", "AuthorizeStart", "-"], Some(b"{\"OperatorID\": "));
+    let out = roambridge(
+        &["oicp", "validate", "AuthorizeStart", "-"],
+        Some(b"{\"OperatorID\": "),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("$: not valid JSON"));
 }
@@ -76,7 +110,10 @@ fn unknown_operation_and_missing_file_exit_2() {
     let out = roambridge(&["oicp", "validate", "PushEverything", "-"], Some(b"{}"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("PushEvseData"));
-    let out = roambridge(&["oicp", "validate", "PushEvseData", "/nonexistent/file.json"], None);
+    let out = roambridge(
+        &["oicp", "validate", "PushEvseData", "/nonexistent/file.json"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }

@@ -27,9 +27,16 @@ fn every_request_and_response_round_trips() {
             let written = op
                 .round_trip(kind, &bytes)
                 .unwrap_or_else(|errors| panic!("{} is not valid: {errors:#?}", path.display()));
-            assert_eq!(written, original, "{} changed in the round trip", path.display());
+            assert_eq!(
+                written,
+                original,
+                "{} changed in the round trip",
+                path.display()
+            );
             // And the written form parses to the same again.
-            let again = op.round_trip(kind, &serde_json::to_vec(&written).unwrap()).unwrap();
+            let again = op
+                .round_trip(kind, &serde_json::to_vec(&written).unwrap())
+                .unwrap();
             assert_eq!(again, written, "{}", path.display());
             checked += 1;
         }
@@ -52,8 +59,14 @@ fn unknown_members_survive_at_every_level() {
 
 #[test]
 fn explicit_nulls_for_optional_members_are_accepted_and_dropped() {
-    let body = br#"{"Result":true,"StatusCode":{"Code":"000","Description":null,"AdditionalInfo":null},
+    let body =
+        br#"{"Result":true,"StatusCode":{"Code":"000","Description":null,"AdditionalInfo":null},
         "SessionID":null,"CPOPartnerSessionID":null,"EMPPartnerSessionID":null}"#;
-    let written = Operation::PushEvseStatus.round_trip(BodyKind::Response, body).unwrap();
-    assert_eq!(written, serde_json::json!({"Result": true, "StatusCode": {"Code": "000"}}));
+    let written = Operation::PushEvseStatus
+        .round_trip(BodyKind::Response, body)
+        .unwrap();
+    assert_eq!(
+        written,
+        serde_json::json!({"Result": true, "StatusCode": {"Code": "000"}})
+    );
 }

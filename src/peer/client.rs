@@ -80,11 +80,21 @@ impl CallError {
     /// The OICP status the caller gets for this failure (never 000).
     pub fn status_code(&self) -> StatusCode {
         match self {
-            Self::Timeout(..) => StatusCode::with_description(Code::PartnerDidNotRespond, &self.to_string()),
-            Self::Unreachable(..) => StatusCode::with_description(Code::ServiceNotAvailable, &self.to_string()),
-            Self::Http { status: Some(s), .. } if !s.code.is_success() => s.clone(),
-            Self::Http { .. } => StatusCode::with_description(Code::ServiceNotAvailable, &self.to_string()),
-            Self::InvalidResponse(..) => StatusCode::with_description(Code::SystemError, &self.to_string()),
+            Self::Timeout(..) => {
+                StatusCode::with_description(Code::PartnerDidNotRespond, &self.to_string())
+            }
+            Self::Unreachable(..) => {
+                StatusCode::with_description(Code::ServiceNotAvailable, &self.to_string())
+            }
+            Self::Http {
+                status: Some(s), ..
+            } if !s.code.is_success() => s.clone(),
+            Self::Http { .. } => {
+                StatusCode::with_description(Code::ServiceNotAvailable, &self.to_string())
+            }
+            Self::InvalidResponse(..) => {
+                StatusCode::with_description(Code::SystemError, &self.to_string())
+            }
         }
     }
 
@@ -125,7 +135,10 @@ impl OicpClient {
     pub fn new() -> Self {
         let http = awc::Client::builder()
             .timeout(Duration::from_secs(600))
-            .add_default_header(("User-Agent", concat!("roambridge/", env!("CARGO_PKG_VERSION"))))
+            .add_default_header((
+                "User-Agent",
+                concat!("roambridge/", env!("CARGO_PKG_VERSION")),
+            ))
             .finish();
         Self { http }
     }
@@ -142,12 +155,19 @@ impl OicpClient {
         Req: Serialize + ?Sized,
         Resp: DeserializeOwned + Validate,
     {
-        let bytes = serde_json::to_vec(body).map_err(|e| CallError::InvalidResponse(target.id.to_string(), e.to_string()))?;
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| CallError::InvalidResponse(target.id.to_string(), e.to_string()))?;
         let (http, response) = self.post(target, path, process_id, bytes).await?;
         let partner = target.id.to_string();
         if http != 200 {
-            let status = serde_json::from_slice::<Fault>(&response).ok().and_then(|f| f.status_code);
-            return Err(CallError::Http { partner, http, status });
+            let status = serde_json::from_slice::<Fault>(&response)
+                .ok()
+                .and_then(|f| f.status_code);
+            return Err(CallError::Http {
+                partner,
+                http,
+                status,
+            });
         }
         parse_forwarding::<Resp>(&response).map_err(|errors| {
             let first = errors.first().map(ToString::to_string).unwrap_or_default();
@@ -177,15 +197,15 @@ impl OicpClient {
         }
         let exchange = async {
             let mut response = request.send_body(body).await.map_err(|e| match e {
-                awc::error::SendRequestError::Timeout => CallError::Timeout(partner.clone(), target.timeout),
+                awc::error::SendRequestError::Timeout => {
+                    CallError::Timeout(partner.clone(), target.timeout)
+                }
                 other => CallError::Unreachable(partner.clone(), other.to_string()),
             })?;
             let status = response.status().as_u16();
-            let body = response
-                .body()
-                .limit(MAX_RESPONSE)
-                .await
-                .map_err(|e| CallError::Unreachable(partner.clone(), format!("reading the response failed: {e}")))?;
+            let body = response.body().limit(MAX_RESPONSE).await.map_err(|e| {
+                CallError::Unreachable(partner.clone(), format!("reading the response failed: {e}"))
+            })?;
             Ok((status, body.to_vec()))
         };
         match tokio::time::timeout(target.timeout, exchange).await {
@@ -198,5 +218,7 @@ impl OicpClient {
 /// Fills the ID into a path template (`{operatorID}` or `{providerID}`). `*` and `+` are
 /// sub-delimiters and stay literal in a path; everything else an ID may hold is unreserved.
 pub fn fill_path(template: &str, id: &str) -> String {
-    template.replace("{operatorID}", id).replace("{providerID}", id)
+    template
+        .replace("{operatorID}", id)
+        .replace("{providerID}", id)
 }

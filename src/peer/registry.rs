@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::client::{Target, TargetKind};
-use crate::config::{Party, PartnerId, Peer, Role};
+use crate::config::{PartnerId, Party, Peer, Role};
 use crate::oicp::v23::ids::{OperatorId, ProviderId};
 
 /// Who sent a request, from its credential.
@@ -72,18 +72,30 @@ impl Registry {
         let mut backend_tokens: HashMap<String, Vec<PartnerId>> = HashMap::new();
         for p in &parties {
             if let Some(t) = &p.backend_token {
-                backend_tokens.entry(t.clone()).or_default().push(p.id.clone());
+                backend_tokens
+                    .entry(t.clone())
+                    .or_default()
+                    .push(p.id.clone());
             }
         }
-        Self { parties, backend_tokens, peers: RwLock::new(Peers::default()), default_timeout }
+        Self {
+            parties,
+            backend_tokens,
+            peers: RwLock::new(Peers::default()),
+            default_timeout,
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Peers> {
-        self.peers.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.peers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Peers> {
-        self.peers.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.peers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Identifies a caller by its bearer token.
@@ -133,7 +145,12 @@ impl Registry {
 
     /// All peers of a role, in ID order.
     pub fn peers(&self, role: Role) -> Vec<Arc<Peer>> {
-        self.read().by_id.values().filter(|p| p.id.role() == role).cloned().collect()
+        self.read()
+            .by_id
+            .values()
+            .filter(|p| p.id.role() == role)
+            .cloned()
+            .collect()
     }
 
     /// All peers.
@@ -224,8 +241,14 @@ mod tests {
     fn lookups_ignore_the_id_format() {
         let r = registry();
         assert!(r.upsert(peer(Role::Emp, "DE-GDF", "t1")).unwrap());
-        assert!(r.peer(&PartnerId::parse(Role::Emp, "DE*GDF").unwrap()).is_some());
-        assert!(r.peer(&PartnerId::parse(Role::Emp, "degdf").unwrap()).is_some());
+        assert!(
+            r.peer(&PartnerId::parse(Role::Emp, "DE*GDF").unwrap())
+                .is_some()
+        );
+        assert!(
+            r.peer(&PartnerId::parse(Role::Emp, "degdf").unwrap())
+                .is_some()
+        );
         assert!(r.own_cpo(&OperatorId::parse("DEGEF").unwrap()).is_some());
         // Updating under another spelling replaces, it does not add.
         assert!(!r.upsert(peer(Role::Emp, "DE*GDF", "t2")).unwrap());
@@ -249,11 +272,23 @@ mod tests {
     #[test]
     fn tokens_and_own_ids_are_protected() {
         let r = registry();
-        assert_eq!(r.upsert(peer(Role::Cpo, "DE*GEF", "x")), Err(RegistryError::OwnParty("DE*GEF".into())));
-        assert_eq!(r.upsert(peer(Role::Emp, "DE-AAA", "backend")), Err(RegistryError::TokenInUse("DE-AAA".into())));
+        assert_eq!(
+            r.upsert(peer(Role::Cpo, "DE*GEF", "x")),
+            Err(RegistryError::OwnParty("DE*GEF".into()))
+        );
+        assert_eq!(
+            r.upsert(peer(Role::Emp, "DE-AAA", "backend")),
+            Err(RegistryError::TokenInUse("DE-AAA".into()))
+        );
         r.upsert(peer(Role::Emp, "DE-AAA", "a")).unwrap();
-        assert_eq!(r.upsert(peer(Role::Emp, "DE-BBB", "a")), Err(RegistryError::TokenInUse("DE-BBB".into())));
-        assert!(r.remove(&PartnerId::parse(Role::Emp, "DE*AAA").unwrap()).is_some());
+        assert_eq!(
+            r.upsert(peer(Role::Emp, "DE-BBB", "a")),
+            Err(RegistryError::TokenInUse("DE-BBB".into()))
+        );
+        assert!(
+            r.remove(&PartnerId::parse(Role::Emp, "DE*AAA").unwrap())
+                .is_some()
+        );
         assert!(r.identify("a").is_none());
     }
 }

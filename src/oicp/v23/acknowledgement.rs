@@ -47,7 +47,10 @@ impl Acknowledgement {
 impl Validate for Acknowledgement {
     fn validate(&self, v: &mut Validator) {
         if self.result && !self.status_code.code.is_success() {
-            v.error_at("Result", format!("Result is true but StatusCode is {}", self.status_code.code));
+            v.error_at(
+                "Result",
+                format!("Result is true but StatusCode is {}", self.status_code.code),
+            );
         }
     }
 }

@@ -2,10 +2,10 @@
 //! identifications the HBS (or a node in its place) may authorize without asking the EMP.
 //!
 //! # What is not checked here
-//! The HBS answers 019 when an EvcoID does not belong to the pushing ProviderID or one of its
+//! The HBS answers 019 when an `EvcoID` does not belong to the pushing `ProviderID` or one of its
 //! sub-providers (oicp-2.3.md §1, §3.5). Which sub-providers a provider has is node
 //! configuration, not part of the message, so that check belongs to the node that knows its
-//! partners; this module does not compare EvcoIDs with the ProviderID.
+//! partners; this module does not compare `EvcoID`s with the `ProviderID`.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -29,7 +29,7 @@ wire_struct! {
     /// `AuthenticationDataRecord` (oicp-2.3.md §3.5): one identification the EMP authorizes.
     ///
     /// Identification members written next to `Identification` instead of inside it (the
-    /// defect of the OpenAPI example `eRoamingPushAuthenticationData`) are kept in `extra`
+    /// defect of the `OpenAPI` example `eRoamingPushAuthenticationData`) are kept in `extra`
     /// and reported by [`Validate`], so the sender learns where they belong.
     pub struct AuthenticationDataRecord {
         /// The identification: exactly one member.
@@ -39,7 +39,7 @@ wire_struct! {
 
 impl Validate for AuthenticationDataRecord {
     /// * Identification members beside `Identification` are an error at their key.
-    /// * `Identification`'s own rules (PIN and HashedPIN not both).
+    /// * `Identification`'s own rules (`PIN` and `HashedPIN` not both).
     /// * A QR code carries its PIN, clear or hashed: `HashedPIN` is allowed here, unlike in
     ///   authorization (oicp-2.3.md §3.5, §4.2).
     fn validate(&self, v: &mut Validator) {
@@ -52,15 +52,16 @@ impl Validate for AuthenticationDataRecord {
             }
         }
         v.nested("Identification", &self.identification);
-        if let Some(qr) = &self.identification.qr_code {
-            if qr.pin.is_none() && qr.hashed_pin.is_none() {
-                v.at("Identification", |v| {
-                    v.error_at(
-                        "QRCodeIdentification",
-                        "a QR code identification in authentication data needs a PIN or a HashedPIN",
-                    );
-                });
-            }
+        if let Some(qr) = &self.identification.qr_code
+            && qr.pin.is_none()
+            && qr.hashed_pin.is_none()
+        {
+            v.at("Identification", |v| {
+                v.error_at(
+                    "QRCodeIdentification",
+                    "a QR code identification in authentication data needs a PIN or a HashedPIN",
+                );
+            });
         }
     }
 }
@@ -68,7 +69,7 @@ impl Validate for AuthenticationDataRecord {
 wire_struct! {
     /// `ProviderAuthenticationData` (oicp-2.3.md §3.5): the identifications of one EMP.
     pub struct ProviderAuthenticationData {
-        /// The EMP (the hub provider; its EvcoIDs may belong to sub-providers).
+        /// The EMP (the hub provider; its `EvcoID`s may belong to sub-providers).
         req "ProviderID" => provider_id: ProviderId,
         /// The identifications; each at most once. Empty with `fullLoad` deletes them all.
         list "AuthenticationDataRecord" => authentication_data_record: AuthenticationDataRecord,
@@ -80,8 +81,8 @@ wire_struct! {
 /// An RFID card is its UID, whichever of the two RFID members carries it (the
 /// `RFIDIdentification`'s `EvcoID` is the contract the card belongs to, and a contract may
 /// have several cards and other media). A QR code, a Plug&Charge or a remote identification is
-/// its EvcoID within its kind: one contract may be pushed once as QR code and once as
-/// Plug&Charge. EvcoIDs compare format-insensitively (`DE-GDF-C12345678-2` is
+/// its `EvcoID` within its kind: one contract may be pushed once as QR code and once as
+/// Plug&Charge. `EvcoID`s compare format-insensitively (`DE-GDF-C12345678-2` is
 /// `DEGDFC123456782`).
 #[derive(PartialEq, Eq, Hash)]
 enum IdKey<'a> {
@@ -124,7 +125,7 @@ impl IdKey<'_> {
 }
 
 impl Validate for ProviderAuthenticationData {
-    /// Every record's rules, and no identification twice (error at the repeated UID or EvcoID
+    /// Every record's rules, and no identification twice (error at the repeated `UID` or `EvcoID`
     /// of the later record).
     fn validate(&self, v: &mut Validator) {
         let records = &self.authentication_data_record;

@@ -179,20 +179,32 @@ impl Identification {
     /// An RFID (Mifare family) identification.
     pub fn rfid_mifare_family(uid: Uid) -> Self {
         Self {
-            rfid_mifare_family: Some(RfidMifareFamilyIdentification { uid, extra: super::wire::Extra::new() }),
+            rfid_mifare_family: Some(RfidMifareFamilyIdentification {
+                uid,
+                extra: super::wire::Extra::new(),
+            }),
             ..Self::empty()
         }
     }
 
     /// A remote identification.
     pub fn remote(evco_id: EvcoId) -> Self {
-        Self { remote: Some(RemoteIdentification { evco_id, extra: super::wire::Extra::new() }), ..Self::empty() }
+        Self {
+            remote: Some(RemoteIdentification {
+                evco_id,
+                extra: super::wire::Extra::new(),
+            }),
+            ..Self::empty()
+        }
     }
 
     /// A Plug&Charge identification.
     pub fn plug_and_charge(evco_id: EvcoId) -> Self {
         Self {
-            plug_and_charge: Some(PlugAndChargeIdentification { evco_id, extra: super::wire::Extra::new() }),
+            plug_and_charge: Some(PlugAndChargeIdentification {
+                evco_id,
+                extra: super::wire::Extra::new(),
+            }),
             ..Self::empty()
         }
     }
@@ -256,10 +268,16 @@ impl Identification {
         if let Some(qr) = &self.qr_code {
             v.at("QRCodeIdentification", |v| {
                 if qr.hashed_pin.is_some() {
-                    v.error_at("HashedPIN", "HashedPIN is only allowed in PushAuthenticationData; send the clear PIN");
+                    v.error_at(
+                        "HashedPIN",
+                        "HashedPIN is only allowed in PushAuthenticationData; send the clear PIN",
+                    );
                 }
                 if qr.pin.is_none() {
-                    v.error_at("PIN", "a QR code identification in authorization must carry the PIN");
+                    v.error_at(
+                        "PIN",
+                        "a QR code identification in authorization must carry the PIN",
+                    );
                 }
             });
         }
@@ -269,7 +287,10 @@ impl Identification {
     pub fn validate_remote_only(&self, v: &mut Validator) {
         if let Some(name) = self.member_name() {
             if name != "RemoteIdentification" {
-                v.error_at(name, "only RemoteIdentification may be used in remote authorization");
+                v.error_at(
+                    name,
+                    "only RemoteIdentification may be used in remote authorization",
+                );
             }
         }
     }
@@ -279,7 +300,10 @@ impl Validate for Identification {
     fn validate(&self, v: &mut Validator) {
         if let Some(qr) = &self.qr_code {
             if qr.pin.is_some() && qr.hashed_pin.is_some() {
-                v.error_at("QRCodeIdentification", "PIN and HashedPIN must not both be present");
+                v.error_at(
+                    "QRCodeIdentification",
+                    "PIN and HashedPIN must not both be present",
+                );
             }
         }
     }
@@ -288,13 +312,12 @@ impl Validate for Identification {
 // ---------------------------------------------------------------------------------------------
 // Geo coordinates
 
-static DECIMAL_DEGREE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^-?1?\d{1,2}\.\d{1,6}$").ok());
-static DMS: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^(-?)(1?\d{1,2})°[ ]?(\d{1,2})'[ ]?(\d{1,2}\.\d+)''$").ok()
-});
-static GOOGLE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^(-?1?\d{1,2}\.\d{1,6})\s*,?\s*(-?1?\d{1,2}\.\d{1,6})$").ok()
-});
+static DECIMAL_DEGREE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^-?1?\d{1,2}\.\d{1,6}$").ok());
+static DMS: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^(-?)(1?\d{1,2})°[ ]?(\d{1,2})'[ ]?(\d{1,2}\.\d+)''$").ok());
+static GOOGLE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^(-?1?\d{1,2}\.\d{1,6})\s*,?\s*(-?1?\d{1,2}\.\d{1,6})$").ok());
 
 fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
     re.as_ref().is_some_and(|re| re.is_match(s))
@@ -332,7 +355,10 @@ impl<const LIMIT: u16> DegreeDecimal<LIMIT> {
         let value: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
         let what = if LIMIT == 90 { "latitude" } else { "longitude" };
         check_range(value, f64::from(LIMIT), what, s)?;
-        Ok(Self { raw: s.to_owned(), value })
+        Ok(Self {
+            raw: s.to_owned(),
+            value,
+        })
     }
 
     /// The value in degrees.
@@ -371,16 +397,27 @@ impl<const LIMIT: u16> DegreeMinuteSecond<LIMIT> {
     pub fn parse(s: &str) -> Result<Self, String> {
         let bad = || format!("'{s}' is not a degree-minute-second coordinate (e.g. 9°21'39.32'')");
         let caps = DMS.as_ref().and_then(|re| re.captures(s)).ok_or_else(bad)?;
-        let num = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<f64>().ok()).ok_or_else(bad);
+        let num = |i: usize| {
+            caps.get(i)
+                .and_then(|m| m.as_str().parse::<f64>().ok())
+                .ok_or_else(bad)
+        };
         let (deg, min, sec) = (num(2)?, num(3)?, num(4)?);
         if min >= 60.0 || sec >= 60.0 {
             return Err(format!("'{s}': minutes and seconds must be below 60"));
         }
-        let sign = if caps.get(1).is_some_and(|m| m.as_str() == "-") { -1.0 } else { 1.0 };
+        let sign = if caps.get(1).is_some_and(|m| m.as_str() == "-") {
+            -1.0
+        } else {
+            1.0
+        };
         let value = sign * (deg + min / 60.0 + sec / 3600.0);
         let what = if LIMIT == 90 { "latitude" } else { "longitude" };
         check_range(value, f64::from(LIMIT), what, s)?;
-        Ok(Self { raw: s.to_owned(), value })
+        Ok(Self {
+            raw: s.to_owned(),
+            value,
+        })
     }
 
     /// The value in decimal degrees.
@@ -415,16 +452,25 @@ impl GoogleCoordinates {
     /// Parses and range-checks the pair.
     pub fn parse(s: &str) -> Result<Self, String> {
         let bad = || {
-            format!("'{s}' is not a Google coordinate pair (\"<lat> <lon>\", a dot and at most 6 decimals each)")
+            format!(
+                "'{s}' is not a Google coordinate pair (\"<lat> <lon>\", a dot and at most 6 decimals each)"
+            )
         };
-        let caps = GOOGLE.as_ref().and_then(|re| re.captures(s)).ok_or_else(bad)?;
+        let caps = GOOGLE
+            .as_ref()
+            .and_then(|re| re.captures(s))
+            .ok_or_else(bad)?;
         let lat_raw = caps.get(1).map_or("", |m| m.as_str());
         let lon_raw = caps.get(2).map_or("", |m| m.as_str());
         let lat: f64 = lat_raw.parse().map_err(|_| bad())?;
         let lon: f64 = lon_raw.parse().map_err(|_| bad())?;
         check_range(lat, 90.0, "latitude", lat_raw)?;
         check_range(lon, 180.0, "longitude", lon_raw)?;
-        Ok(Self { raw: s.to_owned(), lat, lon })
+        Ok(Self {
+            raw: s.to_owned(),
+            lat,
+            lon,
+        })
     }
 
     /// Builds the string from degrees (6 decimals).
@@ -511,7 +557,10 @@ impl GeoCoordinates {
     /// Coordinates in the `Google` format, 6 decimals.
     pub fn google(lat: f64, lon: f64) -> Result<Self, String> {
         Ok(Self {
-            google: Some(Google { coordinates: GoogleCoordinates::from_degrees(lat, lon)?, extra: super::wire::Extra::new() }),
+            google: Some(Google {
+                coordinates: GoogleCoordinates::from_degrees(lat, lon)?,
+                extra: super::wire::Extra::new(),
+            }),
             decimal_degree: None,
             degree_minute_seconds: None,
             extra: super::wire::Extra::new(),
@@ -525,7 +574,9 @@ impl GeoCoordinates {
         } else if let Some(d) = &self.decimal_degree {
             Some((d.latitude.value(), d.longitude.value()))
         } else {
-            self.degree_minute_seconds.as_ref().map(|d| (d.latitude.value(), d.longitude.value()))
+            self.degree_minute_seconds
+                .as_ref()
+                .map(|d| (d.latitude.value(), d.longitude.value()))
         }
     }
 }
@@ -542,10 +593,11 @@ wire_struct! {
         req "City" => city: Bounded<1, 50>,
         /// Street, 2 to 100 characters (pad short names with `_`).
         req "Street" => street: Bounded<2, 100>,
-        /// Postal code, at most 10 characters (mandatory since 2.3).
-        req "PostalCode" => postal_code: Text<10>,
-        /// House number, at most 10 characters (mandatory since 2.3).
-        req "HouseNum" => house_num: Text<10>,
+        /// Postal code, at most 10 characters. Mandatory since 2.3, but the HBS returns `null`
+        /// for records pushed with 2.2 (oicp-2.3.md §9.1): optional here, required in a push.
+        opt "PostalCode" => postal_code: Text<10>,
+        /// House number, at most 10 characters; mandatory since 2.3, like `PostalCode`.
+        opt "HouseNum" => house_num: Text<10>,
         /// Floor, at most 5 characters.
         opt "Floor" => floor: Text<5>,
         /// Region, at most 50 characters.
@@ -586,7 +638,13 @@ impl HourMinute {
     pub fn parse(s: &str) -> Result<Self, String> {
         let bad = || format!("'{s}' is not a time of day hh:mm (00:00 to 24:00)");
         let b = s.as_bytes();
-        if b.len() != 5 || b[2] != b':' || !b.iter().enumerate().all(|(i, c)| i == 2 || c.is_ascii_digit()) {
+        if b.len() != 5
+            || b[2] != b':'
+            || !b
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 2 || c.is_ascii_digit())
+        {
             return Err(bad());
         }
         let hour = (b[0] - b'0') * 10 + (b[1] - b'0');
@@ -672,8 +730,17 @@ wire_struct! {
 impl Validate for SearchCenter {
     fn validate(&self, v: &mut Validator) {
         let r = self.radius.value();
-        if r.is_sign_negative() || r > rust_decimal::Decimal::from(999) || self.radius.decimals() > 1 {
-            v.error_at("Radius", format!("radius {} must be 0 to 999.9 km with at most one decimal", self.radius));
+        if r.is_sign_negative()
+            || r > rust_decimal::Decimal::from(999)
+            || self.radius.decimals() > 1
+        {
+            v.error_at(
+                "Radius",
+                format!(
+                    "radius {} must be 0 to 999.9 km with at most one decimal",
+                    self.radius
+                ),
+            );
         }
     }
 }
@@ -713,7 +780,10 @@ mod tests {
         let nulls = br#"{"RemoteIdentification":{"EvcoID":"DE-8EO-CAet5e4XY-3"},"QRCodeIdentification":null,"RFIDIdentification":null}"#;
         let one = parse::<Identification>(nulls).unwrap();
         assert_eq!(one.member_name(), Some("RemoteIdentification"));
-        assert_eq!(one.evco_id().map(EvcoId::as_str), Some("DE-8EO-CAet5e4XY-3"));
+        assert_eq!(
+            one.evco_id().map(EvcoId::as_str),
+            Some("DE-8EO-CAet5e4XY-3")
+        );
     }
 
     #[test]
@@ -725,23 +795,37 @@ mod tests {
         paths.sort_unstable();
         assert_eq!(
             paths,
-            ["$", "$.QRCodeIdentification.HashedPIN.Value", "$.RFIDMifareFamilyIdentification.UID"],
+            [
+                "$",
+                "$.QRCodeIdentification.HashedPIN.Value",
+                "$.RFIDMifareFamilyIdentification.UID"
+            ],
             "{errs:?}"
         );
     }
 
     #[test]
     fn geo_coordinates_rules() {
-        let ok = parse::<GeoCoordinates>(br#"{"Google":{"Coordinates":"47.662249 9.360922"}}"#).unwrap();
+        let ok =
+            parse::<GeoCoordinates>(br#"{"Google":{"Coordinates":"47.662249 9.360922"}}"#).unwrap();
         assert_eq!(ok.lat_lon(), Some((47.662_249, 9.360_922)));
-        let seven = parse::<GeoCoordinates>(br#"{"Google":{"Coordinates":"47.6622491 9.360922"}}"#).unwrap_err();
+        let seven = parse::<GeoCoordinates>(br#"{"Google":{"Coordinates":"47.6622491 9.360922"}}"#)
+            .unwrap_err();
         assert_eq!(seven[0].path, "$.Google.Coordinates");
-        let range = parse::<GeoCoordinates>(br#"{"DecimalDegree":{"Longitude":"9.1","Latitude":"99.5"}}"#).unwrap_err();
+        let range =
+            parse::<GeoCoordinates>(br#"{"DecimalDegree":{"Longitude":"9.1","Latitude":"99.5"}}"#)
+                .unwrap_err();
         assert_eq!(range[0].path, "$.DecimalDegree.Latitude");
         assert!(range[0].message.contains("out of range"));
-        let no_dot = parse::<GeoCoordinates>(br#"{"DecimalDegree":{"Longitude":"9","Latitude":"50.5"}}"#).unwrap_err();
+        let no_dot =
+            parse::<GeoCoordinates>(br#"{"DecimalDegree":{"Longitude":"9","Latitude":"50.5"}}"#)
+                .unwrap_err();
         assert_eq!(no_dot[0].path, "$.DecimalDegree.Longitude");
-        let dms = parse::<GeoCoordinates>(r#"{"DegreeMinuteSeconds":{"Longitude":"9°21'39.32''","Latitude":"47°39'44.09''"}}"#.as_bytes()).unwrap();
+        let dms = parse::<GeoCoordinates>(
+            r#"{"DegreeMinuteSeconds":{"Longitude":"9°21'39.32''","Latitude":"47°39'44.09''"}}"#
+                .as_bytes(),
+        )
+        .unwrap();
         let (lat, lon) = dms.lat_lon().unwrap();
         assert!((lat - 47.662_247).abs() < 1e-4 && (lon - 9.360_922).abs() < 1e-4);
         let both = parse::<GeoCoordinates>(br#"{"Google":{"Coordinates":"47.662249 9.360922"},"DecimalDegree":{"Longitude":"9.1","Latitude":"50.5"}}"#).unwrap_err();

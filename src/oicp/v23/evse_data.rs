@@ -93,7 +93,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// `ChargingMode` (IEC 61851 modes and CHAdeMO; oicp-2.3.md §4.3). Part of the charging
+    /// `ChargingMode` (IEC 61851 modes and `CHAdeMO`; oicp-2.3.md §4.3). Part of the charging
     /// facility since 2.3.
     pub enum ChargingMode {
         /// `Mode_1`
@@ -457,7 +457,7 @@ evse_data_record_struct! {
 }
 
 impl EvseDataRecord {
-    /// The operator the EvseID belongs to (may be a sub-operator of the pushing partner).
+    /// The operator the `EvseID` belongs to (may be a sub-operator of the pushing partner).
     pub fn operator_id(&self) -> OperatorId {
         self.evse_id.operator_id()
     }
@@ -484,13 +484,13 @@ impl EvseDataRecord {
 }
 
 /// The push rules of one record (oicp-2.3.md §4.1, §9.1):
-/// * `RenewableEnergy`, `CalibrationLawDataAvailability`, `Accessibility`, `PaymentOptions` and
-///   every facility's `PowerType` and `Power` are present (optional in the type only for
-///   pulled 2.2 data);
+/// * `RenewableEnergy`, `CalibrationLawDataAvailability`, `Accessibility`, `PaymentOptions`,
+///   the address's `PostalCode` and `HouseNum` and every facility's `PowerType` and `Power` are
+///   present (optional in the types only for pulled 2.2 data);
 /// * `PaymentOptions` is not empty, and `No Payment` is not combined with another option;
 /// * `IsOpen24Hours: false` needs at least one `OpeningTimes` entry.
 ///
-/// Not checked: that the EvseID belongs to the pushing `OperatorID` — sub-operators' EvseIDs
+/// Not checked: that the `EvseID` belongs to the pushing `OperatorID` — sub-operators' `EvseID`s
 /// are allowed (§1) and only the HBS knows who they are.
 impl Validate for EvseDataRecord {
     fn validate(&self, v: &mut Validator) {
@@ -528,6 +528,17 @@ impl Validate for EvseDataRecord {
                 }
             }
         }
+        v.at("Address", |v| {
+            if self.address.postal_code.is_none() {
+                v.error_at(
+                    "PostalCode",
+                    "mandatory member PostalCode is missing or null",
+                );
+            }
+            if self.address.house_num.is_none() {
+                v.error_at("HouseNum", "mandatory member HouseNum is missing or null");
+            }
+        });
         if !self.is_open_24_hours && self.opening_times.as_ref().is_none_or(Vec::is_empty) {
             v.error_at(
                 "OpeningTimes",
@@ -706,7 +717,7 @@ impl PullEvseDataRecord {
 }
 
 impl From<PullEvseDataRecord> for EvseDataRecord {
-    /// Drops the operator (it is the EvseID's operator or its hub; see
+    /// Drops the operator (it is the `EvseID`'s operator or its hub; see
     /// [`PullEvseDataRecord::into_parts`] to keep it).
     fn from(record: PullEvseDataRecord) -> Self {
         record.into_parts().0
@@ -719,7 +730,7 @@ impl From<PullEvseDataRecord> for EvseDataRecord {
 wire_struct! {
     /// `OperatorEvseData` of an `eRoamingPushEvseData` (oicp-2.3.md §3.4).
     pub struct OperatorEvseData {
-        /// The pushing operator (sub-operators appear only in the EvseIDs, §1).
+        /// The pushing operator (sub-operators appear only in the `EvseID`s, §1).
         req "OperatorID" => operator_id: OperatorId,
         /// Its name, at most 100 characters (mandatory since 2.3).
         req "OperatorName" => operator_name: Text<100>,
@@ -744,8 +755,8 @@ impl OperatorEvseData {
     }
 }
 
-/// Every record's push rules (see [`EvseDataRecord`]), and each EvseID only once
-/// (format-insensitive; 018 Inconsistent EvseID, as the HBS answers per S5).
+/// Every record's push rules (see [`EvseDataRecord`]), and each `EvseID` only once
+/// (format-insensitive; 018 Inconsistent `EvseID`, as the HBS answers per S5).
 impl Validate for OperatorEvseData {
     fn validate(&self, v: &mut Validator) {
         let records = &self.evse_data_record;
@@ -989,7 +1000,7 @@ mod tests {
     fn minimal_push_is_valid() {
         let p = parse::<PushEvseData>(&push(&[record(&serde_json::json!({}))])).unwrap();
         let r = &p.operator_evse_data.evse_data_record[0];
-        assert_eq!(r.operator_id().as_str(), r.evse_id.operator_id().as_str());
+        assert_eq!(r.operator_id().as_str(), "DE*GEF");
         assert_eq!(r.dynamic_info_available, DynamicInfoAvailable::Auto);
         assert!(parse::<PushEvseData>(&push(&[])).is_ok());
     }
@@ -1359,5 +1370,46 @@ mod tests {
             typed < value,
             "parse+validate {typed:?} is not faster than Value {value:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::super::wire::parse;
+    use super::*;
+
+    #[test]
+    fn a_push_needs_postal_code_and_house_number_a_pull_does_not() {
+        let fixture =
+            include_bytes!("../../../tests/fixtures/oicp/valid/PushEvseData.request.json");
+        let mut push: serde_json::Value = serde_json::from_slice(fixture).unwrap();
+        let address = &mut push["OperatorEvseData"]["EvseDataRecord"][0]["Address"];
+        address["PostalCode"] = serde_json::Value::Null;
+        address.as_object_mut().unwrap().remove("HouseNum");
+        let errors = parse::<PushEvseData>(&serde_json::to_vec(&push).unwrap()).unwrap_err();
+        let mut paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        paths.sort_unstable();
+        assert_eq!(
+            paths,
+            [
+                "$.OperatorEvseData.EvseDataRecord[0].Address.HouseNum",
+                "$.OperatorEvseData.EvseDataRecord[0].Address.PostalCode"
+            ]
+        );
+        let record = push["OperatorEvseData"]["EvseDataRecord"][0].clone();
+        let pulled: PullEvseDataRecord = serde_json::from_value(serde_json::json!(
+            record
+                .as_object()
+                .unwrap()
+                .clone()
+                .into_iter()
+                .chain([
+                    ("OperatorID".to_owned(), serde_json::json!("DE*GEF")),
+                    ("OperatorName".to_owned(), serde_json::json!("GEF")),
+                ])
+                .collect::<serde_json::Map<_, _>>()
+        ))
+        .unwrap();
+        assert!(pulled.address.postal_code.is_none());
     }
 }

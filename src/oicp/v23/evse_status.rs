@@ -8,7 +8,7 @@
 //! `eRoamingPullEvseStatusByOperatorID` share the answer [`EvseStatusResponse`].
 //!
 //! Also home of [`find_duplicate_evse_ids`], the format-insensitive duplicate check (no
-//! allocation per record) used by every push that carries EvseIDs.
+//! allocation per record) used by every push that carries `EvseID`s.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -20,7 +20,7 @@ use super::status::{Code, StatusCode};
 use super::validate::{Validate, Validator};
 use crate::{wire_enum, wire_struct};
 
-/// The most EvseIDs one `eRoamingPullEvseStatusByID` may ask for (oicp-2.3.md §2.3, §3.4).
+/// The most `EvseID`s one `eRoamingPullEvseStatusByID` may ask for (oicp-2.3.md §2.3, §3.4).
 pub const MAX_EVSE_IDS_PER_PULL: usize = 100;
 
 wire_enum! {
@@ -39,7 +39,7 @@ wire_enum! {
         Occupied = "Occupied",
         /// The EVSE cannot be used.
         OutOfService = "OutOfService",
-        /// The HBS does not know the EvseID. Only in answers to a pull; refused in a push.
+        /// The HBS does not know the `EvseID`. Only in answers to a pull; refused in a push.
         EvseNotFound = "EvseNotFound",
         /// The spec's `Unknown`: the CPO does not know the state.
         UnknownStatus = "Unknown",
@@ -61,7 +61,7 @@ wire_struct! {
     /// in the answers of the status pulls.
     pub struct OperatorEvseStatus {
         /// The operator (the partner talking to the HBS; sub-operators appear only in the
-        /// EvseIDs, §1).
+        /// `EvseID`s, §1).
         req "OperatorID" => operator_id: OperatorId,
         /// The operator's name, at most 100 characters.
         opt "OperatorName" => operator_name: Text<100>,
@@ -71,7 +71,7 @@ wire_struct! {
 }
 
 /// Validates the records of an `OperatorEvseStatus` in a push: `EvseNotFound` is an answer
-/// value only, and an EvseID may appear only once (018, as the HBS answers, S5).
+/// value only, and an `EvseID` may appear only once (018, as the HBS answers, S5).
 impl Validate for OperatorEvseStatus {
     fn validate(&self, v: &mut Validator) {
         let records = &self.evse_status_record;
@@ -150,7 +150,7 @@ wire_struct! {
     }
 }
 
-/// At most [`MAX_EVSE_IDS_PER_PULL`] EvseIDs (oicp-2.3.md §2.3). Repeated EvseIDs are not
+/// At most [`MAX_EVSE_IDS_PER_PULL`] `EvseID`s (oicp-2.3.md §2.3). Repeated `EvseID`s are not
 /// refused: a pull changes nothing, so a repeat costs only an answer record.
 impl Validate for PullEvseStatusById {
     fn validate(&self, v: &mut Validator) {
@@ -243,11 +243,11 @@ no_cross_member_rules!(EvseStatusRecord, EvseStatuses, EvseStatusRecords);
 // ---------------------------------------------------------------------------------------------
 // Duplicate EvseIDs
 
-/// Finds EvseIDs that occur more than once in `items`, format-insensitively (`EvseId`'s own
-/// equality: `DE*GEF*E0001*1` is `degefe00011`).
+/// Finds `EvseID`s that occur more than once in `items`, format-insensitively (`EvseId`'s own
+/// equality: `DE*GEF*E0001*1` is `degefE00011`).
 ///
 /// Returns `(index, first)` pairs in ascending `index` order: the element at `index` repeats
-/// the EvseID first seen at `first`. One allocation for the whole list (a map of references),
+/// the `EvseID` first seen at `first`. One allocation for the whole list (a map of references),
 /// none per element: `EvseId` hashes its canonical form without building it.
 pub fn find_duplicate_evse_ids<T>(
     items: &[T],
@@ -267,7 +267,7 @@ pub fn find_duplicate_evse_ids<T>(
 }
 
 /// Reports each duplicate found by [`find_duplicate_evse_ids`] at `[index].EvseID` below the
-/// current path, with code 018 (Inconsistent EvseID).
+/// current path, with code 018 (Inconsistent `EvseID`).
 pub(crate) fn report_duplicates<T>(
     v: &mut Validator,
     duplicates: &[(usize, usize)],
@@ -369,7 +369,7 @@ mod tests {
         let json = br#"{"ActionType":"fullLoad","OperatorEvseStatus":{"OperatorID":"DE*GEF","EvseStatusRecord":[
             {"EvseID":"DE*GEF*E0001*1","EvseStatus":"Available"},
             {"EvseID":"DE*GEF*E0001*2","EvseStatus":"Available"},
-            {"EvseID":"degefe00011","EvseStatus":"Occupied"},
+            {"EvseID":"degefE00011","EvseStatus":"Occupied"},
             {"EvseID":"DE*GEF*E0001*1","EvseStatus":"Occupied"}]}}"#;
         let errs = parse::<PushEvseStatus>(json).unwrap_err();
         assert_eq!(
@@ -483,7 +483,7 @@ mod tests {
         let ids: Vec<EvseId> = [
             "DE*GEF*E0001*1",
             "DE*GEF*E0001*2",
-            "degefe00011",
+            "degefE00011",
             "DE*GEF*E0003*1",
             "DEGEFE00012",
             "DE*GEF*E0001*1",

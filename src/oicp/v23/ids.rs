@@ -109,6 +109,64 @@ fn compile_pattern(pattern: &'static str) -> Regex {
     Regex::new(pattern).expect("the OICP identifier patterns are valid regexes")
 }
 
+/// Counts the leading bytes of `b` from `start` that satisfy `f`, at most `max`.
+fn run_len(b: &[u8], start: usize, max: usize, f: impl Fn(u8) -> bool) -> usize {
+    b.get(start..).map_or(0, |rest| {
+        rest.iter().take(max).take_while(|c| f(**c)).count()
+    })
+}
+
+/// `[A-Za-z]{2}\*?[A-Za-z0-9]{3}` at the start of `b`: the end of the match.
+fn iso_party_prefix(b: &[u8]) -> Option<usize> {
+    if run_len(b, 0, 2, |c| c.is_ascii_alphabetic()) != 2 {
+        return None;
+    }
+    let i = if b.get(2) == Some(&b'*') { 3 } else { 2 };
+    (run_len(b, i, 3, |c| c.is_ascii_alphanumeric()) == 3).then_some(i + 3)
+}
+
+/// `\+?[0-9]{1,3}\*[0-9]{3}` at the start of `b`: the end of the match.
+fn din_party_prefix(b: &[u8]) -> Option<usize> {
+    let i = usize::from(b.first() == Some(&b'+'));
+    let digits = run_len(b, i, 4, |c| c.is_ascii_digit());
+    if !(1..=3).contains(&digits) || b.get(i + digits) != Some(&b'*') {
+        return None;
+    }
+    let j = i + digits + 1;
+    (run_len(b, j, 3, |c| c.is_ascii_digit()) == 3).then_some(j + 3)
+}
+
+/// The `EvseID` pattern without a regex (it runs once per record of every push).
+fn matches_evse_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    if let Some(mut i) = iso_party_prefix(b) {
+        if b.get(i) == Some(&b'*') {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'E') {
+            return false;
+        }
+        let rest = &b[i + 1..];
+        return (1..=30).contains(&rest.len())
+            && rest.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'*');
+    }
+    if let Some(i) = din_party_prefix(b) {
+        if b.get(i) != Some(&b'*') {
+            return false;
+        }
+        let rest = &b[i + 1..];
+        return (1..=32).contains(&rest.len())
+            && rest.iter().all(|c| c.is_ascii_digit() || *c == b'*');
+    }
+    false
+}
+
+/// The `OperatorID` pattern without a regex.
+fn matches_operator_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    iso_party_prefix(b) == Some(b.len()) || din_party_prefix(b) == Some(b.len())
+}
+
 /// Rejects empty values and values with more than `max` characters.
 fn check_length(s: &str, kind: &'static str, max: usize) -> Result<(), IdError> {
     if s.is_empty() {
@@ -144,6 +202,19 @@ macro_rules! id_newtype {
     (@check any, $s:ident, $kind:literal, $pattern:literal, $expected:literal) => {
         Ok(())
     };
+    // A hand-written matcher for the IDs on hot paths (every record of a push); the tests
+    // prove it accepts exactly what `pattern` accepts.
+    (@check $matcher:ident, $s:ident, $kind:literal, $pattern:literal, $expected:literal) => {{
+        if $matcher($s) {
+            Ok(())
+        } else {
+            Err(IdError::InvalidFormat {
+                kind: $kind,
+                value: $s.to_owned(),
+                expected: $expected,
+            })
+        }
+    }};
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
@@ -397,7 +468,7 @@ id_newtype! {
         pattern: r"^(([A-Za-z]{2}\*?[A-Za-z0-9]{3}\*?E[A-Za-z0-9\*]{1,30})|(\+?[0-9]{1,3}\*[0-9]{3}\*[0-9\*]{1,32}))$",
         // ISO: 2 + 1 + 3 + 1 + 1 + 30 = 38; DIN: 1 + 3 + 1 + 3 + 1 + 32 = 41.
         max_len: 41,
-        check: regex,
+        check: matches_evse_id,
         expected: "ISO form like DE*AB7*E840*6487 or DIN form like +49*810*000*438",
     }
 }
@@ -453,7 +524,7 @@ id_newtype! {
         pattern: r"^(([A-Za-z]{2}\*?[A-Za-z0-9]{3})|(\+?[0-9]{1,3}\*[0-9]{3}))$",
         // ISO: 2 + 1 + 3 = 6; DIN: 1 + 3 + 1 + 3 = 8.
         max_len: 8,
-        check: regex,
+        check: matches_operator_id,
         expected: "ISO form like DE*A36 or DIN form like +49*536",
     }
 }
@@ -992,6 +1063,88 @@ impl TimeZone {
         let hours = digit(4) * 10 + digit(5);
         let minutes = digit(7) * 10 + digit(8);
         (hours <= 23 && minutes <= 59).then_some(sign * (hours * 60 + minutes))
+    }
+}
+
+#[cfg(test)]
+mod matcher_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn regex_of(pattern: &str) -> Regex {
+        Regex::new(pattern).unwrap()
+    }
+
+    /// Strings matching an anchored pattern (proptest cannot generate from anchors).
+    fn unanchored(pattern: &str) -> impl Strategy<Value = String> + use<> {
+        let inner = pattern
+            .strip_prefix('^')
+            .and_then(|p| p.strip_suffix('$'))
+            .unwrap();
+        proptest::string::string_regex(inner).unwrap()
+    }
+
+    /// Strings over the characters the patterns care about, of the lengths around theirs.
+    fn near_ids() -> impl Strategy<Value = String> {
+        proptest::string::string_regex(r"[A-Ea-c0-9E*+\-|]{0,44}").unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn evse_matcher_agrees_with_the_spec_regex(s in near_ids()) {
+            prop_assert_eq!(matches_evse_id(&s), regex_of(EvseId::PATTERN).is_match(&s), "{}", s);
+        }
+
+        #[test]
+        fn evse_matcher_accepts_generated_ids(s in unanchored(EvseId::PATTERN)) {
+            prop_assert!(matches_evse_id(&s), "{}", s);
+        }
+
+        #[test]
+        fn operator_matcher_agrees_with_the_spec_regex(s in near_ids()) {
+            prop_assert_eq!(matches_operator_id(&s), regex_of(OperatorId::PATTERN).is_match(&s), "{}", s);
+        }
+
+        #[test]
+        fn operator_matcher_accepts_generated_ids(s in unanchored(OperatorId::PATTERN)) {
+            prop_assert!(matches_operator_id(&s), "{}", s);
+        }
+    }
+
+    #[test]
+    fn matchers_on_edge_cases() {
+        for s in [
+            "DE*AB7*E840*6487",
+            "DEAB7E8406487",
+            "+49*810*000*438",
+            "49*810*0",
+            "de*ab7*E1",
+            "DE*AB7E1",
+        ] {
+            assert!(matches_evse_id(s), "{s}");
+        }
+        for s in [
+            "",
+            "DE*AB7*e1",
+            "DE*AB7*E",
+            "DE**AB7*E1",
+            "+49*81*000*438",
+            "+1234*810*0",
+            "DE*AB7*E1-",
+        ] {
+            assert!(!matches_evse_id(s), "{s}");
+            assert_eq!(
+                matches_evse_id(s),
+                regex_of(EvseId::PATTERN).is_match(s),
+                "{s}"
+            );
+        }
+        for s in ["DE*GEF", "DEGEF", "+49*536", "1*536"] {
+            assert!(matches_operator_id(s), "{s}");
+        }
+        for s in ["DE*GE", "DE-GEF", "+49*5366", "DE*GEF*", "*49*536"] {
+            assert!(!matches_operator_id(s), "{s}");
+        }
     }
 }
 

@@ -21,9 +21,9 @@ use super::pricing::{
     EvsePricingResponse, PricingProductDataResponse, PullEvsePricing, PullPricingProductData,
     PushEvsePricing, PushPricingProductData,
 };
+use super::status::Code;
 use super::validate::ValidationError;
 use super::wire::parse;
-use super::status::Code;
 
 /// Who sends a request and who finally handles it. In OICP every call goes through the hub;
 /// the forwarded ones reach the other role on the same path.
@@ -356,7 +356,12 @@ impl RequestCheck for ChargingNotification {
             Some(expected) if expected != self.notification_type() => vec![ValidationError::new(
                 "$.Type".to_owned(),
                 Code::DataError,
-                format!("Type is {} but the operation {} needs Type {}", self.notification_type(), op.name(), expected),
+                format!(
+                    "Type is {} but the operation {} needs Type {}",
+                    self.notification_type(),
+                    op.name(),
+                    expected
+                ),
             )],
             _ => Vec::new(),
         }
@@ -395,7 +400,11 @@ where
 {
     let value = parse::<T>(bytes)?;
     let errors = value.check_for(op);
-    if errors.is_empty() { Ok(value) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
 }
 
 impl Operation {
@@ -407,8 +416,13 @@ impl Operation {
             .get(..8)
             .filter(|p| p.eq_ignore_ascii_case("eroaming"))
             .map_or(trimmed, |_| &trimmed[8..]);
-        let base = without_prefix.split_once("_V").map_or(without_prefix, |(b, _)| b);
-        Self::ALL.iter().copied().find(|op| op.name().eq_ignore_ascii_case(base))
+        let base = without_prefix
+            .split_once("_V")
+            .map_or(without_prefix, |(b, _)| b);
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|op| op.name().eq_ignore_ascii_case(base))
     }
 
     /// Validates a request or response body of this operation: every error with its JSON path.
@@ -435,7 +449,14 @@ impl fmt::Display for Operation {
 
 /// The table printed by `roambridge oicp operations`.
 pub fn operations_table() -> String {
-    let header = ["Operation", "Method", "Path (below /api/oicp)", "Direction", "Request", "Response"];
+    let header = [
+        "Operation",
+        "Method",
+        "Path (below /api/oicp)",
+        "Direction",
+        "Request",
+        "Response",
+    ];
     let rows: Vec<[String; 6]> = Operation::ALL
         .iter()
         .map(|op| {
@@ -462,7 +483,11 @@ pub fn operations_table() -> String {
     }
     let mut out = String::new();
     let mut line = |cells: &[&str]| {
-        let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         out.push_str(parts.join("  ").trim_end());
         out.push('\n');
     };
@@ -485,7 +510,10 @@ mod tests {
             assert_eq!(Operation::from_name(op.name()), Some(*op));
             assert_eq!(Operation::from_name(&op.name().to_lowercase()), Some(*op));
         }
-        assert_eq!(Operation::from_name("eRoamingPushEvseData_V2.3"), Some(Operation::PushEvseData));
+        assert_eq!(
+            Operation::from_name("eRoamingPushEvseData_V2.3"),
+            Some(Operation::PushEvseData)
+        );
         assert_eq!(Operation::from_name("PushEvseDataX"), None);
         assert_eq!(Operation::from_name(""), None);
     }
@@ -494,7 +522,9 @@ mod tests {
     fn every_operation_is_in_the_table_with_its_path() {
         let table = operations_table();
         for op in Operation::ALL {
-            let line = table.lines().find(|l| l.split_whitespace().next() == Some(op.name()));
+            let line = table
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(op.name()));
             let line = line.unwrap_or_else(|| panic!("{op} missing"));
             assert!(line.contains(op.path_template()), "{line}");
             assert!(line.contains("POST"));
@@ -505,8 +535,14 @@ mod tests {
     #[test]
     fn notification_type_must_match_the_operation() {
         let body = br#"{"Type":"Start","SessionID":"b2688855-7f00-0002-6d8e-48d883f6abb6","EvseID":"DE*GEF*E0001*1","OperatorID":"DE*GEF","ChargingStart":"2024-01-01T10:00:00+01:00"}"#;
-        assert!(Operation::ChargingNotificationStart.validate(BodyKind::Request, body).is_ok());
-        let errs = Operation::ChargingNotificationEnd.validate(BodyKind::Request, body).unwrap_err();
+        assert!(
+            Operation::ChargingNotificationStart
+                .validate(BodyKind::Request, body)
+                .is_ok()
+        );
+        let errs = Operation::ChargingNotificationEnd
+            .validate(BodyKind::Request, body)
+            .unwrap_err();
         assert_eq!(errs[0].path, "$.Type");
     }
 }

@@ -1,6 +1,6 @@
 //! eRoamingDynamicPricing 1.0 (oicp-2.3.md §2.3 "Pricing", §3.6, §4.3): pricing products
-//! (PushPricingProductData, PullPricingProductData) and their assignment to EVSEs
-//! (PushEVSEPricing, PullEVSEPricing).
+//! (`PushPricingProductData`, `PullPricingProductData`) and their assignment to EVSEs
+//! (`PushEVSEPricing`, `PullEVSEPricing`).
 //!
 //! Errata handled here (oicp-2.3.md §8), every spelling read, the first one written:
 //! * E8: `ProductAvailabilityTimes.Periods` (S2/S3) is also read as `Period` (S1's table).
@@ -323,7 +323,7 @@ impl Validate for PushPricingProductData {
 
 wire_struct! {
     /// `eRoamingPullPricingProductData` (oicp-2.3.md §3.6): an EMP pulls the pricing products
-    /// offered to it. The ProviderID is only in the path.
+    /// offered to it. The `ProviderID` is only in the path.
     pub struct PullPricingProductData {
         /// Only products changed since this instant (delta pull).
         opt "LastCall" => last_call: DateTime,
@@ -377,7 +377,7 @@ impl Validate for EvsePricing {
 }
 
 /// Reports every `(EvseID, ProviderID)` pair of `list` (at `key`) that repeats an earlier one,
-/// with code 018 (oicp-2.3.md §6.1 names 018 for a duplicate EvseID in a body).
+/// with code 018 (oicp-2.3.md §6.1 names 018 for a duplicate `EvseID` in a body).
 fn check_unique_evse_pricing(v: &mut Validator, key: &str, list: &[EvsePricing]) {
     let dups = find_duplicates(
         list.iter()
@@ -407,7 +407,7 @@ wire_struct! {
     pub struct PushEvsePricing {
         /// How the pushed set relates to the stored one.
         req "ActionType" => action_type: ActionType,
-        /// The assignments, at least one; an (EvseID, ProviderID) pair at most once.
+        /// The assignments, at least one; an (`EvseID`, `ProviderID`) pair at most once.
         nelist "EVSEPricing" => evse_pricing: EvsePricing,
     }
 }
@@ -444,7 +444,7 @@ wire_struct! {
         req "OperatorID" => operator_id: OperatorId,
         /// The operator's name (at most 100 characters).
         opt "OperatorName" => operator_name: Text<100>,
-        /// The assignments; an (EvseID, ProviderID) pair at most once.
+        /// The assignments; an (`EvseID`, `ProviderID`) pair at most once.
         list "EVSEPricing" => evse_pricing: EvsePricing,
     }
 }

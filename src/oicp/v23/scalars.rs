@@ -23,7 +23,10 @@ impl DateTime {
     /// Parses a date-time; one without an offset is refused.
     pub fn parse(s: &str) -> Result<Self, String> {
         chrono::DateTime::parse_from_rfc3339(s)
-            .map(|value| Self { raw: s.to_owned(), value })
+            .map(|value| Self {
+                raw: s.to_owned(),
+                value,
+            })
             .map_err(|_| {
                 format!(
                     "'{s}' is not a date-time with offset (expected e.g. 2014-02-01T15:45:00+02:00)"
@@ -33,7 +36,10 @@ impl DateTime {
 
     /// A date-time we originate, written in RFC 3339 with the given offset.
     pub fn from_chrono(value: chrono::DateTime<chrono::FixedOffset>) -> Self {
-        Self { raw: value.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false), value }
+        Self {
+            raw: value.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
+            value,
+        }
     }
 
     /// The instant with the partner's offset.
@@ -217,10 +223,18 @@ impl<const MIN: usize, const MAX: usize> TryFrom<String> for Bounded<MIN, MAX> {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
         // Byte length bounds the character count from above; count only when it matters.
-        let len = if s.len() <= MAX && s.len() >= MIN { None } else { Some(s.chars().count()) };
+        let len = if s.len() <= MAX && s.len() >= MIN {
+            None
+        } else {
+            Some(s.chars().count())
+        };
         match len {
-            Some(n) if n > MAX => Err(format!("'{s}' is {n} characters long, at most {MAX} allowed")),
-            Some(n) if n < MIN => Err(format!("'{s}' is {n} characters long, at least {MIN} required")),
+            Some(n) if n > MAX => Err(format!(
+                "'{s}' is {n} characters long, at most {MAX} allowed"
+            )),
+            Some(n) if n < MIN => Err(format!(
+                "'{s}' is {n} characters long, at least {MIN} required"
+            )),
             _ => Ok(Self(s)),
         }
     }
@@ -295,7 +309,9 @@ impl<'de, const MIN: i64, const MAX: i64> Deserialize<'de> for Int<MIN, MAX> {
                 Int::new(v).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                i64::try_from(v).map_err(|_| E::custom(format!("{v} is too large"))).and_then(|v| Int::new(v).map_err(E::custom))
+                i64::try_from(v)
+                    .map_err(|_| E::custom(format!("{v} is too large")))
+                    .and_then(|v| Int::new(v).map_err(E::custom))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
                 Err(E::custom(format!("{v} is not an integer")))
@@ -318,7 +334,10 @@ mod tests {
     #[test]
     fn date_time_needs_an_offset_and_keeps_its_spelling() {
         let d: DateTime = serde_json::from_str("\"2020-09-23T14:17:53.038Z\"").unwrap();
-        assert_eq!(serde_json::to_string(&d).unwrap(), "\"2020-09-23T14:17:53.038Z\"");
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            "\"2020-09-23T14:17:53.038Z\""
+        );
         let e: DateTime = serde_json::from_str("\"2020-09-23T16:17:53.038+02:00\"").unwrap();
         assert_eq!(d, e);
         let err = serde_json::from_str::<DateTime>("\"2020-09-23T14:17:53\"").unwrap_err();
@@ -346,7 +365,11 @@ mod tests {
         assert!(Text::<3>::parse("äöü").is_ok());
         let err = Text::<3>::parse("abcd").unwrap_err();
         assert!(err.contains("at most 3"), "{err}");
-        assert!(Bounded::<2, 5>::parse("a").unwrap_err().contains("at least 2"));
+        assert!(
+            Bounded::<2, 5>::parse("a")
+                .unwrap_err()
+                .contains("at least 2")
+        );
         assert_eq!(Text::<2>::truncated("abc").as_str(), "ab");
     }
 

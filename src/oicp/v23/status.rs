@@ -138,7 +138,12 @@ impl StatusCode {
     /// A status with the spec's description of `code`.
     pub fn new(code: Code) -> Self {
         let description = Text::truncated(code.description());
-        Self { code, description: Some(description), additional_info: None, extra: super::wire::Extra::new() }
+        Self {
+            code,
+            description: Some(description),
+            additional_info: None,
+            extra: super::wire::Extra::new(),
+        }
     }
 
     /// A status with a description of our own (cut to the spec's 200 characters).
@@ -196,6 +201,9 @@ mod tests {
         let s: StatusCode = serde_json::from_str(json).unwrap();
         assert_eq!(s.code, Code::DataError);
         let back = serde_json::to_value(&s).unwrap();
-        assert_eq!(back, serde_json::from_str::<serde_json::Value>(json).unwrap());
+        assert_eq!(
+            back,
+            serde_json::from_str::<serde_json::Value>(json).unwrap()
+        );
     }
 }

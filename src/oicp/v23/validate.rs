@@ -26,13 +26,23 @@ pub struct ValidationError {
 impl ValidationError {
     /// Creates an error.
     pub fn new(path: String, code: Code, message: String) -> Self {
-        Self { path, code, message }
+        Self {
+            path,
+            code,
+            message,
+        }
     }
 }
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} (OICP {})", self.path, self.message, self.code.as_str())
+        write!(
+            f,
+            "{}: {} (OICP {})",
+            self.path,
+            self.message,
+            self.code.as_str()
+        )
     }
 }
 
@@ -110,7 +120,11 @@ impl Validator {
 
     /// Reports an error with a specific code at the current path.
     pub fn error_with(&mut self, code: Code, message: impl Into<String>) {
-        self.errors.push(ValidationError::new(render_path(&self.path), code, message.into()));
+        self.errors.push(ValidationError::new(
+            render_path(&self.path),
+            code,
+            message.into(),
+        ));
     }
 
     /// Reports a data error at `key` below the current path.

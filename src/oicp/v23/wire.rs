@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::status::Code;
 use super::validate::{Validate, ValidationError, Validator};
@@ -188,11 +188,7 @@ where
 /// Reads the value of list member `key`; in collect mode every element is read even when an
 /// earlier one failed.
 #[doc(hidden)]
-pub fn next_list<'de, A, T>(
-    map: &mut A,
-    collect: bool,
-    key: &str,
-) -> Result<Slot<Vec<T>>, A::Error>
+pub fn next_list<'de, A, T>(map: &mut A, collect: bool, key: &str) -> Result<Slot<Vec<T>>, A::Error>
 where
     A: MapAccess<'de>,
     T: Deserialize<'de>,
@@ -234,7 +230,9 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListSeed<T> {
         Ok(None)
     }
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_seq(CollectingSeq::<T>(PhantomData)).map(Some)
+        deserializer
+            .deserialize_seq(CollectingSeq::<T>(PhantomData))
+            .map(Some)
     }
 }
 
@@ -285,7 +283,10 @@ pub fn store<T, E: de::Error>(
     if slot.is_some() {
         if collect {
             push_key(key);
-            record(Code::DataError, format!("member {key} appears more than once"));
+            record(
+                Code::DataError,
+                format!("member {key} appears more than once"),
+            );
             pop();
             *slot = Some(Slot::Failed);
             return Ok(());
@@ -313,7 +314,10 @@ pub fn finish_required<T, E: de::Error>(
         Some(Slot::Value(None)) | None => {
             if collect {
                 push_key(key);
-                record(Code::DataError, format!("mandatory member {key} is missing or null"));
+                record(
+                    Code::DataError,
+                    format!("mandatory member {key} is missing or null"),
+                );
                 pop();
                 *failed = true;
                 Ok(None)
@@ -370,7 +374,11 @@ pub fn present<T>(slot: Option<&Slot<T>>) -> bool {
 
 /// Reports a rule that concerns the object being read (not one member of it).
 #[doc(hidden)]
-pub fn object_error<E: de::Error>(collect: bool, message: String, failed: &mut bool) -> Result<(), E> {
+pub fn object_error<E: de::Error>(
+    collect: bool,
+    message: String,
+    failed: &mut bool,
+) -> Result<(), E> {
     if collect {
         record(Code::DataError, message);
         *failed = true;
@@ -703,7 +711,11 @@ where
     match serde_json::from_slice::<T>(bytes) {
         Ok(value) => {
             let errors = Validator::run(&value);
-            if errors.is_empty() { Ok(value) } else { Err(errors) }
+            if errors.is_empty() {
+                Ok(value)
+            } else {
+                Err(errors)
+            }
         }
         Err(e) if e.is_syntax() || e.is_eof() || e.is_io() => Err(vec![ValidationError::new(
             "$".to_owned(),
@@ -723,7 +735,11 @@ where
     match T::deserialize(value) {
         Ok(v) => {
             let errors = Validator::run(&v);
-            if errors.is_empty() { Ok(v) } else { Err(errors) }
+            if errors.is_empty() {
+                Ok(v)
+            } else {
+                Err(errors)
+            }
         }
         Err(fast) => Err(collect_from_value::<T>(value, &fast)),
     }
@@ -735,7 +751,11 @@ where
 {
     match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(value) => collect_from_value::<T>(&value, fast),
-        Err(e) => vec![ValidationError::new("$".to_owned(), Code::DataError, format!("not valid JSON: {e}"))],
+        Err(e) => vec![ValidationError::new(
+            "$".to_owned(),
+            Code::DataError,
+            format!("not valid JSON: {e}"),
+        )],
     }
 }
 
@@ -751,14 +771,22 @@ where
         Err(e) => {
             let message = e.to_string();
             if message != REPORTED && errors.is_empty() {
-                errors.push(ValidationError::new("$".to_owned(), Code::DataError, message));
+                errors.push(ValidationError::new(
+                    "$".to_owned(),
+                    Code::DataError,
+                    message,
+                ));
             }
         }
         Ok(v) => errors.extend(Validator::run(&v)),
     }
     if errors.is_empty() {
         // Cannot happen unless the fast and the collecting pass disagree; never hide the cause.
-        errors.push(ValidationError::new("$".to_owned(), Code::DataError, fast.to_string()));
+        errors.push(ValidationError::new(
+            "$".to_owned(),
+            Code::DataError,
+            fast.to_string(),
+        ));
     }
     errors
 }

@@ -1,0 +1,514 @@
+//! HTTP surface of the node.
+//!
+//! * `POST /api/oicp/...`: every OICP 2.3 path, exactly as Hubject's (plus the alternative
+//!   reservation paths `charging/v21/providers/{id}/authorize-remote-reservation/start|stop`
+//!   that the HBS was seen to use, oicp-2.3.md §2.1).
+//! * `/admin/peers`: list, add, update, remove peers at runtime (bearer `admin_token`).
+//! * `GET /health`.
+//!
+//! Every request gets a `Process-ID` (the caller's, when it sent a sane one) in the response
+//! and in its span; the span carries operation, caller, partner and route.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{Server, Service as _};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{App, HttpMessage as _, HttpRequest, HttpResponse, HttpServer, web};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
+
+use super::NodeState;
+use super::failure::{Failure, Negative};
+use super::ops::{self, Ctx, PageQuery, percent_decode};
+use crate::config::{PartnerId, Peer, RawPeer, Role};
+use crate::oicp::v23::acknowledgement::Acknowledgement;
+use crate::oicp::v23::authorization::{AuthorizationStart, AuthorizationStop};
+use crate::oicp::v23::cdr::ChargeDetailRecordPage;
+use crate::oicp::v23::evse_data::EvseDataPage;
+use crate::oicp::v23::evse_status::{EvseStatusByIdResponse, EvseStatusResponse};
+use crate::oicp::v23::operations::Operation;
+use crate::oicp::v23::pricing::{EvsePricingResponse, PricingProductDataResponse};
+use crate::oicp::v23::validate::Validate;
+use crate::oicp::v23::wire::parse;
+use crate::peer::client::OicpClient;
+use crate::peer::registry::{Registry, RegistryError};
+
+/// Largest request body accepted (a full EVSE data load of a large operator).
+const MAX_BODY: usize = 256 * 1024 * 1024;
+const JSON: &str = "application/json;charset=utf-8";
+
+/// The correlation ID of a request.
+#[derive(Debug, Clone)]
+struct ProcessId(String);
+
+/// Starts serving on `listener`.
+pub fn serve(state: Arc<NodeState>, listener: TcpListener) -> std::io::Result<Server> {
+    let data = web::Data::from(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::Data::new(OicpClient::new()))
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .wrap_fn(|req, srv| {
+                let pid = req
+                    .headers()
+                    .get("Process-ID")
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|v| {
+                        !v.is_empty() && v.len() <= 100 && v.bytes().all(|b| b.is_ascii_graphic())
+                    })
+                    .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+                req.extensions_mut().insert(ProcessId(pid.clone()));
+                let response = srv.call(req);
+                async move {
+                    let mut response = response.await?;
+                    if let Ok(value) = HeaderValue::from_str(&pid) {
+                        response
+                            .headers_mut()
+                            .insert(HeaderName::from_static("process-id"), value);
+                    }
+                    Ok(response)
+                }
+            })
+            .configure(oicp_routes)
+            .configure(admin_routes)
+            .route(
+                "/health",
+                web::get()
+                    .to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }),
+            )
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+fn oicp_routes(cfg: &mut web::ServiceConfig) {
+    let mut scope = web::scope("/api/oicp");
+    for op in Operation::ALL.iter().copied() {
+        // The four notifications share one path; the handler reads `Type`.
+        if matches!(
+            op,
+            Operation::ChargingNotificationProgress
+                | Operation::ChargingNotificationEnd
+                | Operation::ChargingNotificationError
+        ) {
+            continue;
+        }
+        let path = op
+            .path_template()
+            .replace("{operatorID}", "{id}")
+            .replace("{providerID}", "{id}");
+        scope = scope.route(
+            &path,
+            web::post().to(move |req, body, st, cl| dispatch(op, req, body, st, cl)),
+        );
+    }
+    for (suffix, op) in [
+        ("start", Operation::AuthorizeRemoteReservationStart),
+        ("stop", Operation::AuthorizeRemoteReservationStop),
+    ] {
+        let path = format!("/charging/v21/providers/{{id}}/authorize-remote-reservation/{suffix}");
+        scope = scope.route(
+            &path,
+            web::post().to(move |req, body, st, cl| dispatch(op, req, body, st, cl)),
+        );
+    }
+    cfg.service(scope);
+}
+
+async fn dispatch(
+    op: Operation,
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<NodeState>,
+    client: web::Data<OicpClient>,
+) -> HttpResponse {
+    let input = Input {
+        op,
+        req,
+        body,
+        state: state.into_inner(),
+        client: client.get_ref().clone(),
+    };
+    match op {
+        Operation::PushEvseData => {
+            run::<_, Acknowledgement, _, _>(input, ops::push_evse_data).await
+        }
+        Operation::PushEvseStatus => {
+            run::<_, Acknowledgement, _, _>(input, ops::push_evse_status).await
+        }
+        Operation::PushPricingProductData => {
+            run::<_, Acknowledgement, _, _>(input, ops::push_pricing_products).await
+        }
+        Operation::PushEvsePricing => {
+            run::<_, Acknowledgement, _, _>(input, ops::push_evse_pricing).await
+        }
+        Operation::AuthorizeStart => {
+            run::<_, AuthorizationStart, _, _>(input, ops::authorize_start).await
+        }
+        Operation::AuthorizeStop => {
+            run::<_, AuthorizationStop, _, _>(input, ops::authorize_stop).await
+        }
+        Operation::ChargeDetailRecord => {
+            run::<_, Acknowledgement, _, _>(input, ops::charge_detail_record).await
+        }
+        Operation::ChargingNotificationStart
+        | Operation::ChargingNotificationProgress
+        | Operation::ChargingNotificationEnd
+        | Operation::ChargingNotificationError => {
+            run::<_, Acknowledgement, _, _>(input, ops::charging_notification).await
+        }
+        Operation::AuthorizeRemoteStart => {
+            run::<_, Acknowledgement, _, _>(input, ops::remote_start).await
+        }
+        Operation::AuthorizeRemoteStop => {
+            run::<_, Acknowledgement, _, _>(input, ops::remote_stop).await
+        }
+        Operation::AuthorizeRemoteReservationStart => {
+            run::<_, Acknowledgement, _, _>(input, ops::reservation_start).await
+        }
+        Operation::AuthorizeRemoteReservationStop => {
+            run::<_, Acknowledgement, _, _>(input, ops::reservation_stop).await
+        }
+        Operation::PullEvseData => run::<_, EvseDataPage, _, _>(input, ops::pull_evse_data).await,
+        Operation::PullEvseStatus => {
+            run::<_, EvseStatusResponse, _, _>(input, ops::pull_evse_status).await
+        }
+        Operation::PullEvseStatusById => {
+            run::<_, EvseStatusByIdResponse, _, _>(input, ops::pull_evse_status_by_id).await
+        }
+        Operation::PullEvseStatusByOperatorId => {
+            run::<_, EvseStatusResponse, _, _>(input, ops::pull_evse_status_by_operator_id).await
+        }
+        Operation::GetChargeDetailRecords => {
+            run::<_, ChargeDetailRecordPage, _, _>(input, ops::get_charge_detail_records).await
+        }
+        Operation::PushAuthenticationData => {
+            run::<_, Acknowledgement, _, _>(input, ops::push_authentication_data).await
+        }
+        Operation::PullPricingProductData => {
+            run::<_, PricingProductDataResponse, _, _>(input, ops::pull_pricing_products).await
+        }
+        Operation::PullEvsePricing => {
+            run::<_, EvsePricingResponse, _, _>(input, ops::pull_evse_pricing).await
+        }
+    }
+}
+
+struct Input {
+    op: Operation,
+    req: HttpRequest,
+    body: web::Bytes,
+    state: Arc<NodeState>,
+    client: OicpClient,
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn json_response<T: Serialize>(http: u16, body: &T) -> HttpResponse {
+    let status =
+        actix_web::http::StatusCode::from_u16(http).unwrap_or(actix_web::http::StatusCode::OK);
+    match serde_json::to_vec(body) {
+        Ok(bytes) => HttpResponse::build(status).content_type(JSON).body(bytes),
+        Err(e) => {
+            tracing::error!(error = %e, "response serialization failed");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+fn reply_failure<Resp: Serialize + Negative>(failure: Failure) -> HttpResponse {
+    tracing::info!(code = %failure.code(), http = failure.http, description = ?failure.status.description.as_ref().map(|d| d.as_str()), "answered negatively");
+    json_response(failure.http, &Resp::negative(failure.status))
+}
+
+/// Identifies the caller, checks the path ID, parses and validates the body, then runs `f`.
+async fn run<Req, Resp, F, Fut>(input: Input, f: F) -> HttpResponse
+where
+    Req: DeserializeOwned + Validate,
+    Resp: Serialize + Negative,
+    F: FnOnce(Ctx, Req) -> Fut,
+    Fut: Future<Output = Result<Resp, Failure>>,
+{
+    let op = input.op;
+    let pid = input
+        .req
+        .extensions()
+        .get::<ProcessId>()
+        .map_or_else(String::new, |p| p.0.clone());
+    let name = if op.path_template().contains("charging-notifications") {
+        "ChargingNotification"
+    } else {
+        op.name()
+    };
+    let span = tracing::info_span!(
+        "oicp",
+        operation = name,
+        caller = tracing::field::Empty,
+        partner = tracing::field::Empty,
+        route = tracing::field::Empty,
+        process_id = %pid,
+    );
+    let inner_span = span.clone();
+    async move {
+        let Some(caller) = bearer(&input.req).and_then(|t| input.state.registry.identify(t)) else {
+            return reply_failure::<Resp>(Failure::unauthorized("missing or unknown credential"));
+        };
+        inner_span.record("caller", caller.describe());
+        let path_id = match input.req.match_info().get("id") {
+            None => None,
+            Some(raw) => {
+                let decoded = percent_decode(raw);
+                let role = if op.path_template().contains("{operatorID}") {
+                    Role::Cpo
+                } else {
+                    Role::Emp
+                };
+                match PartnerId::parse(role, &decoded) {
+                    Ok(id) => Some(id),
+                    Err(e) => {
+                        return reply_failure::<Resp>(Failure::new(
+                            crate::oicp::v23::status::Code::DataError,
+                            format!("the ID in the path is invalid: {e}"),
+                        ));
+                    }
+                }
+            }
+        };
+        if let Some(id) = &path_id {
+            if !caller.may_act_for(id) {
+                return reply_failure::<Resp>(Failure::unauthorized(format!(
+                    "the caller may not act for {id}"
+                )));
+            }
+        }
+        let request = match parse::<Req>(&input.body) {
+            Ok(r) => r,
+            Err(errors) => return reply_failure::<Resp>(Failure::invalid(&errors)),
+        };
+        let ctx = Ctx {
+            state: input.state,
+            client: input.client,
+            caller,
+            path_id,
+            process_id: pid,
+            page: PageQuery::parse(input.req.query_string()),
+            span: inner_span,
+        };
+        match f(ctx, request).await {
+            Ok(response) => {
+                tracing::info!("answered");
+                json_response(200, &response)
+            }
+            Err(failure) => reply_failure::<Resp>(failure),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin API
+
+fn admin_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin")
+            .route("/peers", web::get().to(list_peers))
+            .route("/peers", web::post().to(add_peer))
+            .route("/peers/{role}/{id}", web::get().to(get_peer))
+            .route("/peers/{role}/{id}", web::put().to(update_peer))
+            .route("/peers/{role}/{id}", web::delete().to(remove_peer)),
+    );
+}
+
+fn admin_error(status: u16, message: impl Into<String>) -> HttpResponse {
+    json_response(status, &serde_json::json!({ "error": message.into() }))
+}
+
+/// Checks the admin bearer token: 404 when the admin API is off, 401 for a wrong token.
+fn admin_auth(req: &HttpRequest, state: &NodeState) -> Result<(), HttpResponse> {
+    let Some(expected) = state.config.node.admin_token.as_deref() else {
+        return Err(admin_error(
+            404,
+            "the admin API is disabled (no node.admin_token)",
+        ));
+    };
+    if bearer(req) == Some(expected) {
+        Ok(())
+    } else {
+        Err(admin_error(401, "missing or wrong admin token"))
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct PeerView {
+    role: &'static str,
+    id: String,
+    url: String,
+    timeout_ms: u128,
+    token_set: bool,
+    inbound_token_set: bool,
+    delivery: Option<super::delivery::TargetRecord>,
+}
+
+fn view(peer: &Peer, state: &NodeState) -> PeerView {
+    let key = super::delivery::target_key(&Registry::peer_target(peer));
+    PeerView {
+        role: peer.id.role().as_str(),
+        id: peer.id.to_string(),
+        url: peer.url.clone(),
+        timeout_ms: peer.timeout.as_millis(),
+        token_set: peer.token.is_some(),
+        inbound_token_set: peer.inbound_token.is_some(),
+        delivery: state.delivery.log().get(&key),
+    }
+}
+
+async fn list_peers(req: HttpRequest, state: web::Data<NodeState>) -> HttpResponse {
+    if let Err(r) = admin_auth(&req, &state) {
+        return r;
+    }
+    let peers: Vec<PeerView> = state
+        .registry
+        .all_peers()
+        .iter()
+        .map(|p| view(p, &state))
+        .collect();
+    json_response(200, &peers)
+}
+
+fn path_peer_id(path: &web::Path<(String, String)>) -> Result<PartnerId, HttpResponse> {
+    let (role, id) = path.as_ref();
+    let role = Role::parse(role)
+        .ok_or_else(|| admin_error(400, format!("'{role}' is not a role (cpo or emp)")))?;
+    PartnerId::parse(role, &percent_decode(id)).map_err(|e| admin_error(400, e))
+}
+
+async fn get_peer(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<NodeState>,
+) -> HttpResponse {
+    if let Err(r) = admin_auth(&req, &state) {
+        return r;
+    }
+    let id = match path_peer_id(&path) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match state.registry.peer(&id) {
+        Some(p) => json_response(200, &view(&p, &state)),
+        None => admin_error(404, format!("no peer {id}")),
+    }
+}
+
+fn parse_peer(body: &[u8], state: &NodeState) -> Result<Peer, HttpResponse> {
+    let raw: RawPeer =
+        serde_json::from_slice(body).map_err(|e| admin_error(400, format!("invalid peer: {e}")))?;
+    Peer::from_raw(&raw, state.config.node.request_timeout)
+        .map_err(|(key, problem)| admin_error(400, format!("{key}: {problem}")))
+}
+
+async fn store_peer(peer: Peer, state: &NodeState, created_status: u16) -> HttpResponse {
+    let raw = peer.to_raw();
+    let created = match state.registry.upsert(peer.clone()) {
+        Ok(created) => created,
+        Err(e @ RegistryError::OwnParty(_)) => return admin_error(400, e.to_string()),
+        Err(e @ RegistryError::TokenInUse(_)) => return admin_error(409, e.to_string()),
+    };
+    if let Err(e) = state.store.upsert_peer(&raw).await {
+        tracing::error!(error = %e, "storing a peer failed");
+        return admin_error(500, "the peer is active but could not be stored");
+    }
+    tracing::info!(peer = %peer.id, created, "peer registered");
+    json_response(
+        if created { created_status } else { 200 },
+        &view(&peer, state),
+    )
+}
+
+async fn add_peer(req: HttpRequest, body: web::Bytes, state: web::Data<NodeState>) -> HttpResponse {
+    if let Err(r) = admin_auth(&req, &state) {
+        return r;
+    }
+    let peer = match parse_peer(&body, &state) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if state.registry.peer(&peer.id).is_some() {
+        return admin_error(
+            409,
+            format!(
+                "peer {} exists; use PUT /admin/peers/{}/{} to update it",
+                peer.id,
+                peer.id.role(),
+                peer.id
+            ),
+        );
+    }
+    store_peer(peer, &state, 201).await
+}
+
+async fn update_peer(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    state: web::Data<NodeState>,
+) -> HttpResponse {
+    if let Err(r) = admin_auth(&req, &state) {
+        return r;
+    }
+    let id = match path_peer_id(&path) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let peer = match parse_peer(&body, &state) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if peer.id != id {
+        return admin_error(
+            400,
+            format!("the body names {} but the path {}", peer.id, id),
+        );
+    }
+    store_peer(peer, &state, 201).await
+}
+
+async fn remove_peer(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<NodeState>,
+) -> HttpResponse {
+    if let Err(r) = admin_auth(&req, &state) {
+        return r;
+    }
+    let id = match path_peer_id(&path) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    if state.registry.remove(&id).is_none() {
+        return admin_error(404, format!("no peer {id}"));
+    }
+    if let Err(e) = state.store.delete_peer(id.role(), &id.canonical()).await {
+        tracing::error!(error = %e, "deleting a stored peer failed");
+        return admin_error(
+            500,
+            "the peer is removed but could not be deleted from the database",
+        );
+    }
+    tracing::info!(peer = %id, "peer removed");
+    HttpResponse::NoContent().body(BoxBody::new(()))
+}

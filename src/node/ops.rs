@@ -1,0 +1,1255 @@
+//! What the node does with each OICP operation, for each kind of caller.
+//!
+//! Towards its own parties' backends the node behaves like Hubject; towards peers it behaves
+//! like a partner that receives Hubject-forwarded calls (p2p-reference.md §1.2). So every
+//! handler first asks who called:
+//! * an own party's **backend**: the request is routed out, to the peer(s) or to another own
+//!   party on the same node (dual role);
+//! * a **peer**: the request is for an own party: answered from the store or forwarded to that
+//!   party's backend, never routed on to another peer.
+//!
+//! SessionIDs are minted where Hubject would mint them: on the EMP side (when an EMP node
+//! receives AuthorizeStart from a CPO, and when an EMP backend sends a remote start or
+//! reservation), and whenever an answer arrives without one.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use serde::Serialize;
+use tracing::Span;
+
+use super::NodeState;
+use super::delivery::Job;
+use super::failure::Failure;
+use crate::config::{PartnerId, Role};
+use crate::oicp::v23::acknowledgement::Acknowledgement;
+use crate::oicp::v23::auth_data::PushAuthenticationData;
+use crate::oicp::v23::authorization::{
+    AuthorizationStart, AuthorizationStatus, AuthorizationStop, AuthorizeRemoteReservationStart,
+    AuthorizeRemoteReservationStop, AuthorizeRemoteStart, AuthorizeRemoteStop, AuthorizeStart,
+    AuthorizeStop,
+};
+use crate::oicp::v23::cdr::{ChargeDetailRecord, ChargeDetailRecordPage, GetChargeDetailRecords};
+use crate::oicp::v23::common::Identification;
+use crate::oicp::v23::evse_data::{EvseDataPage, PageCount, PullEvseData, PushEvseData};
+use crate::oicp::v23::evse_status::{
+    EvseStatusByIdResponse, EvseStatusRecords, EvseStatusResponse, EvseStatuses, PullEvseStatus,
+    PullEvseStatusById, PullEvseStatusByOperatorId, PushEvseStatus,
+};
+use crate::oicp::v23::ids::{EvcoId, EvseId, OperatorId, ProviderId, SessionId};
+use crate::oicp::v23::notifications::{ChargingNotification, ChargingNotificationType};
+use crate::oicp::v23::operations::Operation;
+use crate::oicp::v23::pricing::{
+    EvsePricingResponse, PricingProductDataResponse, PullEvsePricing, PullPricingProductData,
+    PushEvsePricing, PushPricingProductData,
+};
+use crate::oicp::v23::scalars::Int;
+use crate::oicp::v23::status::{Code, StatusCode};
+use crate::oicp::v23::wire::Extra;
+use crate::peer::client::{OicpClient, Target, fill_path};
+use crate::peer::registry::{Caller, Registry};
+use crate::store::{CdrInsert, EvseDataQuery, SessionRecord};
+
+/// Default and largest page size of the paged pulls (oicp-2.3.md §5.4).
+const DEFAULT_PAGE_SIZE: u32 = 20;
+const MAX_PAGE_SIZE: u32 = 2000;
+
+/// `page`, `size` and `sort` of a paged pull.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    /// 0-based page.
+    pub page: u32,
+    /// Page size (default 20, at most 2000).
+    pub size: u32,
+    /// Sort field and whether descending.
+    pub sort: Option<(String, bool)>,
+}
+
+impl PageQuery {
+    /// Reads the query string; bad numbers fall back to the defaults.
+    pub fn parse(query: &str) -> Self {
+        let mut q = Self {
+            page: 0,
+            size: DEFAULT_PAGE_SIZE,
+            sort: None,
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = percent_decode(v);
+            match k {
+                "page" => q.page = v.parse().unwrap_or(0),
+                "size" => {
+                    q.size = v
+                        .parse::<u32>()
+                        .map_or(DEFAULT_PAGE_SIZE, |s| s.clamp(1, MAX_PAGE_SIZE))
+                }
+                "sort" => {
+                    let (field, dir) = v.split_once(',').unwrap_or((v.as_str(), "asc"));
+                    q.sort = Some((field.to_owned(), dir.eq_ignore_ascii_case("desc")));
+                }
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
+/// Decodes `%XX` escapes (path IDs arrive as `DE%2AGEF` from clients that encode `*`).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(b) = hex {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Everything an operation needs about the request it answers.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Node state.
+    pub state: Arc<NodeState>,
+    /// This worker's HTTP client.
+    pub client: OicpClient,
+    /// Who called.
+    pub caller: Caller,
+    /// The ID in the path, if the operation has one.
+    pub path_id: Option<PartnerId>,
+    /// Correlation ID.
+    pub process_id: String,
+    /// Paging of pulls.
+    pub page: PageQuery,
+    /// The request's span (partner and route are recorded on it).
+    pub span: Span,
+}
+
+impl Ctx {
+    fn registry(&self) -> &Registry {
+        &self.state.registry
+    }
+
+    fn from_backend(&self) -> bool {
+        matches!(self.caller, Caller::Backend(_))
+    }
+
+    fn path_operator(&self) -> Result<OperatorId, Failure> {
+        match &self.path_id {
+            Some(PartnerId::Operator(o)) => Ok(o.clone()),
+            _ => Err(Failure::new(
+                Code::DataError,
+                "the path carries no OperatorID",
+            )),
+        }
+    }
+
+    fn path_provider(&self) -> Result<ProviderId, Failure> {
+        match &self.path_id {
+            Some(PartnerId::Provider(p)) => Ok(p.clone()),
+            _ => Err(Failure::new(
+                Code::DataError,
+                "the path carries no ProviderID",
+            )),
+        }
+    }
+
+    fn route(&self, target: &Target) {
+        self.span
+            .record("partner", tracing::field::display(&target.id));
+        self.span.record("route", target.kind.as_str());
+    }
+
+    fn route_local(&self, what: &str) {
+        self.span.record("route", what);
+    }
+
+    /// The own EMP with this ProviderID, or (for a backend caller) the EMP peer.
+    fn emp_target(&self, provider: &ProviderId) -> Result<Target, Failure> {
+        let id = PartnerId::Provider(provider.clone());
+        self.target_for(&id, "e-mobility provider")
+    }
+
+    /// The own CPO with this OperatorID, or (for a backend caller) the CPO peer.
+    fn cpo_target(&self, operator: &OperatorId) -> Result<Target, Failure> {
+        let id = PartnerId::Operator(operator.clone());
+        self.target_for(&id, "charge point operator")
+    }
+
+    fn target_for(&self, id: &PartnerId, what: &str) -> Result<Target, Failure> {
+        if let Some(party) = self.registry().party(id) {
+            return self.registry().backend_target(party).ok_or_else(|| {
+                Failure::new(
+                    Code::ServiceNotAvailable,
+                    format!("the own {what} {id} has no backend configured"),
+                )
+            });
+        }
+        if self.from_backend() {
+            if let Some(peer) = self.registry().peer(id) {
+                return Ok(Registry::peer_target(&peer));
+            }
+        }
+        Err(Failure::no_route(format!(
+            "no {what} {id} is registered with this node"
+        )))
+    }
+
+    /// Every EMP an AuthorizeStart may be broadcast to.
+    fn emp_candidates(&self) -> Vec<Target> {
+        let mut out: Vec<Target> = self
+            .registry()
+            .own(Role::Emp)
+            .filter_map(|p| self.registry().backend_target(p))
+            .collect();
+        if self.from_backend() {
+            out.extend(
+                self.registry()
+                    .peers(Role::Emp)
+                    .iter()
+                    .map(|p| Registry::peer_target(p)),
+            );
+        }
+        out
+    }
+
+    /// Operators whose data a caller may see: everything for a backend, only the own CPOs'
+    /// data for a peer.
+    fn visible_operators(&self) -> Option<Vec<OperatorId>> {
+        if self.from_backend() {
+            None
+        } else {
+            Some(
+                self.registry()
+                    .own(Role::Cpo)
+                    .filter_map(|p| match &p.id {
+                        PartnerId::Operator(o) => Some(o.clone()),
+                        PartnerId::Provider(_) => None,
+                    })
+                    .collect(),
+            )
+        }
+    }
+
+    fn require_hosts(&self, role: Role) -> Result<(), Failure> {
+        if self.registry().hosts(role) {
+            Ok(())
+        } else {
+            let what = if role == Role::Emp {
+                "e-mobility provider"
+            } else {
+                "charge point operator"
+            };
+            Err(Failure::no_route(format!("this node hosts no {what}")))
+        }
+    }
+
+    /// Queues `body` for `target` at `op`'s path (for `id`).
+    fn enqueue<T: Serialize>(
+        &self,
+        target: Target,
+        op: Operation,
+        id: &str,
+        body: &T,
+    ) -> Result<(), Failure> {
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?;
+        self.state.delivery.send(Job {
+            target,
+            path: fill_path(op.path_template(), id),
+            body: Arc::new(bytes),
+            operation: op,
+            process_id: self.process_id.clone(),
+        });
+        Ok(())
+    }
+
+    /// Queues a push for every EMP peer (only when the push comes from an own backend).
+    fn fan_out_to_emp_peers<T: Serialize>(
+        &self,
+        op: Operation,
+        operator: &OperatorId,
+        body: &T,
+    ) -> Result<usize, Failure> {
+        if !self.from_backend() {
+            return Ok(0);
+        }
+        let peers = self.registry().peers(Role::Emp);
+        for peer in &peers {
+            self.enqueue(Registry::peer_target(peer), op, operator.as_str(), body)?;
+        }
+        Ok(peers.len())
+    }
+
+    async fn call<Req, Resp>(
+        &self,
+        target: &Target,
+        op: Operation,
+        id: &str,
+        body: &Req,
+    ) -> Result<Resp, Failure>
+    where
+        Req: Serialize,
+        Resp: serde::de::DeserializeOwned + crate::oicp::v23::validate::Validate,
+    {
+        self.route(target);
+        let path = fill_path(op.path_template(), id);
+        self.client
+            .call(target, &path, &self.process_id, body)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "call failed");
+                Failure::from(e)
+            })
+    }
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+fn new_session_id() -> SessionId {
+    SessionId::new_v4_from_bytes(*uuid::Uuid::new_v4().as_bytes())
+}
+
+fn mismatch(what: &str, body: &str, path: &str) -> Failure {
+    Failure::new(
+        Code::DataError,
+        format!("{what} {body} in the body does not match {path} in the path"),
+    )
+}
+
+/// Every EvseID must belong to the operator (or name it as its hub operator): 018 otherwise.
+fn check_evses<'a>(
+    operator: &OperatorId,
+    evses: impl IntoIterator<Item = (&'a EvseId, Option<&'a OperatorId>)>,
+) -> Result<(), Failure> {
+    for (evse, hub) in evses {
+        if evse.operator_id() != *operator && hub != Some(operator) {
+            return Err(Failure::new(
+                Code::InconsistentEvseId,
+                format!("EvseID {evse} does not belong to operator {operator}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn ack_success() -> Acknowledgement {
+    Acknowledgement::success()
+}
+
+fn ack_with_description(description: &str) -> Acknowledgement {
+    Acknowledgement::with_status(
+        true,
+        StatusCode::with_description(Code::Success, description),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPO side: EVSE data, status and pricing pushes
+
+/// eRoamingPushEvseData.
+pub async fn push_evse_data(ctx: Ctx, req: PushEvseData) -> Result<Acknowledgement, Failure> {
+    let operator = ctx.path_operator()?;
+    let data = &req.operator_evse_data;
+    if data.operator_id != operator {
+        return Err(mismatch(
+            "OperatorID",
+            data.operator_id.as_str(),
+            operator.as_str(),
+        ));
+    }
+    if !ctx.from_backend() {
+        ctx.require_hosts(Role::Emp)?;
+    }
+    check_evses(
+        &operator,
+        data.evse_data_record
+            .iter()
+            .map(|r| (&r.evse_id, r.hub_operator_id.as_ref())),
+    )?;
+    ctx.route_local("store");
+    ctx.state
+        .store
+        .apply_evse_data(
+            &operator,
+            data.operator_name.as_str(),
+            req.action_type.clone(),
+            &data.evse_data_record,
+            now(),
+        )
+        .await?;
+    ctx.fan_out_to_emp_peers(Operation::PushEvseData, &operator, &req)?;
+    Ok(ack_success())
+}
+
+/// eRoamingPushEvseStatus.
+pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowledgement, Failure> {
+    let operator = ctx.path_operator()?;
+    let data = &req.operator_evse_status;
+    if data.operator_id != operator {
+        return Err(mismatch(
+            "OperatorID",
+            data.operator_id.as_str(),
+            operator.as_str(),
+        ));
+    }
+    if !ctx.from_backend() {
+        ctx.require_hosts(Role::Emp)?;
+    }
+    check_evses(
+        &operator,
+        data.evse_status_record.iter().map(|r| (&r.evse_id, None)),
+    )?;
+    ctx.route_local("store");
+    let name = data.operator_name.as_ref().map(|n| n.as_str());
+    ctx.state
+        .store
+        .apply_evse_status(
+            &operator,
+            name,
+            req.action_type.clone(),
+            &data.evse_status_record,
+            now(),
+        )
+        .await?;
+    ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?;
+    Ok(ack_success())
+}
+
+/// eRoamingPushPricingProductData: the products are for one provider or `*`; the push goes to
+/// that provider's peer only, or to every EMP peer for `*`.
+pub async fn push_pricing_products(
+    ctx: Ctx,
+    req: PushPricingProductData,
+) -> Result<Acknowledgement, Failure> {
+    let operator = ctx.path_operator()?;
+    let data = &req.pricing_product_data;
+    if data.operator_id != operator {
+        return Err(mismatch(
+            "OperatorID",
+            data.operator_id.as_str(),
+            operator.as_str(),
+        ));
+    }
+    if !ctx.from_backend() {
+        ctx.require_hosts(Role::Emp)?;
+    }
+    ctx.route_local("store");
+    ctx.state
+        .store
+        .apply_pricing_products(data, req.action_type.clone(), now())
+        .await?;
+    if ctx.from_backend() {
+        for peer in ctx.registry().peers(Role::Emp) {
+            let PartnerId::Provider(p) = &peer.id else {
+                continue;
+            };
+            if data.provider_id.matches(p) {
+                ctx.enqueue(
+                    Registry::peer_target(&peer),
+                    Operation::PushPricingProductData,
+                    operator.as_str(),
+                    &req,
+                )?;
+            }
+        }
+    }
+    Ok(ack_success())
+}
+
+/// eRoamingPushEVSEPricing: each EMP peer receives the entries for it and for `*`.
+pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowledgement, Failure> {
+    let operator = ctx.path_operator()?;
+    if !ctx.from_backend() {
+        ctx.require_hosts(Role::Emp)?;
+    }
+    check_evses(
+        &operator,
+        req.evse_pricing.iter().map(|r| (&r.evse_id, None)),
+    )?;
+    ctx.route_local("store");
+    ctx.state
+        .store
+        .apply_evse_pricing(&operator, req.action_type.clone(), &req.evse_pricing, now())
+        .await?;
+    if ctx.from_backend() {
+        for peer in ctx.registry().peers(Role::Emp) {
+            let PartnerId::Provider(p) = &peer.id else {
+                continue;
+            };
+            let entries: Vec<_> = req
+                .evse_pricing
+                .iter()
+                .filter(|e| e.provider_id.matches(p))
+                .cloned()
+                .collect();
+            if entries.is_empty() {
+                continue;
+            }
+            let body = PushEvsePricing {
+                action_type: req.action_type.clone(),
+                evse_pricing: entries,
+                extra: req.extra.clone(),
+            };
+            ctx.enqueue(
+                Registry::peer_target(&peer),
+                Operation::PushEvsePricing,
+                operator.as_str(),
+                &body,
+            )?;
+        }
+    }
+    Ok(ack_success())
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPO side: authorization, notifications, CDRs
+
+/// The EMP named by an identification's contract ID.
+fn named_provider(identification: Option<&Identification>) -> Option<ProviderId> {
+    identification
+        .and_then(Identification::evco_id)
+        .map(EvcoId::provider_id)
+}
+
+/// eRoamingAuthorizeStart: to the EMP named by the contract ID, else offline authentication
+/// data, else a broadcast where the first `Authorized` wins.
+pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<AuthorizationStart, Failure> {
+    let operator = ctx.path_operator()?;
+    if req.operator_id != operator {
+        return Err(mismatch(
+            "OperatorID",
+            req.operator_id.as_str(),
+            operator.as_str(),
+        ));
+    }
+    if let Some(evse) = &req.evse_id {
+        check_evses(&operator, [(evse, None)])?;
+    }
+    let candidates = if let Some(provider) = named_provider(Some(&req.identification)) {
+        vec![ctx.emp_target(&provider)?]
+    } else {
+        if ctx.from_backend() {
+            if let Some(provider) = ctx
+                .state
+                .store
+                .find_authorization(&req.identification)
+                .await?
+            {
+                ctx.route_local("authentication-data");
+                let mut answer = AuthorizationStart::authorized(provider.clone());
+                let session_id = req.session_id.clone().unwrap_or_else(new_session_id);
+                answer.session_id = Some(session_id.clone());
+                answer.cpo_partner_session_id = req.cpo_partner_session_id.clone();
+                answer.status_code = StatusCode::with_description(
+                    Code::Success,
+                    "authorized from pushed authentication data",
+                );
+                record_authorized_session(&ctx, &req, &operator, &provider, &session_id, None)
+                    .await?;
+                return Ok(answer);
+            }
+        }
+        let all = ctx.emp_candidates();
+        if all.is_empty() {
+            return Err(Failure::no_route(
+                "no e-mobility provider is registered with this node",
+            ));
+        }
+        all
+    };
+    let single = candidates.len() == 1;
+    let mut pending: FuturesUnordered<_> = candidates
+        .into_iter()
+        .map(|target| {
+            let mut body = req.clone();
+            if target.kind == crate::peer::client::TargetKind::Backend && body.session_id.is_none()
+            {
+                body.session_id = Some(new_session_id());
+            }
+            let ctx = ctx.clone();
+            async move {
+                let path = fill_path(
+                    Operation::AuthorizeStart.path_template(),
+                    operator_str(&body),
+                );
+                let result = ctx
+                    .client
+                    .call::<_, AuthorizationStart>(&target, &path, &ctx.process_id, &body)
+                    .await;
+                (target, body.session_id, result)
+            }
+        })
+        .collect();
+    let mut last_failure: Option<Failure> = None;
+    let mut last_negative: Option<AuthorizationStart> = None;
+    while let Some((target, sent_session, result)) = pending.next().await {
+        match result {
+            Ok(mut answer) if answer.is_authorized() => {
+                ctx.route(&target);
+                let PartnerId::Provider(provider) = target.id.clone() else {
+                    continue;
+                };
+                let provider = answer.provider_id.clone().unwrap_or(provider);
+                answer.provider_id = Some(provider.clone());
+                let session_id = answer
+                    .session_id
+                    .clone()
+                    .or(sent_session)
+                    .unwrap_or_else(new_session_id);
+                answer.session_id = Some(session_id.clone());
+                if answer.cpo_partner_session_id.is_none() {
+                    answer.cpo_partner_session_id = req.cpo_partner_session_id.clone();
+                }
+                let emp_psid = answer
+                    .emp_partner_session_id
+                    .as_ref()
+                    .map(|s| s.as_str().to_owned());
+                record_authorized_session(&ctx, &req, &operator, &provider, &session_id, emp_psid)
+                    .await?;
+                // Dropping `pending` ignores the late answers.
+                return Ok(answer);
+            }
+            Ok(answer) => last_negative = Some(answer),
+            Err(e) => {
+                tracing::info!(partner = %target.id, error = %e, "authorization candidate failed");
+                last_failure = Some(Failure::from(e));
+            }
+        }
+    }
+    if single {
+        if let Some(answer) = last_negative {
+            return Ok(answer);
+        }
+        if let Some(f) = last_failure {
+            return Err(f);
+        }
+    }
+    Err(Failure::no_route(
+        "no e-mobility provider authorized the identification",
+    ))
+}
+
+fn operator_str(req: &AuthorizeStart) -> &str {
+    req.operator_id.as_str()
+}
+
+async fn record_authorized_session(
+    ctx: &Ctx,
+    req: &AuthorizeStart,
+    operator: &OperatorId,
+    provider: &ProviderId,
+    session_id: &SessionId,
+    emp_psid: Option<String>,
+) -> Result<(), Failure> {
+    let record = SessionRecord {
+        session_id: session_id.clone(),
+        cpo_partner_session_id: req
+            .cpo_partner_session_id
+            .as_ref()
+            .map(|s| s.as_str().to_owned()),
+        emp_partner_session_id: emp_psid,
+        operator_id: Some(operator.clone()),
+        provider_id: Some(provider.clone()),
+        evse_id: req.evse_id.clone(),
+        state: "authorized".to_owned(),
+        created_at: now(),
+        updated_at: now(),
+    };
+    ctx.state.store.upsert_session(&record).await?;
+    Ok(())
+}
+
+/// The EMP of a session, else the one named by the message.
+async fn provider_of(
+    ctx: &Ctx,
+    session_id: &SessionId,
+    named: Option<ProviderId>,
+) -> Result<ProviderId, Failure> {
+    if let Some(s) = ctx.state.store.session(session_id).await? {
+        if let Some(p) = s.provider_id {
+            return Ok(p);
+        }
+    }
+    named.ok_or_else(|| {
+        Failure::no_route(format!(
+            "no e-mobility provider is known for session {session_id}"
+        ))
+    })
+}
+
+async fn touch_session(
+    ctx: &Ctx,
+    session_id: &SessionId,
+    operator: &OperatorId,
+    provider: &ProviderId,
+    evse: Option<&EvseId>,
+    state: &str,
+) -> Result<(), Failure> {
+    let record = SessionRecord {
+        session_id: session_id.clone(),
+        cpo_partner_session_id: None,
+        emp_partner_session_id: None,
+        operator_id: Some(operator.clone()),
+        provider_id: Some(provider.clone()),
+        evse_id: evse.cloned(),
+        state: state.to_owned(),
+        created_at: now(),
+        updated_at: now(),
+    };
+    ctx.state.store.upsert_session(&record).await?;
+    Ok(())
+}
+
+/// eRoamingAuthorizeStop: to the EMP of the session.
+pub async fn authorize_stop(ctx: Ctx, req: AuthorizeStop) -> Result<AuthorizationStop, Failure> {
+    let operator = ctx.path_operator()?;
+    if req.operator_id != operator {
+        return Err(mismatch(
+            "OperatorID",
+            req.operator_id.as_str(),
+            operator.as_str(),
+        ));
+    }
+    if let Some(evse) = &req.evse_id {
+        check_evses(&operator, [(evse, None)])?;
+    }
+    let provider = provider_of(
+        &ctx,
+        &req.session_id,
+        named_provider(Some(&req.identification)),
+    )
+    .await?;
+    let target = ctx.emp_target(&provider)?;
+    let mut answer: AuthorizationStop = ctx
+        .call(&target, Operation::AuthorizeStop, operator.as_str(), &req)
+        .await?;
+    if answer.authorization_status == AuthorizationStatus::Authorized
+        && answer.provider_id.is_none()
+    {
+        answer.provider_id = Some(provider.clone());
+    }
+    if answer.session_id.is_none() {
+        answer.session_id = Some(req.session_id.clone());
+    }
+    touch_session(
+        &ctx,
+        &req.session_id,
+        &operator,
+        &provider,
+        req.evse_id.as_ref(),
+        "stop-authorized",
+    )
+    .await?;
+    Ok(answer)
+}
+
+/// eRoamingChargingNotifications: stored-and-forwarded to the EMP of the session.
+pub async fn charging_notification(
+    ctx: Ctx,
+    req: ChargingNotification,
+) -> Result<Acknowledgement, Failure> {
+    let operator = req.operator_id().clone();
+    if !ctx
+        .caller
+        .may_act_for(&PartnerId::Operator(operator.clone()))
+    {
+        return Err(Failure::unauthorized(format!(
+            "the caller may not act for operator {operator}"
+        )));
+    }
+    check_evses(&operator, [(req.evse_id(), None)])?;
+    let provider =
+        provider_of(&ctx, req.session_id(), named_provider(req.identification())).await?;
+    let target = ctx.emp_target(&provider)?;
+    ctx.route(&target);
+    let state = match req.notification_type() {
+        ChargingNotificationType::Start | ChargingNotificationType::Progress => "charging",
+        ChargingNotificationType::End => "charging-ended",
+        ChargingNotificationType::Error | ChargingNotificationType::Unknown(_) => "error",
+    };
+    touch_session(
+        &ctx,
+        req.session_id(),
+        &operator,
+        &provider,
+        Some(req.evse_id()),
+        state,
+    )
+    .await?;
+    ctx.enqueue(target, Operation::ChargingNotificationStart, "", &req)?;
+    Ok(ack_success())
+}
+
+/// eRoamingChargeDetailRecord: one per SessionID, stored, then delivered to the EMP of the
+/// session (or the one the CDR names); the sender is answered once it is stored.
+pub async fn charge_detail_record(
+    ctx: Ctx,
+    req: ChargeDetailRecord,
+) -> Result<Acknowledgement, Failure> {
+    let operator = ctx.path_operator()?;
+    check_evses(&operator, [(&req.evse_id, req.hub_operator_id.as_ref())])?;
+    let named = req
+        .hub_provider_id
+        .clone()
+        .or_else(|| named_provider(Some(&req.identification)));
+    let provider = provider_of(&ctx, &req.session_id, named).await?;
+    let target = ctx.emp_target(&provider)?;
+    ctx.route(&target);
+    match ctx
+        .state
+        .store
+        .insert_cdr(&req, &operator, Some(&provider), now())
+        .await?
+    {
+        CdrInsert::Duplicate => {
+            return Ok(ack_with_description(&format!(
+                "duplicate: this CDR for session {} was already accepted",
+                req.session_id
+            )));
+        }
+        CdrInsert::New => {}
+    }
+    touch_session(
+        &ctx,
+        &req.session_id,
+        &operator,
+        &provider,
+        Some(&req.evse_id),
+        "cdr",
+    )
+    .await?;
+    ctx.enqueue(
+        target,
+        Operation::ChargeDetailRecord,
+        operator.as_str(),
+        &req,
+    )?;
+    Ok(ack_success())
+}
+
+// ---------------------------------------------------------------------------------------------
+// EMP side: remote start/stop and reservations
+
+/// Routes a remote operation to the CPO that owns the EVSE, recording the session first (so a
+/// start whose answer times out is still known when its notifications and CDR arrive).
+async fn remote<Req: Serialize>(
+    ctx: &Ctx,
+    op: Operation,
+    body_provider: &ProviderId,
+    evse: &EvseId,
+    session_id: &SessionId,
+    cpo_psid: Option<String>,
+    emp_psid: Option<String>,
+    state: &str,
+    body: &Req,
+) -> Result<Acknowledgement, Failure> {
+    let provider = ctx.path_provider()?;
+    if *body_provider != provider {
+        return Err(mismatch(
+            "ProviderID",
+            body_provider.as_str(),
+            provider.as_str(),
+        ));
+    }
+    let operator = evse.operator_id();
+    let target = ctx.cpo_target(&operator)?;
+    let record = SessionRecord {
+        session_id: session_id.clone(),
+        cpo_partner_session_id: cpo_psid,
+        emp_partner_session_id: emp_psid,
+        operator_id: Some(operator.clone()),
+        provider_id: Some(provider.clone()),
+        evse_id: Some(evse.clone()),
+        state: state.to_owned(),
+        created_at: now(),
+        updated_at: now(),
+    };
+    ctx.state.store.upsert_session(&record).await?;
+    let mut answer: Acknowledgement = ctx.call(&target, op, provider.as_str(), body).await?;
+    if answer.session_id.is_none() {
+        answer.session_id = Some(session_id.clone());
+    }
+    Ok(answer)
+}
+
+fn psid<T: AsRef<str>>(v: Option<&T>) -> Option<String> {
+    v.map(|s| s.as_ref().to_owned())
+}
+
+/// eRoamingAuthorizeRemoteStart.
+pub async fn remote_start(
+    ctx: Ctx,
+    mut req: AuthorizeRemoteStart,
+) -> Result<Acknowledgement, Failure> {
+    let session_id = req.session_id.get_or_insert_with(new_session_id).clone();
+    let (p, e) = (req.provider_id.clone(), req.evse_id.clone());
+    let (c, m) = (
+        psid(req.cpo_partner_session_id.as_ref()),
+        psid(req.emp_partner_session_id.as_ref()),
+    );
+    remote(
+        &ctx,
+        Operation::AuthorizeRemoteStart,
+        &p,
+        &e,
+        &session_id,
+        c,
+        m,
+        "remote-start-sent",
+        &req,
+    )
+    .await
+}
+
+/// eRoamingAuthorizeRemoteStop.
+pub async fn remote_stop(ctx: Ctx, req: AuthorizeRemoteStop) -> Result<Acknowledgement, Failure> {
+    let (c, m) = (
+        psid(req.cpo_partner_session_id.as_ref()),
+        psid(req.emp_partner_session_id.as_ref()),
+    );
+    remote(
+        &ctx,
+        Operation::AuthorizeRemoteStop,
+        &req.provider_id,
+        &req.evse_id,
+        &req.session_id,
+        c,
+        m,
+        "remote-stop-sent",
+        &req,
+    )
+    .await
+}
+
+/// eRoamingAuthorizeRemoteReservationStart.
+pub async fn reservation_start(
+    ctx: Ctx,
+    mut req: AuthorizeRemoteReservationStart,
+) -> Result<Acknowledgement, Failure> {
+    let session_id = req.session_id.get_or_insert_with(new_session_id).clone();
+    let (p, e) = (req.provider_id.clone(), req.evse_id.clone());
+    let (c, m) = (
+        psid(req.cpo_partner_session_id.as_ref()),
+        psid(req.emp_partner_session_id.as_ref()),
+    );
+    remote(
+        &ctx,
+        Operation::AuthorizeRemoteReservationStart,
+        &p,
+        &e,
+        &session_id,
+        c,
+        m,
+        "reservation-sent",
+        &req,
+    )
+    .await
+}
+
+/// eRoamingAuthorizeRemoteReservationStop.
+pub async fn reservation_stop(
+    ctx: Ctx,
+    req: AuthorizeRemoteReservationStop,
+) -> Result<Acknowledgement, Failure> {
+    let (c, m) = (
+        psid(req.cpo_partner_session_id.as_ref()),
+        psid(req.emp_partner_session_id.as_ref()),
+    );
+    remote(
+        &ctx,
+        Operation::AuthorizeRemoteReservationStop,
+        &req.provider_id,
+        &req.evse_id,
+        &req.session_id,
+        c,
+        m,
+        "reservation-stop-sent",
+        &req,
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// EMP side: pulls, answered from the store
+
+fn check_body_provider(ctx: &Ctx, body: &ProviderId) -> Result<ProviderId, Failure> {
+    let provider = ctx.path_provider()?;
+    if *body != provider {
+        return Err(mismatch("ProviderID", body.as_str(), provider.as_str()));
+    }
+    Ok(provider)
+}
+
+fn count(n: u64) -> Option<PageCount> {
+    Int::new(i64::try_from(n).unwrap_or(i64::MAX).min(2_147_483_647)).ok()
+}
+
+fn restrict(requested: &[OperatorId], visible: Option<&[OperatorId]>) -> Vec<OperatorId> {
+    match visible {
+        None => requested.to_vec(),
+        Some(v) => requested
+            .iter()
+            .filter(|o| v.contains(o))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// eRoamingPullEvseData, paged.
+pub async fn pull_evse_data(ctx: Ctx, req: PullEvseData) -> Result<EvseDataPage, Failure> {
+    check_body_provider(&ctx, &req.provider_id)?;
+    ctx.route_local("store");
+    let query = EvseDataQuery {
+        operators: ctx.visible_operators(),
+        request: req,
+        page: ctx.page.page,
+        size: ctx.page.size,
+        sort: ctx.page.sort.clone(),
+    };
+    let (records, total) = ctx.state.store.query_evse_data(&query).await?;
+    let size = u64::from(query.size.max(1));
+    let pages = total.div_ceil(size);
+    let number = u64::from(query.page);
+    Ok(EvseDataPage {
+        number_of_elements: count(records.len() as u64),
+        content: records,
+        number: count(number),
+        size: count(size),
+        total_elements: count(total),
+        total_pages: count(pages),
+        first: Some(number == 0),
+        last: Some(number + 1 >= pages),
+        status_code: Some(StatusCode::success()),
+        extra: Extra::new(),
+    })
+}
+
+fn status_response(
+    list: Vec<crate::oicp::v23::evse_status::OperatorEvseStatus>,
+) -> EvseStatusResponse {
+    EvseStatusResponse {
+        evse_statuses: EvseStatuses {
+            operator_evse_status: list,
+            extra: Extra::new(),
+        },
+        status_code: Some(StatusCode::success()),
+        extra: Extra::new(),
+    }
+}
+
+/// eRoamingPullEvseStatus.
+pub async fn pull_evse_status(
+    ctx: Ctx,
+    req: PullEvseStatus,
+) -> Result<EvseStatusResponse, Failure> {
+    check_body_provider(&ctx, &req.provider_id)?;
+    ctx.route_local("store");
+    let center = match &req.search_center {
+        Some(c) => {
+            let (lat, lon) = c.geo_coordinates.lat_lon().unwrap_or((0.0, 0.0));
+            let radius: f64 = c.radius.to_string().parse().unwrap_or(0.0);
+            Some((lat, lon, radius))
+        }
+        None => None,
+    };
+    let visible = ctx.visible_operators();
+    let list = ctx
+        .state
+        .store
+        .query_evse_status(visible.as_deref(), center, req.evse_status.as_ref())
+        .await?;
+    Ok(status_response(list))
+}
+
+/// eRoamingPullEvseStatusById.
+pub async fn pull_evse_status_by_id(
+    ctx: Ctx,
+    req: PullEvseStatusById,
+) -> Result<EvseStatusByIdResponse, Failure> {
+    check_body_provider(&ctx, &req.provider_id)?;
+    ctx.route_local("store");
+    let visible = ctx.visible_operators();
+    let records = ctx
+        .state
+        .store
+        .evse_status_by_ids(&req.evse_id, visible.as_deref())
+        .await?;
+    Ok(EvseStatusByIdResponse {
+        evse_status_records: EvseStatusRecords {
+            evse_status_record: records,
+            extra: Extra::new(),
+        },
+        status_code: Some(StatusCode::success()),
+        extra: Extra::new(),
+    })
+}
+
+/// eRoamingPullEvseStatusByOperatorId.
+pub async fn pull_evse_status_by_operator_id(
+    ctx: Ctx,
+    req: PullEvseStatusByOperatorId,
+) -> Result<EvseStatusResponse, Failure> {
+    check_body_provider(&ctx, &req.provider_id)?;
+    ctx.route_local("store");
+    let visible = ctx.visible_operators();
+    let operators = restrict(&req.operator_id, visible.as_deref());
+    if operators.is_empty() {
+        return Ok(status_response(Vec::new()));
+    }
+    let list = ctx
+        .state
+        .store
+        .query_evse_status(Some(&operators), None, None)
+        .await?;
+    Ok(status_response(list))
+}
+
+/// eRoamingPullPricingProductData (the ProviderID is only in the path).
+pub async fn pull_pricing_products(
+    ctx: Ctx,
+    req: PullPricingProductData,
+) -> Result<PricingProductDataResponse, Failure> {
+    let provider = ctx.path_provider()?;
+    ctx.route_local("store");
+    let visible = ctx.visible_operators();
+    let operators = restrict(&req.operator_ids, visible.as_deref());
+    let data = ctx
+        .state
+        .store
+        .query_pricing_products(&operators, &provider, req.last_call.as_ref())
+        .await?;
+    Ok(PricingProductDataResponse {
+        pricing_product_data: data,
+        status_code: Some(StatusCode::success()),
+        extra: Extra::new(),
+    })
+}
+
+/// eRoamingPullEVSEPricing.
+pub async fn pull_evse_pricing(
+    ctx: Ctx,
+    req: PullEvsePricing,
+) -> Result<EvsePricingResponse, Failure> {
+    let provider = check_body_provider(&ctx, &req.provider_id)?;
+    ctx.route_local("store");
+    let visible = ctx.visible_operators();
+    let operators = restrict(&req.operator_ids, visible.as_deref());
+    let data = ctx
+        .state
+        .store
+        .query_evse_pricing(&operators, &provider, req.last_call.as_ref())
+        .await?;
+    Ok(EvsePricingResponse {
+        evse_pricing: data,
+        status_code: Some(StatusCode::success()),
+        extra: Extra::new(),
+    })
+}
+
+/// eRoamingGetChargeDetailRecords, paged.
+pub async fn get_charge_detail_records(
+    ctx: Ctx,
+    req: GetChargeDetailRecords,
+) -> Result<ChargeDetailRecordPage, Failure> {
+    let provider = check_body_provider(&ctx, &req.provider_id)?;
+    ctx.route_local("store");
+    let visible = ctx.visible_operators();
+    let (page, size) = (ctx.page.page, ctx.page.size);
+    let (records, total) = ctx
+        .state
+        .store
+        .query_cdrs(Some(&provider), visible.as_deref(), &req, page, size)
+        .await?;
+    let pages = total.div_ceil(u64::from(size.max(1)));
+    let number = u64::from(page);
+    let to_int = |n: u64| Int::new(i64::try_from(n).unwrap_or(i64::MAX)).ok();
+    Ok(ChargeDetailRecordPage {
+        number_of_elements: to_int(records.len() as u64),
+        content: records,
+        number: to_int(number),
+        size: to_int(u64::from(size)),
+        total_elements: to_int(total),
+        total_pages: to_int(pages),
+        first: Some(number == 0),
+        last: Some(number + 1 >= pages),
+        status_code: Some(StatusCode::success()),
+        extra: Extra::new(),
+    })
+}
+
+/// eRoamingPushAuthenticationData: stored (for offline authorization of own CPOs) and, from
+/// an own backend, sent to every CPO peer.
+pub async fn push_authentication_data(
+    ctx: Ctx,
+    req: PushAuthenticationData,
+) -> Result<Acknowledgement, Failure> {
+    let provider = check_body_provider(&ctx, &req.provider_authentication_data.provider_id)?;
+    for record in &req.provider_authentication_data.authentication_data_record {
+        if let Some(evco) = record.identification.evco_id() {
+            if evco.provider_id() != provider {
+                return Err(Failure::new(
+                    Code::InconsistentEvcoId,
+                    format!("EvcoID {evco} does not belong to provider {provider}"),
+                ));
+            }
+        }
+    }
+    if !ctx.from_backend() {
+        ctx.require_hosts(Role::Cpo)?;
+    }
+    ctx.route_local("store");
+    let records = &req.provider_authentication_data.authentication_data_record;
+    ctx.state
+        .store
+        .apply_auth_data(&provider, req.action_type.clone(), records, now())
+        .await?;
+    if ctx.from_backend() {
+        for peer in ctx.registry().peers(Role::Cpo) {
+            ctx.enqueue(
+                Registry::peer_target(&peer),
+                Operation::PushAuthenticationData,
+                provider.as_str(),
+                &req,
+            )?;
+        }
+    }
+    Ok(ack_success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_query() {
+        let q = PageQuery::parse("page=2&size=5000&sort=lastUpdate%2Cdesc");
+        assert_eq!((q.page, q.size), (2, 2000));
+        assert_eq!(q.sort, Some(("lastUpdate".to_owned(), true)));
+        let d = PageQuery::parse("");
+        assert_eq!((d.page, d.size, d.sort), (0, 20, None));
+        assert_eq!(PageQuery::parse("size=abc").size, 20);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("DE%2AGEF"), "DE*GEF");
+        assert_eq!(percent_decode("DE*GEF"), "DE*GEF");
+        assert_eq!(percent_decode("%2B49%2A536"), "+49*536");
+        assert_eq!(percent_decode("50%"), "50%");
+        assert_eq!(percent_decode("a%zz"), "a%zz");
+    }
+}

@@ -58,9 +58,8 @@ enum OicpCommand {
 /// Runs the command line with the process arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    run(cli, &mut stdout.lock(), &mut stderr.lock())
+    // Unlocked handles: a node logs to standard error from other threads while it runs.
+    run(cli, &mut std::io::stdout(), &mut std::io::stderr())
 }
 
 /// Runs a parsed command, writing to the given streams; returns the exit code.
@@ -111,7 +110,8 @@ fn validate(operation: &str, file: &PathBuf, response: bool, out: &mut dyn Write
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
 }
 
 fn run_node(path: &std::path::Path, err: &mut dyn Write) -> ExitCode {

@@ -1,10 +1,10 @@
-//! The node's SQLite store (style.md §3.2 item 18): registered peers, pushed EVSE data and
+//! The node's `SQLite` store (style.md §3.2 item 18): registered peers, pushed EVSE data and
 //! status, dynamic pricing, offline authentication data, sessions and charge detail records.
 //!
 //! # How it runs
 //! One [`rusqlite::Connection`] behind a [`Mutex`], shared through an [`Arc`]: [`Store`] is
 //! cheap to clone and `Send + Sync`. rusqlite blocks, so every public method is `async` and runs
-//! its SQLite work on a blocking thread ([`tokio::task::spawn_blocking`]) *inside the caller's
+//! its `SQLite` work on a blocking thread ([`tokio::task::spawn_blocking`]) *inside the caller's
 //! tracing span*. Every multi-row write is one transaction, so a failed request leaves nothing
 //! behind, and statements go through the connection's statement cache (`prepare_cached`).
 //! A poisoned mutex (a panic inside a store closure) is recovered: the panicking transaction was
@@ -41,7 +41,7 @@ mod sessions;
 #[cfg(test)]
 mod test_support;
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -88,7 +88,7 @@ const MAX_LISTED_IDS: usize = 20;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// SQLite failed (disk full, file not writable, database locked for longer than the busy
+    /// `SQLite` failed (disk full, file not writable, database locked for longer than the busy
     /// timeout, a corrupt file). The partner sees `021`; check the log, the disk and the file's
     /// permissions.
     #[error("SQLite error: {0}")]
@@ -102,7 +102,7 @@ pub enum StoreError {
     /// configured path or its permissions; the node does not start.
     #[error("cannot prepare the database location: {0}")]
     Io(#[from] std::io::Error),
-    /// The blocking task running the SQLite work panicked or was cancelled (runtime shutdown).
+    /// The blocking task running the `SQLite` work panicked or was cancelled (runtime shutdown).
     /// The partner sees `021`; the panic is in the log.
     #[error("the store task failed: {0}")]
     Join(String),
@@ -161,12 +161,12 @@ fn list_ids(ids: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if ids.len() > MAX_LISTED_IDS {
-        out.push_str(&format!(" and {} more", ids.len() - MAX_LISTED_IDS));
+        let _ = write!(out, " and {} more", ids.len() - MAX_LISTED_IDS);
     }
     out
 }
 
-/// The node's SQLite store. See the [module documentation](self).
+/// The node's `SQLite` store. See the [module documentation](self).
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
@@ -209,7 +209,7 @@ impl Store {
     /// of the store is dropped.
     ///
     /// # Errors
-    /// [`StoreError::Sqlite`] if SQLite cannot allocate it or the migrations fail.
+    /// [`StoreError::Sqlite`] if `SQLite` cannot allocate it or the migrations fail.
     pub async fn open_in_memory() -> Result<Self, StoreError> {
         let conn = blocking(|| prepare(Connection::open_in_memory()?)).await?;
         Ok(Self::from_connection(conn))
@@ -355,7 +355,7 @@ fn provider_or_all_key(p: &ProviderIdOrAll) -> String {
     }
 }
 
-/// The store key of a `SessionID`: SessionIDs are GUID-shaped, and GUIDs compare without case.
+/// The store key of a `SessionID`: `SessionIDs` are GUID-shaped, and GUIDs compare without case.
 fn session_key(id: &SessionId) -> String {
     id.as_str().to_ascii_lowercase()
 }
@@ -454,7 +454,7 @@ fn operator_by_key(
 // ---------------------------------------------------------------------------------------------
 // Public value types
 
-/// What a paged `eRoamingPullEvseData` asks for (oicp-2.3.md §2.3 "PullEvseData", §3.4, §5.4).
+/// What a paged `eRoamingPullEvseData` asks for (oicp-2.3.md §2.3 "`PullEvseData`", §3.4, §5.4).
 #[derive(Debug, Clone)]
 pub struct EvseDataQuery {
     /// Visibility restriction set by the node: only these operators' records are returned

@@ -1,4 +1,4 @@
-//! Charge detail records (oicp-2.3.md §2.3 "ChargeDetailRecord", "GetChargeDetailRecords",
+//! Charge detail records (oicp-2.3.md §2.3 "`ChargeDetailRecord`", "`GetChargeDetailRecords`",
 //! §3.3, §5.4): one per `SessionID` (matched without case), with the time the node received
 //! it and whether it was forwarded to the EMP.
 
@@ -10,7 +10,7 @@ use rusqlite::params_from_iter;
 use super::{
     CdrInsert, Store, StoreError, count, json_list, millis, page_window, session_key, wire_millis,
 };
-use crate::oicp::v23::cdr::{ChargeDetailRecord, GetChargeDetailRecords};
+use crate::oicp::v23::cdr::{ChargeDetailRecord, GetChargeDetailRecords, OperatorIdFilter};
 use crate::oicp::v23::ids::{OperatorId, ProviderId, SessionId};
 
 impl Store {
@@ -95,7 +95,7 @@ impl Store {
             conditions.push("provider_key = ?");
             params.push(Value::Text(p.canonical()));
         }
-        let request_operators = req.operator_id.as_ref().map(|f| f.as_slice());
+        let request_operators = req.operator_id.as_ref().map(OperatorIdFilter::as_slice);
         for ops in [operators, request_operators].into_iter().flatten() {
             if !ops.is_empty() {
                 conditions.push("operator_key IN (SELECT value FROM json_each(?))");
@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(total, 6);
         // Visibility restriction.
         let (records, _) = store
-            .query_cdrs(Some(&gdf), Some(&[gef.clone()]), &request(&json!({})), 0, 20)
+            .query_cdrs(Some(&gdf), Some(std::slice::from_ref(&gef)), &request(&json!({})), 0, 20)
             .await
             .unwrap();
         assert_eq!(sessions(&records), [session(0), session(2), session(4)]);

@@ -24,9 +24,10 @@ use super::{
 };
 use crate::oicp::v23::common::ActionType;
 use crate::oicp::v23::evse_data::{
-    DeltaType, EvseDataRecord, GeoCoordinatesResponseFormat, PullEvseDataRecord,
+    Accessibility, AuthenticationMode, CalibrationLawDataAvailability, DeltaType, EvseDataRecord,
+    GeoCoordinatesResponseFormat, PullEvseDataRecord,
 };
-use crate::oicp::v23::ids::OperatorId;
+use crate::oicp::v23::ids::{CountryCode, OperatorId};
 use crate::oicp::v23::scalars::Text;
 
 /// The `what` of this module's errors.
@@ -67,7 +68,7 @@ impl Row {
             country: record.address.country.as_str().to_owned(),
             lat,
             lon,
-            auth_modes: json_list(record.authentication_modes.iter().map(|m| m.as_str()))?,
+            auth_modes: json_list(record.authentication_modes.iter().map(AuthenticationMode::as_str))?,
             accessibility: record.accessibility.as_ref().map(|a| a.as_str().to_owned()),
             calibration_law: record
                 .calibration_law_data_availability
@@ -144,7 +145,7 @@ fn tombstone(
 }
 
 /// Refuses the whole push, before anything is written, if an `insert` names a record that
-/// exists (for any operator: EvseIDs are unique) or an `update` one that the operator has not.
+/// exists (for any operator: `EvseIDs` are unique) or an `update` one that the operator has not.
 fn check_preconditions(
     tx: &Transaction<'_>,
     action: Action,
@@ -246,7 +247,7 @@ impl Store {
     }
 
     /// One page of `eRoamingPullEvseData` and the total number of matching records
-    /// (oicp-2.3.md §2.3 "PullEvseData", §3.4, §5.4).
+    /// (oicp-2.3.md §2.3 "`PullEvseData`", §3.4, §5.4).
     ///
     /// * Without `LastCall`: the live records, each with `lastUpdate` and no `deltaType`.
     /// * With `LastCall`: the records changed at or after `LastCall` (inclusive: a repeated
@@ -352,14 +353,14 @@ impl Plan {
             }
         }
         if let Some(countries) = listed(request.country_codes.as_ref()) {
-            let list = json_list(countries.iter().map(|c| c.as_str()))?;
+            let list = json_list(countries.iter().map(CountryCode::as_str))?;
             plan.add(
                 "e.country IN (SELECT value FROM json_each(?))",
                 Value::Text(list),
             );
         }
         if let Some(modes) = listed(request.authentication_modes.as_ref()) {
-            let list = json_list(modes.iter().map(|m| m.as_str()))?;
+            let list = json_list(modes.iter().map(AuthenticationMode::as_str))?;
             plan.add(
                 "EXISTS (SELECT 1 FROM json_each(e.auth_modes) m
                          WHERE m.value IN (SELECT value FROM json_each(?)))",
@@ -367,14 +368,14 @@ impl Plan {
             );
         }
         if let Some(values) = listed(request.accessibility.as_ref()) {
-            let list = json_list(values.iter().map(|a| a.as_str()))?;
+            let list = json_list(values.iter().map(Accessibility::as_str))?;
             plan.add(
                 "e.accessibility IN (SELECT value FROM json_each(?))",
                 Value::Text(list),
             );
         }
         if let Some(values) = listed(request.calibration_law_data_availability.as_ref()) {
-            let list = json_list(values.iter().map(|c| c.as_str()))?;
+            let list = json_list(values.iter().map(CalibrationLawDataAvailability::as_str))?;
             plan.add(
                 "e.calibration_law IN (SELECT value FROM json_each(?))",
                 Value::Text(list),
@@ -565,6 +566,7 @@ mod tests {
 
     use super::super::test_support::*;
     use super::*;
+    use crate::oicp::v23::scalars::Int;
 
     fn ids(records: &[PullEvseDataRecord]) -> Vec<&str> {
         records.iter().map(|r| r.evse_id.as_str()).collect()
@@ -575,7 +577,7 @@ mod tests {
             .query_evse_data(&EvseDataQuery::new(pull_request(&patch)))
             .await
             .unwrap();
-        assert_eq!(total as usize, records.len());
+        assert_eq!(total, records.len() as u64);
         records.iter().map(|r| r.evse_id.as_str().to_owned()).collect()
     }
 
@@ -585,7 +587,7 @@ mod tests {
         let gef = op("DE*GEF");
         let a = evse("DE*GEF*E1", &json!({}));
         store
-            .apply_evse_data(&gef, "GEF", ActionType::Insert, &[a.clone()], at(0))
+            .apply_evse_data(&gef, "GEF", ActionType::Insert, std::slice::from_ref(&a), at(0))
             .await
             .unwrap();
         let b = evse("DE*GEF*E2", &json!({}));
@@ -645,7 +647,7 @@ mod tests {
 
         // Another operator cannot update it either.
         let err = store
-            .apply_evse_data(&op("DE*ABC"), "ABC", ActionType::Update, &[changed.clone()], at(2))
+            .apply_evse_data(&op("DE*ABC"), "ABC", ActionType::Update, std::slice::from_ref(&changed), at(2))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }));
@@ -661,7 +663,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ids(&records), ["DEGEFE1"]);
-        assert_eq!(records[0].max_capacity.map(|c| c.get()), Some(7));
+        assert_eq!(records[0].max_capacity.map(Int::get), Some(7));
         assert_eq!(records[0].last_update, Some(wire_time(millis(at(3)))));
     }
 

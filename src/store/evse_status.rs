@@ -1,9 +1,9 @@
 //! EVSE status: `eRoamingPushEvseStatus` and the three status pulls (oicp-2.3.md §2.3, §3.4).
 //!
 //! # Sized for a million records
-//! A status row is small (canonical key, EvseID as pushed, operator key, status, and unknown
+//! A status row is small (canonical key, `EvseID` as pushed, operator key, status, and unknown
 //! members only when there are any) in a `WITHOUT ROWID` table ordered by the canonical
-//! EvseID, so a full pull is one sequential scan with no sort, grouped per operator in Rust.
+//! `EvseID`, so a full pull is one sequential scan with no sort, grouped per operator in Rust.
 //! An update of a few records is a handful of indexed upserts in one transaction; in WAL mode
 //! with `synchronous=NORMAL` its commit does not wait for the disk. The `#[ignore]`d test
 //! `million_status_records` measures both (`cargo test --release -- --ignored million`).
@@ -329,13 +329,12 @@ impl StatusPlan {
             let extra = row.get_ref(3)?.as_str_or_null().map_err(rusqlite::Error::from)?;
             let record = status_record(evse_id, status, extra)?;
             let operator = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-            let slot = match index.get(operator) {
-                Some(&i) => i,
-                None => {
-                    index.insert(operator.to_owned(), groups.len());
-                    groups.push((operator.to_owned(), Vec::new()));
-                    groups.len() - 1
-                }
+            let slot = if let Some(&i) = index.get(operator) {
+                i
+            } else {
+                index.insert(operator.to_owned(), groups.len());
+                groups.push((operator.to_owned(), Vec::new()));
+                groups.len() - 1
             };
             groups[slot].1.push(record);
         }
@@ -560,13 +559,13 @@ mod tests {
         let record: EvseStatusRecord =
             wire(&json!({"EvseID": "DE*GEF*E1", "EvseStatus": "Available", "Since": "08:00"}));
         store
-            .apply_evse_status(&op("DE*GEF"), None, ActionType::Insert, &[record.clone()], at(0))
+            .apply_evse_status(&op("DE*GEF"), None, ActionType::Insert, std::slice::from_ref(&record), at(0))
             .await
             .unwrap();
         let list = store.query_evse_status(None, None, None).await.unwrap();
-        assert_eq!(list[0].evse_status_record, [record.clone()]);
+        assert_eq!(list[0].evse_status_record, std::slice::from_ref(&record));
         let by_id = store
-            .evse_status_by_ids(&[record.evse_id.clone()], None)
+            .evse_status_by_ids(std::slice::from_ref(&record.evse_id), None)
             .await
             .unwrap();
         assert_eq!(by_id, [record]);

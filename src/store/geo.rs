@@ -3,7 +3,7 @@
 //!
 //! A search first narrows the candidates in SQL with a latitude/longitude box around the
 //! circle ([`BoundingBox`]), then keeps those within the radius by great-circle distance
-//! ([`distance_km`]): SQLite has no trigonometry without extra functions, and the box keeps
+//! ([`distance_km`]): `SQLite` has no trigonometry without extra functions, and the box keeps
 //! the exact check to a few rows.
 
 use crate::oicp::v23::common::{

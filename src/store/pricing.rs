@@ -643,24 +643,24 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(&err, StoreError::NotFound { ids, .. } if ids == &["DE*GEF*E2/*"]), "{err:?}");
-        assert_eq!(store.query_evse_pricing(&[gef.clone()], &gdf, None).await.unwrap(), got);
+        assert_eq!(store.query_evse_pricing(std::slice::from_ref(&gef), &gdf, None).await.unwrap(), got);
 
         store
             .apply_evse_pricing(&gef, ActionType::Update, &[evse_pricing("DE*GEF*E1", "*", &["DC"])], at(2))
             .await
             .unwrap();
-        let got = store.query_evse_pricing(&[gef.clone()], &gdf, None).await.unwrap();
+        let got = store.query_evse_pricing(std::slice::from_ref(&gef), &gdf, None).await.unwrap();
         assert_eq!(got[0].evse_pricing[0].evse_id_product_list[0].as_str(), "DC");
 
         // Delta: nothing changed for DE-GDF or * since 10:00:03.
         let since = last_call("2024-05-01T10:00:03Z");
-        assert!(store.query_evse_pricing(&[gef.clone()], &gdf, Some(&since)).await.unwrap().is_empty());
+        assert!(store.query_evse_pricing(std::slice::from_ref(&gef), &gdf, Some(&since)).await.unwrap().is_empty());
         // A deletion is a change: the list comes back in full.
         store
             .apply_evse_pricing(&gef, ActionType::Delete, &[evse_pricing("DE*GEF*E1", "DE-GDF", &["AC-GDF"])], at(4))
             .await
             .unwrap();
-        let delta = store.query_evse_pricing(&[gef.clone()], &gdf, Some(&since)).await.unwrap();
+        let delta = store.query_evse_pricing(std::slice::from_ref(&gef), &gdf, Some(&since)).await.unwrap();
         assert_eq!(entries(&delta), [entry("DE*GEF", "DE*GEF*E1", "*")]);
         // A fullLoad without entries empties it; the delta reports an empty list.
         store
@@ -668,7 +668,7 @@ mod tests {
             .await
             .unwrap();
         let delta = store
-            .query_evse_pricing(&[gef.clone()], &gdf, Some(&last_call("2024-05-01T10:00:05Z")))
+            .query_evse_pricing(std::slice::from_ref(&gef), &gdf, Some(&last_call("2024-05-01T10:00:05Z")))
             .await
             .unwrap();
         assert_eq!(delta.len(), 1);

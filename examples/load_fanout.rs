@@ -3,7 +3,7 @@
 //! pushes the same requests straight to one EMP node. Prints inbound pushes/s, p50/p99 latency
 //! and how long the fan-out took to drain.
 //!
-//! Run: `cargo run --release --example load_fanout -- [seconds per run, default 10]`
+//! Run: `cargo run --release --example load_fanout -- [seconds per run, default 10] [both|baseline|fanout]`
 //! Everything runs on 127.0.0.1 in this process, with in-memory databases.
 
 use std::cell::RefCell;
@@ -59,6 +59,15 @@ struct Run {
 }
 
 impl Run {
+    fn empty() -> Self {
+        Self {
+            requests: 0,
+            failures: 0,
+            elapsed: Duration::from_secs(1),
+            latencies: Vec::new(),
+        }
+    }
+
     fn rate(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
@@ -136,6 +145,8 @@ async fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
+    let mode = std::env::args().nth(2).unwrap_or_else(|| "both".to_owned());
+    let (run_baseline, run_fanout) = (mode != "fanout", mode != "baseline");
 
     let mut emp_nodes = Vec::new();
     for i in 0..EMPS {
@@ -187,12 +198,20 @@ async fn main() {
         "http://127.0.0.1:{}/api/oicp/evsepush/v21/operators/DE*GEF/status-records",
         ports[0]
     );
-    let baseline = drive(base_url, "gef-to-e00", seconds).await;
+    let baseline = if run_baseline {
+        drive(base_url, "gef-to-e00", seconds).await
+    } else {
+        Run::empty()
+    };
 
     let url = format!(
         "http://127.0.0.1:{cpo_port}/api/oicp/evsepush/v21/operators/DE*GEF/status-records"
     );
-    let fanout = drive(url, "load-backend", seconds).await;
+    let fanout = if run_fanout {
+        drive(url, "load-backend", seconds).await
+    } else {
+        Run::empty()
+    };
     let drain_start = Instant::now();
     let expected = fanout.requests as u64 * EMPS as u64;
     let delivered = loop {

@@ -42,7 +42,7 @@ enum Command {
 enum OicpCommand {
     /// Validate a message body against the OICP 2.3 model and rules.
     Validate {
-        /// Operation name, e.g. PushEvseData, AuthorizeStart, ChargingNotificationEnd
+        /// Operation name, e.g. `PushEvseData`, `AuthorizeStart`, `ChargingNotificationEnd`
         /// (see `roambridge oicp operations`).
         operation: String,
         /// The JSON file, or `-` for standard input.

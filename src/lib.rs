@@ -10,13 +10,16 @@
 //! Still to come, each as a sibling module with the same dependency rule (wire types and
 //! mappings do no IO): `peer` (own parties, registered peers, routing), `clearing_house` (the
 //! Hubject client), `mapping` (pure OICP <-> OCPI functions with the value tables in
-//! `mappings/`), `ocpi` (OCPI 2.2.1 wire types and endpoints) and `store` (SQLite, off the async
+//! `mappings/`), `ocpi` (OCPI 2.2.1 wire types and endpoints) and `store` (`SQLite`, off the async
 //! executor).
 
+pub mod clearing_house;
 pub mod cli;
 pub mod config;
 pub mod node;
 
 pub mod oicp;
 pub mod peer;
+pub mod routing;
 pub mod store;
+pub mod tls;

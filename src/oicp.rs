@@ -1,3 +1,3 @@
-//! OICP (Open InterCharge Protocol) wire model, one module per protocol version.
+//! OICP (Open `InterCharge` Protocol) wire model, one module per protocol version.
 
 pub mod v23;

@@ -57,10 +57,8 @@ use crate::oicp::v23::scalars;
 
 /// The embedded migrations, in order. Entry `n` (0-based) brings a database from
 /// `user_version` `n` to `n + 1`. Never edit a released entry: add a new file.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("store/migrations/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_init", include_str!("store/migrations/0001_init.sql"))];
 
 /// How long a statement waits for a lock held by another connection (another process on the
 /// same file) before failing with `SQLITE_BUSY`.
@@ -604,11 +602,23 @@ mod tests {
         drop(store);
         let err = Store::open(&path).await.unwrap_err();
         assert!(
-            matches!(err, StoreError::SchemaTooNew { found: 99, known: 1 }),
+            matches!(
+                err,
+                StoreError::SchemaTooNew {
+                    found: 99,
+                    known: 1
+                }
+            ),
             "{err:?}"
         );
         assert!(err.to_string().contains("newer"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn store_is_shareable() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        shareable::<Store>();
     }
 
     #[test]
@@ -660,7 +670,10 @@ mod tests {
             updated_at: at(5),
         };
         let json = serde_json::to_string(&record).unwrap();
-        assert!(json.contains("\"created_at\":\"2024-05-01T10:00:00Z\""), "{json}");
+        assert!(
+            json.contains("\"created_at\":\"2024-05-01T10:00:00Z\""),
+            "{json}"
+        );
         let back: SessionRecord = serde_json::from_str(&json).unwrap();
         assert_eq!(back, record);
     }

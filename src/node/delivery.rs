@@ -7,10 +7,13 @@
 //! false) is final and recorded. The outcome of every delivery is recorded per target and shown
 //! by the admin API.
 //!
+//! Status updates (`PushEvseStatus` with `update`) still queued for a target are merged into one
+//! request, the latest status of each EVSE winning, so a burst of changes costs few requests.
+//!
 //! The queue lives in memory (a restart loses what is still queued); the durable outbox of
 //! issue 5 replaces it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +21,9 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::oicp::v23::acknowledgement::Acknowledgement;
+use crate::oicp::v23::common::ActionType;
+use crate::oicp::v23::evse_status::{EvseStatusRecord, OperatorEvseStatus, PushEvseStatus};
+use crate::oicp::v23::ids::EvseId;
 use crate::oicp::v23::operations::Operation;
 use crate::oicp::v23::wire::parse_forwarding;
 use crate::peer::client::{CallError, OicpClient, Target};
@@ -26,6 +32,8 @@ use crate::peer::client::{CallError, OicpClient, Target};
 const MAX_ATTEMPTS: u32 = 6;
 /// First back-off; doubled after each failed attempt.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// Most status records merged into one PushEvseStatus.
+const MAX_BATCH: usize = 1000;
 
 /// One message to deliver.
 #[derive(Debug, Clone)]
@@ -40,6 +48,9 @@ pub struct Job {
     pub operation: Operation,
     /// Correlation ID of the request that caused it.
     pub process_id: String,
+    /// For a PushEvseStatus `update`: the typed body, so that queued updates for the same
+    /// target can be merged into one request (latest status per EVSE wins).
+    pub status_update: Option<Arc<PushEvseStatus>>,
 }
 
 /// The last delivery to a target.
@@ -157,7 +168,21 @@ async fn worker(
     client: OicpClient,
     log: Arc<DeliveryLog>,
 ) {
-    while let Some(job) = rx.recv().await {
+    let mut pending: VecDeque<Job> = VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match rx.recv().await {
+                Some(job) => pending.push_back(job),
+                None => break,
+            }
+        }
+        while let Ok(job) = rx.try_recv() {
+            pending.push_back(job);
+        }
+        let Some(first) = pending.pop_front() else {
+            continue;
+        };
+        let (job, messages) = merge_status_updates(first, &mut pending);
         let span = tracing::info_span!(
             "deliver",
             operation = job.operation.name(),
@@ -185,11 +210,11 @@ async fn worker(
             tracing::warn!(detail = %detail, "delivery failed");
         }
         log.update(&key, |r| {
-            r.queued = r.queued.saturating_sub(1);
+            r.queued = r.queued.saturating_sub(messages);
             if ok {
-                r.delivered += 1;
+                r.delivered += messages;
             } else {
-                r.failed += 1;
+                r.failed += messages;
             }
             r.last = Some(LastDelivery {
                 operation: job.operation.name(),
@@ -198,6 +223,68 @@ async fn worker(
                 at: chrono::Utc::now().to_rfc3339(),
             });
         });
+    }
+}
+
+fn mergeable(a: &Job, b: &Job) -> bool {
+    match (&a.status_update, &b.status_update) {
+        (Some(x), Some(y)) => {
+            a.path == b.path
+                && x.operator_evse_status.operator_id == y.operator_evse_status.operator_id
+        }
+        _ => false,
+    }
+}
+
+/// Folds the status updates queued right behind `first` (same target and operator) into one
+/// PushEvseStatus `update`, keeping the latest status of each EVSE; returns the job to send and
+/// how many queued messages it stands for. Anything else stays queued, in order.
+fn merge_status_updates(first: Job, pending: &mut VecDeque<Job>) -> (Job, u64) {
+    let Some(update) = first.status_update.clone() else {
+        return (first, 1);
+    };
+    if !pending.front().is_some_and(|next| mergeable(&first, next)) {
+        return (first, 1);
+    }
+    let mut records: Vec<EvseStatusRecord> =
+        update.operator_evse_status.evse_status_record.clone();
+    let mut messages = 1;
+    while records.len() < MAX_BATCH && pending.front().is_some_and(|next| mergeable(&first, next))
+    {
+        if let Some(next) = pending.pop_front().and_then(|j| j.status_update) {
+            records.extend(next.operator_evse_status.evse_status_record.iter().cloned());
+            messages += 1;
+        }
+    }
+    let mut position: HashMap<EvseId, usize> = HashMap::with_capacity(records.len());
+    let mut latest: Vec<EvseStatusRecord> = Vec::with_capacity(records.len());
+    for record in records {
+        if let Some(&i) = position.get(&record.evse_id) {
+            latest[i] = record;
+        } else {
+            position.insert(record.evse_id.clone(), latest.len());
+            latest.push(record);
+        }
+    }
+    let body = PushEvseStatus {
+        action_type: ActionType::Update,
+        operator_evse_status: OperatorEvseStatus {
+            operator_id: update.operator_evse_status.operator_id.clone(),
+            operator_name: update.operator_evse_status.operator_name.clone(),
+            evse_status_record: latest,
+            extra: update.operator_evse_status.extra.clone(),
+        },
+        extra: update.extra.clone(),
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => {
+            let job = Job { body: Arc::new(bytes), status_update: Some(Arc::new(body)), ..first };
+            (job, messages)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "merging status updates failed; sending the first alone");
+            (first, 1)
+        }
     }
 }
 
@@ -234,5 +321,72 @@ async fn deliver(client: &OicpClient, job: &Job) -> Result<Acknowledgement, Call
         tokio::time::sleep(backoff).await;
         backoff *= 2;
         attempt += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{PartnerId, Role};
+    use crate::oicp::v23::wire::parse;
+    use crate::peer::client::TargetKind;
+
+    fn target() -> Target {
+        Target {
+            kind: TargetKind::Peer,
+            id: PartnerId::parse(Role::Emp, "DE-GDF").unwrap(),
+            base_url: "http://127.0.0.1:1/api/oicp".into(),
+            token: None,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn status_job(n: usize) -> Job {
+        let state = ["Available", "Occupied"][n % 2];
+        let body = format!(
+            r#"{{"ActionType":"update","OperatorEvseStatus":{{"OperatorID":"DE*GEF","EvseStatusRecord":[{{"EvseID":"DE*GEF*E{}*1","EvseStatus":"{state}"}}]}}}}"#,
+            n % 10
+        );
+        let typed: PushEvseStatus = parse(body.as_bytes()).unwrap();
+        Job {
+            target: target(),
+            path: "/evsepush/v21/operators/DE*GEF/status-records".into(),
+            body: Arc::new(body.into_bytes()),
+            operation: Operation::PushEvseStatus,
+            process_id: format!("p{n}"),
+            status_update: Some(Arc::new(typed)),
+        }
+    }
+
+    #[test]
+    fn queued_status_updates_coalesce_to_the_latest_per_evse() {
+        let mut pending: VecDeque<Job> = (1..1000).map(status_job).collect();
+        let (job, messages) = merge_status_updates(status_job(0), &mut pending);
+        assert_eq!(messages, 1000);
+        assert!(pending.is_empty());
+        let body: PushEvseStatus = parse(&job.body).unwrap();
+        let records = &body.operator_evse_status.evse_status_record;
+        assert_eq!(records.len(), 10);
+        // Changes 990..999 are the last for each EVSE: even n is Available, odd Occupied.
+        for r in records {
+            let n: usize = r.evse_id.as_str()[8..9].parse().unwrap();
+            let expected = if n % 2 == 0 { "Available" } else { "Occupied" };
+            assert_eq!(r.evse_status.as_str(), expected, "{}", r.evse_id);
+        }
+    }
+
+    #[test]
+    fn other_messages_stay_in_order_behind_the_batch() {
+        let mut other = status_job(5);
+        other.status_update = None;
+        let mut pending: VecDeque<Job> = VecDeque::from([status_job(1), other, status_job(2)]);
+        let (job, messages) = merge_status_updates(status_job(0), &mut pending);
+        assert_eq!(messages, 2);
+        let body: PushEvseStatus = parse(&job.body).unwrap();
+        assert_eq!(body.operator_evse_status.evse_status_record.len(), 2);
+        assert_eq!(pending.len(), 2);
+        assert!(pending[0].status_update.is_none());
     }
 }

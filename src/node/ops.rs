@@ -31,7 +31,7 @@ use crate::oicp::v23::authorization::{
     AuthorizeStop,
 };
 use crate::oicp::v23::cdr::{ChargeDetailRecord, ChargeDetailRecordPage, GetChargeDetailRecords};
-use crate::oicp::v23::common::Identification;
+use crate::oicp::v23::common::{ActionType, Identification};
 use crate::oicp::v23::evse_data::{EvseDataPage, PageCount, PullEvseData, PushEvseData};
 use crate::oicp::v23::evse_status::{
     EvseStatusByIdResponse, EvseStatusRecords, EvseStatusResponse, EvseStatuses, PullEvseStatus,
@@ -265,14 +265,27 @@ impl Ctx {
     ) -> Result<(), Failure> {
         let bytes =
             serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?;
+        self.send(target, op, id, Arc::new(bytes), None);
+        Ok(())
+    }
+
+    /// Queues an already serialized body.
+    fn send(
+        &self,
+        target: Target,
+        op: Operation,
+        id: &str,
+        body: Arc<Vec<u8>>,
+        status_update: Option<Arc<PushEvseStatus>>,
+    ) {
         self.state.delivery.send(Job {
             target,
             path: fill_path(op.path_template(), id),
-            body: Arc::new(bytes),
+            body,
             operation: op,
             process_id: self.process_id.clone(),
+            status_update,
         });
-        Ok(())
     }
 
     /// Queues a push for every EMP peer (only when the push comes from an own backend).
@@ -286,8 +299,15 @@ impl Ctx {
             return Ok(0);
         }
         let peers = self.registry().peers(Role::Emp);
+        if peers.is_empty() {
+            return Ok(0);
+        }
+        // Serialized once, shared by every peer's queue.
+        let bytes = Arc::new(
+            serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?,
+        );
         for peer in &peers {
-            self.enqueue(Registry::peer_target(peer), op, operator.as_str(), body)?;
+            self.send(Registry::peer_target(peer), op, operator.as_str(), Arc::clone(&bytes), None);
         }
         Ok(peers.len())
     }
@@ -425,7 +445,24 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
             now(),
         )
         .await?;
-    ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?;
+    if ctx.from_backend() && req.action_type == ActionType::Update {
+        // Updates may be merged with others still queued for the same peer.
+        let bytes = Arc::new(
+            serde_json::to_vec(&req).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?,
+        );
+        let typed = Arc::new(req);
+        for peer in ctx.registry().peers(Role::Emp) {
+            ctx.send(
+                Registry::peer_target(&peer),
+                Operation::PushEvseStatus,
+                operator.as_str(),
+                Arc::clone(&bytes),
+                Some(Arc::clone(&typed)),
+            );
+        }
+    } else {
+        ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?;
+    }
     Ok(ack_success())
 }
 

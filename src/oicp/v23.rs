@@ -1,9 +1,9 @@
 //! OICP 2.3 (REST/JSON) as published by Hubject, summarised in `../shared/docs/oicp-2.3.md`.
 //!
-//! * [`ids`]: identifiers as validated newtypes (EvseID, OperatorID, ProviderID, EvcoID, UID,
-//!   SessionID, …) with format-insensitive comparison.
+//! * [`ids`]: identifiers as validated newtypes (`EvseID`, `OperatorID`, `ProviderID`, `EvcoID`, UID,
+//!   `SessionID`, …) with format-insensitive comparison.
 //! * [`scalars`], [`common`], [`status`]: date-times, decimals, bounded texts; Identification,
-//!   GeoCoordinates, Address and the other shared types; StatusCode.
+//!   `GeoCoordinates`, Address and the other shared types; `StatusCode`.
 //! * One module per service: [`evse_data`], [`evse_status`], [`authorization`], [`cdr`],
 //!   [`notifications`], [`pricing`], [`auth_data`], and [`acknowledgement`].
 //! * [`operations`]: the table of operations (method, path, direction, body types) and

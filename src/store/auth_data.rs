@@ -64,7 +64,9 @@ struct Row {
 impl Row {
     fn new(record: &AuthenticationDataRecord) -> Result<Self, StoreError> {
         let (key, shown) = identification_key(&record.identification).ok_or_else(|| {
-            StoreError::InvalidInput("an authentication data record has no identification".to_owned())
+            StoreError::InvalidInput(
+                "an authentication data record has no identification".to_owned(),
+            )
         })?;
         Ok(Self {
             key,
@@ -83,9 +85,8 @@ fn apply(
 ) -> Result<(), StoreError> {
     let provider_key = provider.canonical();
     if matches!(action, Action::Insert | Action::Update) {
-        let mut exists = tx.prepare_cached(
-            "SELECT 1 FROM auth_data WHERE provider_key = ?1 AND ident_key = ?2",
-        )?;
+        let mut exists = tx
+            .prepare_cached("SELECT 1 FROM auth_data WHERE provider_key = ?1 AND ident_key = ?2")?;
         let mut ids = Vec::new();
         for row in rows {
             if exists.exists((&provider_key, &row.key))? == (action == Action::Insert) {
@@ -159,7 +160,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let action = Action::try_from(action)?;
-        let rows = records.iter().map(Row::new).collect::<Result<Vec<_>, _>>()?;
+        let rows = records
+            .iter()
+            .map(Row::new)
+            .collect::<Result<Vec<_>, _>>()?;
         let provider = provider.clone();
         let now = millis(now);
         self.write(move |tx| apply(tx, action, &provider, &rows, now))
@@ -232,7 +236,12 @@ mod tests {
             .apply_auth_data(
                 &gdf,
                 ActionType::Insert,
-                &[record(&card("11111111")), record(&json!({"RFIDIdentification": {"UID": "1234ABCD", "RFID": "mifareCls"}}))],
+                &[
+                    record(&card("11111111")),
+                    record(
+                        &json!({"RFIDIdentification": {"UID": "1234ABCD", "RFID": "mifareCls"}}),
+                    ),
+                ],
                 at(1),
             )
             .await
@@ -241,28 +250,73 @@ mod tests {
             matches!(&err, StoreError::AlreadyExists { what: "authentication data record", ids } if ids == &["1234ABCD"]),
             "{err:?}"
         );
-        assert!(store.find_authorization(&ident(&card("11111111"))).await.unwrap().is_none());
+        assert!(
+            store
+                .find_authorization(&ident(&card("11111111")))
+                .await
+                .unwrap()
+                .is_none()
+        );
         let err = store
-            .apply_auth_data(&gdf, ActionType::Update, &[record(&card("22222222"))], at(1))
+            .apply_auth_data(
+                &gdf,
+                ActionType::Update,
+                &[record(&card("22222222"))],
+                at(1),
+            )
             .await
             .unwrap_err();
-        assert!(matches!(&err, StoreError::NotFound { ids, .. } if ids == &["22222222"]), "{err:?}");
+        assert!(
+            matches!(&err, StoreError::NotFound { ids, .. } if ids == &["22222222"]),
+            "{err:?}"
+        );
         store
-            .apply_auth_data(&gdf, ActionType::Delete, &[record(&card("AABBCCDD")), record(&card("99999999"))], at(2))
+            .apply_auth_data(
+                &gdf,
+                ActionType::Delete,
+                &[record(&card("AABBCCDD")), record(&card("99999999"))],
+                at(2),
+            )
             .await
             .unwrap();
-        assert!(store.find_authorization(&ident(&card("AABBCCDD"))).await.unwrap().is_none());
+        assert!(
+            store
+                .find_authorization(&ident(&card("AABBCCDD")))
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(
-            store.find_authorization(&ident(&card("1234ABCD"))).await.unwrap(),
+            store
+                .find_authorization(&ident(&card("1234ABCD")))
+                .await
+                .unwrap(),
             Some(gdf.clone())
         );
         // fullLoad replaces the provider's set.
         store
-            .apply_auth_data(&gdf, ActionType::FullLoad, &[record(&card("33333333"))], at(3))
+            .apply_auth_data(
+                &gdf,
+                ActionType::FullLoad,
+                &[record(&card("33333333"))],
+                at(3),
+            )
             .await
             .unwrap();
-        assert!(store.find_authorization(&ident(&card("1234ABCD"))).await.unwrap().is_none());
-        assert!(store.find_authorization(&ident(&card("33333333"))).await.unwrap().is_some());
+        assert!(
+            store
+                .find_authorization(&ident(&card("1234ABCD")))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .find_authorization(&ident(&card("33333333")))
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[tokio::test]
@@ -270,11 +324,17 @@ mod tests {
         let store = Store::open_in_memory().await.unwrap();
         let gdf = provider("DE*GDF");
         let records = [
-            record(&json!({"RFIDIdentification": {"UID": "1234ABCD", "RFID": "mifareCls", "EvcoID": "DE-GDF-C12345678-X"}})),
+            record(
+                &json!({"RFIDIdentification": {"UID": "1234ABCD", "RFID": "mifareCls", "EvcoID": "DE-GDF-C12345678-X"}}),
+            ),
             record(&json!({"PlugAndChargeIdentification": {"EvcoID": "DE-GDF-CPNC00001-2"}})),
             record(&json!({"RemoteIdentification": {"EvcoID": "DEGDFCREMOTE001"}})),
-            record(&json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRCLEAR1-4", "PIN": "1234"}})),
-            record(&json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRHASH01-5", "HashedPIN": {"Value": "$2a$10$abcdefghijk", "Function": "Bcrypt"}}})),
+            record(
+                &json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRCLEAR1-4", "PIN": "1234"}}),
+            ),
+            record(
+                &json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRHASH01-5", "HashedPIN": {"Value": "$2a$10$abcdefghijk", "Function": "Bcrypt"}}}),
+            ),
         ];
         store
             .apply_auth_data(&gdf, ActionType::FullLoad, &records, at(0))
@@ -287,16 +347,44 @@ mod tests {
         // The card, whichever member carries it.
         assert_eq!(found(card("1234ABCD")).await.unwrap().as_str(), "DE*GDF");
         // EvcoIDs, format-insensitive, same medium only.
-        assert!(found(json!({"PlugAndChargeIdentification": {"EvcoID": "DEGDFCPNC000012"}})).await.is_some());
-        assert!(found(json!({"RemoteIdentification": {"EvcoID": "DE-GDF-CREMOTE00-1"}})).await.is_some());
-        assert!(found(json!({"RemoteIdentification": {"EvcoID": "DE-GDF-CPNC00001-2"}})).await.is_none());
+        assert!(
+            found(json!({"PlugAndChargeIdentification": {"EvcoID": "DEGDFCPNC000012"}}))
+                .await
+                .is_some()
+        );
+        assert!(
+            found(json!({"RemoteIdentification": {"EvcoID": "DE-GDF-CREMOTE00-1"}}))
+                .await
+                .is_some()
+        );
+        assert!(
+            found(json!({"RemoteIdentification": {"EvcoID": "DE-GDF-CPNC00001-2"}}))
+                .await
+                .is_none()
+        );
         // The card's EvcoID is not a remote identification.
-        assert!(found(json!({"RemoteIdentification": {"EvcoID": "DE-GDF-C12345678-X"}})).await.is_none());
+        assert!(
+            found(json!({"RemoteIdentification": {"EvcoID": "DE-GDF-C12345678-X"}}))
+                .await
+                .is_none()
+        );
         // Clear PIN: must match.
-        assert!(found(json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRCLEAR1-4", "PIN": "1234"}})).await.is_some());
-        assert!(found(json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRCLEAR1-4", "PIN": "9999"}})).await.is_none());
+        assert!(
+            found(json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRCLEAR1-4", "PIN": "1234"}}))
+                .await
+                .is_some()
+        );
+        assert!(
+            found(json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRCLEAR1-4", "PIN": "9999"}}))
+                .await
+                .is_none()
+        );
         // Hashed PIN: matched on the EvcoID alone.
-        assert!(found(json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRHASH01-5", "PIN": "0000"}})).await.is_some());
+        assert!(
+            found(json!({"QRCodeIdentification": {"EvcoID": "DE-GDF-CQRHASH01-5", "PIN": "0000"}}))
+                .await
+                .is_some()
+        );
         assert!(found(card("FFFFFFFF")).await.is_none());
     }
 }

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
-use rusqlite::types::Value;
 use rusqlite::params_from_iter;
+use rusqlite::types::Value;
 
 use super::{
     CdrInsert, Store, StoreError, count, json_list, millis, page_window, session_key, wire_millis,
@@ -99,7 +99,9 @@ impl Store {
         for ops in [operators, request_operators].into_iter().flatten() {
             if !ops.is_empty() {
                 conditions.push("operator_key IN (SELECT value FROM json_each(?))");
-                params.push(Value::Text(json_list(ops.iter().map(OperatorId::canonical))?));
+                params.push(Value::Text(json_list(
+                    ops.iter().map(OperatorId::canonical),
+                )?));
             }
         }
         if let Some(sessions) = req.session_id.as_ref().filter(|s| !s.is_empty()) {
@@ -179,7 +181,10 @@ mod tests {
     }
 
     fn sessions(records: &[ChargeDetailRecord]) -> Vec<String> {
-        records.iter().map(|r| r.session_id.as_str().to_owned()).collect()
+        records
+            .iter()
+            .map(|r| r.session_id.as_str().to_owned())
+            .collect()
     }
 
     #[tokio::test]
@@ -188,12 +193,18 @@ mod tests {
         let (gef, gdf) = (op("DE*GEF"), provider("DE-GDF"));
         let first = cdr(1, &json!({}));
         assert_eq!(
-            store.insert_cdr(&first, &gef, Some(&gdf), at(0)).await.unwrap(),
+            store
+                .insert_cdr(&first, &gef, Some(&gdf), at(0))
+                .await
+                .unwrap(),
             CdrInsert::New
         );
         // The identical CDR again: a retry.
         assert_eq!(
-            store.insert_cdr(&first, &gef, Some(&gdf), at(5)).await.unwrap(),
+            store
+                .insert_cdr(&first, &gef, Some(&gdf), at(5))
+                .await
+                .unwrap(),
             CdrInsert::Duplicate
         );
         let changed = cdr(1, &json!({"ConsumedEnergy": 13}));
@@ -220,15 +231,26 @@ mod tests {
         assert_eq!(records, [first]);
     }
 
-    #[tokio::test]
-    async fn query_filters_and_paging() {
+    /// Six CDRs of DE-GDF received at 10:00 + n minutes (n = 0..6, operators alternating
+    /// DE*GEF and DE*ABC), one of DE-XYZ, one without provider, one outside the window.
+    async fn cdr_fixture() -> Store {
         let store = Store::open_in_memory().await.unwrap();
-        let (gef, abc, gdf, xyz) = (op("DE*GEF"), op("DE*ABC"), provider("DE-GDF"), provider("DE-XYZ"));
+        let (gef, abc, gdf, xyz) = (
+            op("DE*GEF"),
+            op("DE*ABC"),
+            provider("DE-GDF"),
+            provider("DE-XYZ"),
+        );
         // Received at 10:00:00 + n minutes; n = 0..6 for DE-GDF, alternating operators.
         for n in 0..6_u32 {
             let operator = if n % 2 == 0 { &gef } else { &abc };
             store
-                .insert_cdr(&cdr(n, &json!({})), operator, Some(&gdf), at(i64::from(n) * 60))
+                .insert_cdr(
+                    &cdr(n, &json!({})),
+                    operator,
+                    Some(&gdf),
+                    at(i64::from(n) * 60),
+                )
                 .await
                 .unwrap();
         }
@@ -245,7 +267,13 @@ mod tests {
             .insert_cdr(&cdr(12, &json!({})), &gef, Some(&gdf), at(3601))
             .await
             .unwrap();
+        store
+    }
 
+    #[tokio::test]
+    async fn query_filters() {
+        let store = cdr_fixture().await;
+        let (gef, gdf) = (op("DE*GEF"), provider("DE-GDF"));
         let all = |patch: Value| {
             let store = store.clone();
             let gdf = gdf.clone();
@@ -260,10 +288,12 @@ mod tests {
         assert_eq!(total, 6);
         assert_eq!(sessions(&records), (0..6).map(session).collect::<Vec<_>>());
         // From/To on the received time, inclusive.
-        let (records, _) = all(json!({"From": "2024-05-01T12:01:00+02:00", "To": "2024-05-01T10:03:00Z"})).await;
+        let (records, _) =
+            all(json!({"From": "2024-05-01T12:01:00+02:00", "To": "2024-05-01T10:03:00Z"})).await;
         assert_eq!(sessions(&records), [session(1), session(2), session(3)]);
         // SessionID list, case-insensitive.
-        let (records, _) = all(json!({"SessionID": [session(4).to_ascii_uppercase(), session(10)]})).await;
+        let (records, _) =
+            all(json!({"SessionID": [session(4).to_ascii_uppercase(), session(10)]})).await;
         assert_eq!(sessions(&records), [session(4)]);
         // OperatorID: one, or a list.
         let (records, _) = all(json!({"OperatorID": "DEABC"})).await;
@@ -272,17 +302,36 @@ mod tests {
         assert_eq!(total, 6);
         // Visibility restriction.
         let (records, _) = store
-            .query_cdrs(Some(&gdf), Some(std::slice::from_ref(&gef)), &request(&json!({})), 0, 20)
+            .query_cdrs(
+                Some(&gdf),
+                Some(std::slice::from_ref(&gef)),
+                &request(&json!({})),
+                0,
+                20,
+            )
             .await
             .unwrap();
         assert_eq!(sessions(&records), [session(0), session(2), session(4)]);
         assert_eq!(
-            store.query_cdrs(None, Some(&[]), &request(&json!({})), 0, 20).await.unwrap(),
+            store
+                .query_cdrs(None, Some(&[]), &request(&json!({})), 0, 20)
+                .await
+                .unwrap(),
             (Vec::new(), 0)
         );
         // CDRForwarded.
-        assert!(store.mark_cdr_forwarded(&SessionId::parse(&session(2).to_ascii_uppercase()).unwrap()).await.unwrap());
-        assert!(!store.mark_cdr_forwarded(&SessionId::parse(&session(99)).unwrap()).await.unwrap());
+        assert!(
+            store
+                .mark_cdr_forwarded(&SessionId::parse(&session(2).to_ascii_uppercase()).unwrap())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .mark_cdr_forwarded(&SessionId::parse(&session(99)).unwrap())
+                .await
+                .unwrap()
+        );
         let (records, _) = all(json!({"CDRForwarded": true})).await;
         assert_eq!(sessions(&records), [session(2)]);
         let (_, total) = all(json!({"CDRForwarded": false})).await;
@@ -293,7 +342,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(total, 8);
-        // Paging.
+    }
+
+    #[tokio::test]
+    async fn query_paging() {
+        let store = cdr_fixture().await;
+        let gdf = provider("DE-GDF");
         let page = |page: u32, size: u32| {
             let store = store.clone();
             let gdf = gdf.clone();
@@ -305,7 +359,10 @@ mod tests {
             }
         };
         let (records, total) = page(1, 4).await;
-        assert_eq!((sessions(&records), total), (vec![session(4), session(5)], 6));
+        assert_eq!(
+            (sessions(&records), total),
+            (vec![session(4), session(5)], 6)
+        );
         assert_eq!(page(2, 4).await, (Vec::new(), 6));
         assert_eq!(page(0, 0).await.0.len(), 6);
     }

@@ -68,7 +68,12 @@ impl Row {
             country: record.address.country.as_str().to_owned(),
             lat,
             lon,
-            auth_modes: json_list(record.authentication_modes.iter().map(AuthenticationMode::as_str))?,
+            auth_modes: json_list(
+                record
+                    .authentication_modes
+                    .iter()
+                    .map(AuthenticationMode::as_str),
+            )?,
             accessibility: record.accessibility.as_ref().map(|a| a.as_str().to_owned()),
             calibration_law: record
                 .calibration_law_data_availability
@@ -206,7 +211,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let action = Action::try_from(action)?;
-        let rows = records.iter().map(Row::new).collect::<Result<Vec<_>, _>>()?;
+        let rows = records
+            .iter()
+            .map(Row::new)
+            .collect::<Result<Vec<_>, _>>()?;
         let operator = OperatorRow::new(operator, Some(operator_name));
         let now = millis(now);
         self.write(move |tx| {
@@ -578,7 +586,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(total, records.len() as u64);
-        records.iter().map(|r| r.evse_id.as_str().to_owned()).collect()
+        records
+            .iter()
+            .map(|r| r.evse_id.as_str().to_owned())
+            .collect()
     }
 
     #[tokio::test]
@@ -587,7 +598,13 @@ mod tests {
         let gef = op("DE*GEF");
         let a = evse("DE*GEF*E1", &json!({}));
         store
-            .apply_evse_data(&gef, "GEF", ActionType::Insert, std::slice::from_ref(&a), at(0))
+            .apply_evse_data(
+                &gef,
+                "GEF",
+                ActionType::Insert,
+                std::slice::from_ref(&a),
+                at(0),
+            )
             .await
             .unwrap();
         let b = evse("DE*GEF*E2", &json!({}));
@@ -647,7 +664,13 @@ mod tests {
 
         // Another operator cannot update it either.
         let err = store
-            .apply_evse_data(&op("DE*ABC"), "ABC", ActionType::Update, std::slice::from_ref(&changed), at(2))
+            .apply_evse_data(
+                &op("DE*ABC"),
+                "ABC",
+                ActionType::Update,
+                std::slice::from_ref(&changed),
+                at(2),
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }));
@@ -705,7 +728,13 @@ mod tests {
             .await
             .unwrap();
         store
-            .apply_evse_data(&abc, "ABC", ActionType::FullLoad, &[evse("DE*ABC*E1", &json!({}))], at(0))
+            .apply_evse_data(
+                &abc,
+                "ABC",
+                ActionType::FullLoad,
+                &[evse("DE*ABC*E1", &json!({}))],
+                at(0),
+            )
             .await
             .unwrap();
         let second = [evse("DE*GEF*E2", &json!({})), evse("DE*GEF*E3", &json!({}))];
@@ -725,7 +754,10 @@ mod tests {
         assert_eq!(records[1].last_update, Some(wire_time(millis(at(0)))));
         assert_eq!(records[2].last_update, Some(wire_time(millis(at(10)))));
         assert_eq!(records[1].operator_id.as_str(), "DE*GEF");
-        assert_eq!(records[1].operator_name.as_ref().unwrap().as_str(), "GEF Neu");
+        assert_eq!(
+            records[1].operator_name.as_ref().unwrap().as_str(),
+            "GEF Neu"
+        );
         assert_eq!(records[0].operator_name.as_ref().unwrap().as_str(), "ABC");
 
         // An empty fullLoad deletes everything of the operator.
@@ -762,7 +794,10 @@ mod tests {
             .unwrap();
 
         let delta = pull_request(&json!({"LastCall": "2024-05-01T10:00:05+00:00"}));
-        let (records, total) = store.query_evse_data(&EvseDataQuery::new(delta)).await.unwrap();
+        let (records, total) = store
+            .query_evse_data(&EvseDataQuery::new(delta))
+            .await
+            .unwrap();
         assert_eq!(total, 3);
         let got: Vec<(&str, Option<DeltaType>)> = records
             .iter()
@@ -776,15 +811,33 @@ mod tests {
                 ("DE*GEF*E3", Some(DeltaType::Insert)),
             ]
         );
-        assert!(records.iter().all(|r| r.last_update == Some(wire_time(millis(at(10))))));
+        assert!(
+            records
+                .iter()
+                .all(|r| r.last_update == Some(wire_time(millis(at(10)))))
+        );
         // The tombstone keeps its content, operator included.
         assert_eq!(records[1].operator_id.as_str(), "DE*GEF");
 
         // LastCall in another offset, and inclusive.
         let delta = pull_request(&json!({"LastCall": "2024-05-01T12:00:10+02:00"}));
-        assert_eq!(store.query_evse_data(&EvseDataQuery::new(delta)).await.unwrap().1, 3);
+        assert_eq!(
+            store
+                .query_evse_data(&EvseDataQuery::new(delta))
+                .await
+                .unwrap()
+                .1,
+            3
+        );
         let later = pull_request(&json!({"LastCall": "2024-05-01T10:00:11Z"}));
-        assert_eq!(store.query_evse_data(&EvseDataQuery::new(later)).await.unwrap().1, 0);
+        assert_eq!(
+            store
+                .query_evse_data(&EvseDataQuery::new(later))
+                .await
+                .unwrap()
+                .1,
+            0
+        );
 
         // Without LastCall: live records, lastUpdate set, deltaType absent.
         let (records, _) = store
@@ -792,7 +845,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ids(&records), ["DE*GEF*E1", "DE*GEF*E3", "DE*GEF*E4"]);
-        assert!(records.iter().all(|r| r.delta_type.is_none() && r.last_update.is_some()));
+        assert!(
+            records
+                .iter()
+                .all(|r| r.delta_type.is_none() && r.last_update.is_some())
+        );
         assert_eq!(records[2].last_update, Some(wire_time(millis(at(0)))));
 
         // Re-inserting a deleted record is an insert again.
@@ -801,7 +858,10 @@ mod tests {
             .await
             .unwrap();
         let delta = pull_request(&json!({"LastCall": "2024-05-01T10:00:15Z"}));
-        let (records, _) = store.query_evse_data(&EvseDataQuery::new(delta)).await.unwrap();
+        let (records, _) = store
+            .query_evse_data(&EvseDataQuery::new(delta))
+            .await
+            .unwrap();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].delta_type, Some(DeltaType::Insert));
 
@@ -813,7 +873,14 @@ mod tests {
         assert_eq!(store.purge_evse_data_tombstones(at(25)).await.unwrap(), 0);
         assert_eq!(store.purge_evse_data_tombstones(at(31)).await.unwrap(), 1);
         let delta = pull_request(&json!({"LastCall": "2024-05-01T10:00:25Z"}));
-        assert_eq!(store.query_evse_data(&EvseDataQuery::new(delta)).await.unwrap().1, 0);
+        assert_eq!(
+            store
+                .query_evse_data(&EvseDataQuery::new(delta))
+                .await
+                .unwrap()
+                .1,
+            0
+        );
     }
 
     /// Three operators' records with different attributes, for the filter tests.
@@ -893,7 +960,10 @@ mod tests {
             }})
         };
         assert_eq!(pull_ids(&store, center(1.0)).await, ["DE*GEF*E1"]);
-        assert_eq!(pull_ids(&store, center(10.0)).await, ["DE*GEF*E1", "DE*GEF*E2"]);
+        assert_eq!(
+            pull_ids(&store, center(10.0)).await,
+            ["DE*GEF*E1", "DE*GEF*E2"]
+        );
         assert_eq!(
             pull_ids(&store, center(510.0)).await,
             ["DE*ABC*E1", "DE*GEF*E1", "DE*GEF*E2"]
@@ -916,11 +986,19 @@ mod tests {
             ["DE*ABC*E1"]
         );
         assert_eq!(
-            pull_ids(&store, json!({"Accessibility": ["Restricted access", "Paying publicly accessible"]})).await,
+            pull_ids(
+                &store,
+                json!({"Accessibility": ["Restricted access", "Paying publicly accessible"]})
+            )
+            .await,
             ["DE*ABC*E1", "DE*GEF*E2"]
         );
         assert_eq!(
-            pull_ids(&store, json!({"CalibrationLawDataAvailability": ["External"]})).await,
+            pull_ids(
+                &store,
+                json!({"CalibrationLawDataAvailability": ["External"]})
+            )
+            .await,
             ["DE*GEF*E2"]
         );
         assert_eq!(
@@ -940,7 +1018,11 @@ mod tests {
             ["DE*GEF*E2"]
         );
         assert_eq!(
-            pull_ids(&store, json!({"IsOpen24Hours": true, "CountryCodes": ["DEU"], "RenewableEnergy": true})).await,
+            pull_ids(
+                &store,
+                json!({"IsOpen24Hours": true, "CountryCodes": ["DEU"], "RenewableEnergy": true})
+            )
+            .await,
             ["DE*ABC*E1", "DE*GEF*E1"]
         );
     }
@@ -957,24 +1039,39 @@ mod tests {
         assert_eq!(store.query_evse_data(&query).await.unwrap().1, 0);
         query.operators = Some(Vec::new());
         query.request = pull_request(&json!({}));
-        assert_eq!(store.query_evse_data(&query).await.unwrap(), (Vec::new(), 0));
+        assert_eq!(
+            store.query_evse_data(&query).await.unwrap(),
+            (Vec::new(), 0)
+        );
     }
 
     #[tokio::test]
     async fn coordinates_in_the_requested_format() {
         let store = filter_fixture().await;
         let google = pull_request(&json!({"OperatorIds": ["DE*GEF"]}));
-        let (records, _) = store.query_evse_data(&EvseDataQuery::new(google)).await.unwrap();
+        let (records, _) = store
+            .query_evse_data(&EvseDataQuery::new(google))
+            .await
+            .unwrap();
         let json = serde_json::to_value(&records[1]).unwrap();
-        assert_eq!(json["GeoCoordinates"]["Google"]["Coordinates"], "52.480495 13.356465");
+        assert_eq!(
+            json["GeoCoordinates"]["Google"]["Coordinates"],
+            "52.480495 13.356465"
+        );
         assert_eq!(json["OperatorID"], "DE*GEF");
         assert_eq!(json["OperatorName"], "GEF");
         let decimal = pull_request(&json!({
             "OperatorIds": ["DE*GEF"], "GeoCoordinatesResponseFormat": "DecimalDegree"
         }));
-        let (records, _) = store.query_evse_data(&EvseDataQuery::new(decimal)).await.unwrap();
+        let (records, _) = store
+            .query_evse_data(&EvseDataQuery::new(decimal))
+            .await
+            .unwrap();
         let json = serde_json::to_value(&records[0]).unwrap();
-        assert_eq!(json["GeoCoordinates"]["DecimalDegree"]["Latitude"], "52.520008");
+        assert_eq!(
+            json["GeoCoordinates"]["DecimalDegree"]["Latitude"],
+            "52.520008"
+        );
         assert!(json["GeoCoordinates"].get("Google").is_none());
     }
 
@@ -1072,9 +1169,15 @@ mod tests {
         let (page, total) = store.query_evse_data(&query).await.unwrap();
         // 0 .. 11 are within 12.5 km (11 * 1.112 km = 12.2 km).
         assert_eq!(total, 12);
-        assert_eq!(ids(&page), ["DE*GEF*E08", "DE*GEF*E09", "DE*GEF*E10", "DE*GEF*E11"]);
+        assert_eq!(
+            ids(&page),
+            ["DE*GEF*E08", "DE*GEF*E09", "DE*GEF*E10", "DE*GEF*E11"]
+        );
         query.page = 3;
-        assert_eq!(store.query_evse_data(&query).await.unwrap(), (Vec::new(), 12));
+        assert_eq!(
+            store.query_evse_data(&query).await.unwrap(),
+            (Vec::new(), 12)
+        );
     }
 
     #[tokio::test]

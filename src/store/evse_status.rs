@@ -167,7 +167,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let action = Action::try_from(action)?;
-        let rows = records.iter().map(Row::new).collect::<Result<Vec<_>, _>>()?;
+        let rows = records
+            .iter()
+            .map(Row::new)
+            .collect::<Result<Vec<_>, _>>()?;
         let operator = OperatorRow::new(operator, operator_name);
         let now = millis(now);
         self.write(move |tx| {
@@ -326,7 +329,10 @@ impl StatusPlan {
             let evse_id: String = row.get(1)?;
             let evse_id: EvseId = stored(&evse_id, "evse_status.evse_id")?;
             let status = row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
-            let extra = row.get_ref(3)?.as_str_or_null().map_err(rusqlite::Error::from)?;
+            let extra = row
+                .get_ref(3)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?;
             let record = status_record(evse_id, status, extra)?;
             let operator = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
             let slot = if let Some(&i) = index.get(operator) {
@@ -388,7 +394,10 @@ mod tests {
     async fn action_types() {
         let store = Store::open_in_memory().await.unwrap();
         let gef = op("DE*GEF");
-        let first = [status("DE*GEF*E1", "Available"), status("DE*GEF*E2", "Occupied")];
+        let first = [
+            status("DE*GEF*E1", "Available"),
+            status("DE*GEF*E2", "Occupied"),
+        ];
         store
             .apply_evse_status(&gef, Some("GEF"), ActionType::FullLoad, &first, at(0))
             .await
@@ -399,7 +408,10 @@ mod tests {
                 &gef,
                 None,
                 ActionType::Insert,
-                &[status("DE*GEF*E3", "Available"), status("DEGEFE2", "Available")],
+                &[
+                    status("DE*GEF*E3", "Available"),
+                    status("DEGEFE2", "Available"),
+                ],
                 at(1),
             )
             .await
@@ -415,7 +427,10 @@ mod tests {
                 &gef,
                 None,
                 ActionType::Update,
-                &[status("DE*GEF*E1", "Reserved"), status("DE*GEF*E5", "OutOfService")],
+                &[
+                    status("DE*GEF*E1", "Reserved"),
+                    status("DE*GEF*E5", "OutOfService"),
+                ],
                 at(2),
             )
             .await
@@ -426,7 +441,10 @@ mod tests {
                 &gef,
                 None,
                 ActionType::Delete,
-                &[status("DEGEFE2", "Occupied"), status("DE*GEF*E9", "Occupied")],
+                &[
+                    status("DEGEFE2", "Occupied"),
+                    status("DE*GEF*E9", "Occupied"),
+                ],
                 at(3),
             )
             .await
@@ -442,7 +460,13 @@ mod tests {
         assert_eq!(list[0].operator_name.as_ref().unwrap().as_str(), "GEF");
         // fullLoad replaces.
         store
-            .apply_evse_status(&gef, Some("GEF 2"), ActionType::FullLoad, &[status("DE*GEF*E7", "Unknown")], at(4))
+            .apply_evse_status(
+                &gef,
+                Some("GEF 2"),
+                ActionType::FullLoad,
+                &[status("DE*GEF*E7", "Unknown")],
+                at(4),
+            )
             .await
             .unwrap();
         let list = store.query_evse_status(None, None, None).await.unwrap();
@@ -452,7 +476,13 @@ mod tests {
             .apply_evse_status(&gef, None, ActionType::FullLoad, &[], at(5))
             .await
             .unwrap();
-        assert!(store.query_evse_status(None, None, None).await.unwrap().is_empty());
+        assert!(
+            store
+                .query_evse_status(None, None, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     async fn fixture() -> Store {
@@ -463,7 +493,13 @@ mod tests {
             status("DE*GEF*E3", "Available"),
         ];
         store
-            .apply_evse_status(&op("DE*GEF"), Some("GEF"), ActionType::FullLoad, &gef, at(0))
+            .apply_evse_status(
+                &op("DE*GEF"),
+                Some("GEF"),
+                ActionType::FullLoad,
+                &gef,
+                at(0),
+            )
             .await
             .unwrap();
         let abc = [status("DEABCE1", "Available")];
@@ -473,11 +509,20 @@ mod tests {
             .unwrap();
         // EVSE data with coordinates for E1 (Berlin centre) and E2 (8 km away); E3 has none.
         let data = [
-            evse("DE*GEF*E1", &json!({"GeoCoordinates": {"Google": {"Coordinates": "52.520008 13.404954"}}})),
+            evse(
+                "DE*GEF*E1",
+                &json!({"GeoCoordinates": {"Google": {"Coordinates": "52.520008 13.404954"}}}),
+            ),
             evse("DE*GEF*E2", &json!({})),
         ];
         store
-            .apply_evse_data(&op("DE*GEF"), "GEF Laden", ActionType::FullLoad, &data, at(0))
+            .apply_evse_data(
+                &op("DE*GEF"),
+                "GEF Laden",
+                ActionType::FullLoad,
+                &data,
+                at(0),
+            )
             .await
             .unwrap();
         store
@@ -492,7 +537,10 @@ mod tests {
         assert!(list[0].operator_name.is_none());
         assert_eq!(list[1].operator_id.as_str(), "DE*GEF");
         // The EVSE data push named the operator later.
-        assert_eq!(list[1].operator_name.as_ref().unwrap().as_str(), "GEF Laden");
+        assert_eq!(
+            list[1].operator_name.as_ref().unwrap().as_str(),
+            "GEF Laden"
+        );
         assert_eq!(list[1].evse_status_record.len(), 3);
 
         let only = store
@@ -506,7 +554,13 @@ mod tests {
                 triple("DE*GEF", "DE*GEF*E3", "Available"),
             ]
         );
-        assert!(store.query_evse_status(Some(&[]), None, None).await.unwrap().is_empty());
+        assert!(
+            store
+                .query_evse_status(Some(&[]), None, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         let near = store
             .query_evse_status(None, Some((52.520_008, 13.404_954, 1.0)), None)
@@ -559,7 +613,13 @@ mod tests {
         let record: EvseStatusRecord =
             wire(&json!({"EvseID": "DE*GEF*E1", "EvseStatus": "Available", "Since": "08:00"}));
         store
-            .apply_evse_status(&op("DE*GEF"), None, ActionType::Insert, std::slice::from_ref(&record), at(0))
+            .apply_evse_status(
+                &op("DE*GEF"),
+                None,
+                ActionType::Insert,
+                std::slice::from_ref(&record),
+                at(0),
+            )
             .await
             .unwrap();
         let list = store.query_evse_status(None, None, None).await.unwrap();

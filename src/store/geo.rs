@@ -176,7 +176,10 @@ mod tests {
         assert_eq!(json["DecimalDegree"]["Longitude"], "13.356464");
 
         let mut kept = dms.clone();
-        convert(&mut kept, &GeoCoordinatesResponseFormat::DegreeMinuteSeconds);
+        convert(
+            &mut kept,
+            &GeoCoordinatesResponseFormat::DegreeMinuteSeconds,
+        );
         assert_eq!(kept, dms);
     }
 }

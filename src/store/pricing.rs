@@ -198,11 +198,7 @@ impl EvsePricingRow {
         Ok(Self {
             evse_key: entry.evse_id.canonical(),
             provider_key: provider_or_all_key(&entry.provider_id),
-            label: format!(
-                "{}/{}",
-                entry.evse_id.as_str(),
-                entry.provider_id.as_str()
-            ),
+            label: format!("{}/{}", entry.evse_id.as_str(), entry.provider_id.as_str()),
             json: serde_json::to_string(entry)?,
         })
     }
@@ -261,7 +257,9 @@ fn apply_evse_pricing(
     let mut changed: BTreeSet<String> = rows.iter().map(|r| r.provider_key.clone()).collect();
     if action == Action::FullLoad {
         let before: Vec<String> = tx
-            .prepare_cached("SELECT DISTINCT provider_key FROM evse_pricing WHERE operator_key = ?1")?
+            .prepare_cached(
+                "SELECT DISTINCT provider_key FROM evse_pricing WHERE operator_key = ?1",
+            )?
             .query_map([&operator.key], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         changed.extend(before);
@@ -436,7 +434,8 @@ impl Store {
         self.run(move |conn| {
             let mut out = Vec::new();
             for operator in &operators {
-                if let Some(list) = read_operator_evse_pricing(conn, operator, &provider_key, since)?
+                if let Some(list) =
+                    read_operator_evse_pricing(conn, operator, &provider_key, since)?
                 {
                     out.push(list);
                 }
@@ -462,7 +461,12 @@ mod tests {
         })
     }
 
-    fn products(operator: &str, provider: &str, default: f64, records: &[Value]) -> PricingProductData {
+    fn products(
+        operator: &str,
+        provider: &str,
+        default: f64,
+        records: &[Value],
+    ) -> PricingProductData {
         wire(&json!({
             "OperatorID": operator, "OperatorName": "GEF", "ProviderID": provider,
             "PricingDefaultPrice": default, "PricingDefaultPriceCurrency": "EUR",
@@ -486,18 +490,25 @@ mod tests {
     }
 
     fn set(provider: &str, ids: &[&str]) -> (String, Vec<String>) {
-        (provider.to_owned(), ids.iter().map(|s| (*s).to_owned()).collect())
+        (
+            provider.to_owned(),
+            ids.iter().map(|s| (*s).to_owned()).collect(),
+        )
     }
 
     fn last_call(s: &str) -> WireDateTime {
         WireDateTime::parse(s).unwrap()
     }
 
-    #[tokio::test]
-    async fn pricing_products_action_types_and_provider_or_all() {
+    /// Sets of DE*GEF for `*` (AC, DC), for DE*GDF (AC) and for DE-XYZ (AC), all at 10:00.
+    async fn product_fixture() -> Store {
         let store = Store::open_in_memory().await.unwrap();
-        let gdf = provider("DE-GDF");
-        let all = products("DE*GEF", "*", 0.5, &[product("AC", 0.4), product("DC", 0.6)]);
+        let all = products(
+            "DE*GEF",
+            "*",
+            0.5,
+            &[product("AC", 0.4), product("DC", 0.6)],
+        );
         store
             .apply_pricing_products(&all, ActionType::FullLoad, at(0))
             .await
@@ -513,15 +524,30 @@ mod tests {
             .apply_pricing_products(&other, ActionType::FullLoad, at(0))
             .await
             .unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn pricing_products_action_types_and_provider_or_all() {
+        let store = product_fixture().await;
+        let gdf = provider("DE-GDF");
         let got = store
             .query_pricing_products(&[op("DEGEF")], &gdf, None)
             .await
             .unwrap();
-        assert_eq!(product_ids(&got), [set("*", &["AC", "DC"]), set("DE*GDF", &["AC"])]);
+        assert_eq!(
+            product_ids(&got),
+            [set("*", &["AC", "DC"]), set("DE*GDF", &["AC"])]
+        );
         assert_eq!(got[1].pricing_default_price.to_string(), "0.45");
 
         // insert of an existing product fails and writes nothing.
-        let again = products("DE*GEF", "DEGDF", 0.9, &[product("HPC", 0.8), product("AC", 0.3)]);
+        let again = products(
+            "DE*GEF",
+            "DEGDF",
+            0.9,
+            &[product("HPC", 0.8), product("AC", 0.3)],
+        );
         let err = store
             .apply_pricing_products(&again, ActionType::Insert, at(1))
             .await
@@ -535,12 +561,18 @@ mod tests {
             .apply_pricing_products(&again, ActionType::Update, at(1))
             .await
             .unwrap_err();
-        assert!(matches!(&err, StoreError::NotFound { ids, .. } if ids == &["HPC"]), "{err:?}");
+        assert!(
+            matches!(&err, StoreError::NotFound { ids, .. } if ids == &["HPC"]),
+            "{err:?}"
+        );
         let got = store
             .query_pricing_products(&[op("DE*GEF")], &gdf, None)
             .await
             .unwrap();
-        assert_eq!(product_ids(&got), [set("*", &["AC", "DC"]), set("DE*GDF", &["AC"])]);
+        assert_eq!(
+            product_ids(&got),
+            [set("*", &["AC", "DC"]), set("DE*GDF", &["AC"])]
+        );
         assert_eq!(got[1].pricing_default_price.to_string(), "0.45");
 
         // update and delete per product.
@@ -549,7 +581,12 @@ mod tests {
             .apply_pricing_products(&update, ActionType::Update, at(2))
             .await
             .unwrap();
-        let delete = products("DE*GEF", "*", 0.55, &[product("AC", 0.0), product("XX", 0.0)]);
+        let delete = products(
+            "DE*GEF",
+            "*",
+            0.55,
+            &[product("AC", 0.0), product("XX", 0.0)],
+        );
         store
             .apply_pricing_products(&delete, ActionType::Delete, at(3))
             .await
@@ -558,29 +595,63 @@ mod tests {
             .query_pricing_products(&[op("DE*GEF")], &gdf, None)
             .await
             .unwrap();
-        assert_eq!(product_ids(&got), [set("*", &["DC"]), set("DE*GDF", &["AC"])]);
         assert_eq!(
-            got[0].pricing_product_data_records[0].price_per_reference_unit.to_string(),
+            product_ids(&got),
+            [set("*", &["DC"]), set("DE*GDF", &["AC"])]
+        );
+        assert_eq!(
+            got[0].pricing_product_data_records[0]
+                .price_per_reference_unit
+                .to_string(),
             "0.65"
         );
+    }
 
-        // Delta: only the sets changed since LastCall, in full.
-        let delta = store
-            .query_pricing_products(&[op("DE*GEF")], &gdf, Some(&last_call("2024-05-01T10:00:01Z")))
+    #[tokio::test]
+    async fn pricing_products_delta_returns_changed_sets_in_full() {
+        let store = product_fixture().await;
+        let gdf = provider("DE-GDF");
+        let update = products("DE*GEF", "*", 0.55, &[product("DC", 0.65)]);
+        store
+            .apply_pricing_products(&update, ActionType::Update, at(2))
             .await
             .unwrap();
-        assert_eq!(product_ids(&delta), [set("*", &["DC"])]);
+        // Delta: only the sets changed since LastCall (not DE*GDF's), each in full.
+        let delta = store
+            .query_pricing_products(
+                &[op("DE*GEF")],
+                &gdf,
+                Some(&last_call("2024-05-01T10:00:01Z")),
+            )
+            .await
+            .unwrap();
+        assert_eq!(product_ids(&delta), [set("*", &["AC", "DC"])]);
+        assert_eq!(delta[0].pricing_default_price.to_string(), "0.55");
         // fullLoad replaces the set; an unknown operator gives nothing.
         store
-            .apply_pricing_products(&products("DE*GEF", "*", 0.5, &[]), ActionType::FullLoad, at(4))
+            .apply_pricing_products(
+                &products("DE*GEF", "*", 0.5, &[]),
+                ActionType::FullLoad,
+                at(4),
+            )
             .await
             .unwrap();
         let delta = store
-            .query_pricing_products(&[op("DE*GEF"), op("DE*ZZZ")], &gdf, Some(&last_call("2024-05-01T10:00:04Z")))
+            .query_pricing_products(
+                &[op("DE*GEF"), op("DE*ZZZ")],
+                &gdf,
+                Some(&last_call("2024-05-01T10:00:04Z")),
+            )
             .await
             .unwrap();
         assert_eq!(product_ids(&delta), [set("*", &[])]);
-        assert!(store.query_pricing_products(&[], &gdf, None).await.unwrap().is_empty());
+        assert!(
+            store
+                .query_pricing_products(&[], &gdf, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     fn evse_pricing(evse: &str, provider: &str, products: &[&str]) -> EvsePricing {
@@ -619,17 +690,26 @@ mod tests {
             .apply_evse_pricing(&gef, ActionType::FullLoad, &load, at(0))
             .await
             .unwrap();
-        let got = store.query_evse_pricing(&[op("DEGEF")], &gdf, None).await.unwrap();
+        let got = store
+            .query_evse_pricing(&[op("DEGEF")], &gdf, None)
+            .await
+            .unwrap();
         assert_eq!(
             entries(&got),
-            [entry("DE*GEF", "DE*GEF*E1", "*"), entry("DE*GEF", "DE*GEF*E1", "DE-GDF")]
+            [
+                entry("DE*GEF", "DE*GEF*E1", "*"),
+                entry("DE*GEF", "DE*GEF*E1", "DE-GDF")
+            ]
         );
 
         let err = store
             .apply_evse_pricing(
                 &gef,
                 ActionType::Insert,
-                &[evse_pricing("DE*GEF*E3", "*", &["AC"]), evse_pricing("DEGEFE1", "DEGDF", &["X"])],
+                &[
+                    evse_pricing("DE*GEF*E3", "*", &["AC"]),
+                    evse_pricing("DEGEFE1", "DEGDF", &["X"]),
+                ],
                 at(1),
             )
             .await
@@ -639,28 +719,67 @@ mod tests {
             "{err:?}"
         );
         let err = store
-            .apply_evse_pricing(&gef, ActionType::Update, &[evse_pricing("DE*GEF*E2", "*", &["DC"])], at(1))
+            .apply_evse_pricing(
+                &gef,
+                ActionType::Update,
+                &[evse_pricing("DE*GEF*E2", "*", &["DC"])],
+                at(1),
+            )
             .await
             .unwrap_err();
-        assert!(matches!(&err, StoreError::NotFound { ids, .. } if ids == &["DE*GEF*E2/*"]), "{err:?}");
-        assert_eq!(store.query_evse_pricing(std::slice::from_ref(&gef), &gdf, None).await.unwrap(), got);
+        assert!(
+            matches!(&err, StoreError::NotFound { ids, .. } if ids == &["DE*GEF*E2/*"]),
+            "{err:?}"
+        );
+        assert_eq!(
+            store
+                .query_evse_pricing(std::slice::from_ref(&gef), &gdf, None)
+                .await
+                .unwrap(),
+            got
+        );
 
         store
-            .apply_evse_pricing(&gef, ActionType::Update, &[evse_pricing("DE*GEF*E1", "*", &["DC"])], at(2))
+            .apply_evse_pricing(
+                &gef,
+                ActionType::Update,
+                &[evse_pricing("DE*GEF*E1", "*", &["DC"])],
+                at(2),
+            )
             .await
             .unwrap();
-        let got = store.query_evse_pricing(std::slice::from_ref(&gef), &gdf, None).await.unwrap();
-        assert_eq!(got[0].evse_pricing[0].evse_id_product_list[0].as_str(), "DC");
+        let got = store
+            .query_evse_pricing(std::slice::from_ref(&gef), &gdf, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            got[0].evse_pricing[0].evse_id_product_list[0].as_str(),
+            "DC"
+        );
 
         // Delta: nothing changed for DE-GDF or * since 10:00:03.
         let since = last_call("2024-05-01T10:00:03Z");
-        assert!(store.query_evse_pricing(std::slice::from_ref(&gef), &gdf, Some(&since)).await.unwrap().is_empty());
+        assert!(
+            store
+                .query_evse_pricing(std::slice::from_ref(&gef), &gdf, Some(&since))
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // A deletion is a change: the list comes back in full.
         store
-            .apply_evse_pricing(&gef, ActionType::Delete, &[evse_pricing("DE*GEF*E1", "DE-GDF", &["AC-GDF"])], at(4))
+            .apply_evse_pricing(
+                &gef,
+                ActionType::Delete,
+                &[evse_pricing("DE*GEF*E1", "DE-GDF", &["AC-GDF"])],
+                at(4),
+            )
             .await
             .unwrap();
-        let delta = store.query_evse_pricing(std::slice::from_ref(&gef), &gdf, Some(&since)).await.unwrap();
+        let delta = store
+            .query_evse_pricing(std::slice::from_ref(&gef), &gdf, Some(&since))
+            .await
+            .unwrap();
         assert_eq!(entries(&delta), [entry("DE*GEF", "DE*GEF*E1", "*")]);
         // A fullLoad without entries empties it; the delta reports an empty list.
         store
@@ -668,11 +787,21 @@ mod tests {
             .await
             .unwrap();
         let delta = store
-            .query_evse_pricing(std::slice::from_ref(&gef), &gdf, Some(&last_call("2024-05-01T10:00:05Z")))
+            .query_evse_pricing(
+                std::slice::from_ref(&gef),
+                &gdf,
+                Some(&last_call("2024-05-01T10:00:05Z")),
+            )
             .await
             .unwrap();
         assert_eq!(delta.len(), 1);
         assert!(delta[0].evse_pricing.is_empty());
-        assert!(store.query_evse_pricing(&[gef], &gdf, None).await.unwrap().is_empty());
+        assert!(
+            store
+                .query_evse_pricing(&[gef], &gdf, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -113,7 +113,10 @@ impl Store {
     }
 
     /// The session with this `SessionID`, matched without regard to case.
-    pub async fn session(&self, session_id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+    pub async fn session(
+        &self,
+        session_id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         let key = session_key(session_id);
         self.run(move |conn| {
             conn.prepare_cached(&format!("{SELECT_SESSION} WHERE session_key = ?1"))?
@@ -198,11 +201,13 @@ mod tests {
         // Case-insensitive lookup.
         let upper = store.session(&sid(&id.to_ascii_uppercase())).await.unwrap();
         assert!(upper.is_some());
-        assert!(store
-            .session(&sid("00000000-0000-0000-0000-000000000000"))
-            .await
-            .unwrap()
-            .is_none());
+        assert!(
+            store
+                .session(&sid("00000000-0000-0000-0000-000000000000"))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]

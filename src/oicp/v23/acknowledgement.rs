@@ -11,7 +11,7 @@ crate::wire_struct! {
         req "Result" => result: bool,
         /// Outcome details.
         req "StatusCode" => status_code: StatusCode,
-        /// Session the answer is about (remote start returns the new SessionID here).
+        /// Session the answer is about (remote start returns the new `SessionID` here).
         opt "SessionID" => session_id: SessionId,
         /// CPO's own session ID.
         opt "CPOPartnerSessionID" => cpo_partner_session_id: CpoPartnerSessionId,

@@ -1,5 +1,5 @@
-//! Types shared by several operations: Identification, GeoCoordinates, Address, InfoText,
-//! OpeningTimes, SearchCenter (oicp-2.3.md §4.2).
+//! Types shared by several operations: Identification, `GeoCoordinates`, Address, `InfoText`,
+//! `OpeningTimes`, `SearchCenter` (oicp-2.3.md §4.2).
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -91,7 +91,7 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// `HashedPIN`: only allowed in PushAuthenticationData.
+    /// `HashedPIN`: only allowed in `PushAuthenticationData`.
     pub struct HashedPin {
         /// The hash.
         req "Value" => value: HashValue,
@@ -285,26 +285,21 @@ impl Identification {
 
     /// Rule for remote start and reservation: only `RemoteIdentification`.
     pub fn validate_remote_only(&self, v: &mut Validator) {
-        if let Some(name) = self.member_name() {
-            if name != "RemoteIdentification" {
-                v.error_at(
-                    name,
-                    "only RemoteIdentification may be used in remote authorization",
-                );
-            }
+        if let Some(name) = self.member_name()
+            && name != "RemoteIdentification"
+        {
+            v.error_at(name, "only RemoteIdentification may be used in remote authorization");
         }
     }
 }
 
 impl Validate for Identification {
     fn validate(&self, v: &mut Validator) {
-        if let Some(qr) = &self.qr_code {
-            if qr.pin.is_some() && qr.hashed_pin.is_some() {
-                v.error_at(
-                    "QRCodeIdentification",
-                    "PIN and HashedPIN must not both be present",
-                );
-            }
+        if let Some(qr) = &self.qr_code
+            && qr.pin.is_some()
+            && qr.hashed_pin.is_some()
+        {
+            v.error_at("QRCodeIdentification", "PIN and HashedPIN must not both be present");
         }
     }
 }
@@ -772,7 +767,7 @@ mod tests {
     fn identification_needs_exactly_one_member() {
         let none = parse::<Identification>(b"{}").unwrap_err();
         assert_eq!(none.len(), 1);
-        assert!(none[0].message.contains("found 0"), "{:?}", none);
+        assert!(none[0].message.contains("found 0"), "{none:?}");
         let two = br#"{"RemoteIdentification":{"EvcoID":"DE-8EO-CAet5e4XY-3"},"PlugAndChargeIdentification":{"EvcoID":"DE-8EO-CAet5e4XY-3"}}"#;
         let errs = parse::<Identification>(two).unwrap_err();
         assert_eq!(errs.len(), 1);

@@ -281,7 +281,7 @@ operations! {
         request: "eRoamingPullEvseStatus" => PullEvseStatus,
         response: "eRoamingEvseStatus" => EvseStatusResponse,
     }
-    /// Pull EVSE status by EvseID, at most 100 (EMP).
+    /// Pull EVSE status by `EvseID`, at most 100 (EMP).
     PullEvseStatusById {
         service: "eRoamingPullEvseStatusById_V2.1",
         path: "/evsepull/v21/providers/{providerID}/status-records-by-id",
@@ -289,7 +289,7 @@ operations! {
         request: "eRoamingPullEvseStatusByID" => PullEvseStatusById,
         response: "eRoamingEvseStatusByID" => EvseStatusByIdResponse,
     }
-    /// Pull EVSE status by OperatorID (EMP).
+    /// Pull EVSE status by `OperatorID` (EMP).
     PullEvseStatusByOperatorId {
         service: "eRoamingPullEvseStatusByOperatorId_V2.1",
         path: "/evsepull/v21/providers/{providerID}/status-records-by-operator-id",

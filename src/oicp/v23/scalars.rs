@@ -143,10 +143,10 @@ impl Serialize for Decimal {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use rust_decimal::prelude::ToPrimitive;
         let d = self.0.normalize();
-        if d.scale() == 0 {
-            if let Some(i) = d.to_i64() {
-                return serializer.serialize_i64(i);
-            }
+        if d.scale() == 0
+            && let Some(i) = d.to_i64()
+        {
+            return serializer.serialize_i64(i);
         }
         // `to_f64` of a decimal with few digits gives the nearest double, which serde_json
         // prints in its shortest form: "30.541" stays "30.541".

@@ -14,7 +14,7 @@ macro_rules! codes {
         /// back unchanged.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Code {
-            $($(#[$m])* #[doc = $text] $variant,)*
+            $($(#[$m])* #[doc = concat!("`", $wire, "`.")] $variant,)*
             /// A three-digit code outside the spec's list, kept as sent.
             Other(String),
         }

@@ -134,8 +134,7 @@ impl ClearingHouseConfig {
             problem,
         };
         let base = Path::new(file).parent().unwrap_or_else(|| Path::new(""));
-        let path = |key: &str, value: Option<&str>| -> Result<PathBuf, ConfigError> {
-            let value = value.ok_or_else(|| err(key, "missing: give a PEM file".to_owned()))?;
+        let path = |key: &str, value: &str| -> Result<PathBuf, ConfigError> {
             if value.trim().is_empty() {
                 return Err(err(key, "must not be empty".to_owned()));
             }
@@ -149,37 +148,30 @@ impl ClearingHouseConfig {
 
         let url = check_url(raw.url.as_deref()).map_err(|e| err("url", e))?;
 
-        let client_cert = path("client_cert", raw.client_cert.as_deref()).map_err(|e| {
-            if raw.client_cert.is_none() {
-                err(
-                    "client_cert",
-                    "missing: the hub identifies the node by its TLS client certificate (a PEM \
-                     file)"
-                        .to_owned(),
-                )
-            } else {
-                e
-            }
+        let client_cert = raw.client_cert.as_deref().ok_or_else(|| {
+            err(
+                "client_cert",
+                "missing: the hub identifies the node by its TLS client certificate (a PEM file)"
+                    .to_owned(),
+            )
         })?;
+        let client_cert = path("client_cert", client_cert)?;
         tls::load_certs(&client_cert)
             .map_err(|e| e.into_config_error(file, "clearing_house.client_cert"))?;
-        let client_key = path("client_key", raw.client_key.as_deref()).map_err(|e| {
-            if raw.client_key.is_none() {
-                err(
-                    "client_key",
-                    "missing: the private key of client_cert (a PEM file)".to_owned(),
-                )
-            } else {
-                e
-            }
+        let client_key = raw.client_key.as_deref().ok_or_else(|| {
+            err(
+                "client_key",
+                "missing: the private key of client_cert (a PEM file)".to_owned(),
+            )
         })?;
+        let client_key = path("client_key", client_key)?;
         tls::load_key(&client_key)
             .map_err(|e| e.into_config_error(file, "clearing_house.client_key"))?;
 
         let mut trusted_cas = Vec::new();
         for (i, ca) in raw.trusted_ca.iter().enumerate() {
             let key = format!("trusted_ca[{i}]");
-            let p = path(&key, Some(ca))?;
+            let p = path(&key, ca)?;
             tls::load_certs(&p)
                 .map_err(|e| e.into_config_error(file, &format!("clearing_house.{key}")))?;
             trusted_cas.push(p);
@@ -217,7 +209,7 @@ impl ClearingHouseConfig {
         let mut inbound_cert_fingerprints = Vec::new();
         for (i, cert) in raw.inbound_client_cert.iter().enumerate() {
             let key = format!("inbound_client_cert[{i}]");
-            let p = path(&key, Some(cert))?;
+            let p = path(&key, cert)?;
             let fp = tls::cert_fingerprint(&p)
                 .map_err(|e| e.into_config_error(file, &format!("clearing_house.{key}")))?;
             if !inbound_cert_fingerprints.contains(&fp) {
@@ -521,7 +513,11 @@ impl HubClient {
                 awc::error::SendRequestError::Timeout => {
                     CallError::Timeout(HUB.to_owned(), timeout)
                 }
-                other => CallError::Unreachable(HUB.to_owned(), other.to_string()),
+                other => {
+                    let text = other.to_string();
+                    let hint = tls::handshake_hint(&text);
+                    CallError::Unreachable(HUB.to_owned(), format!("{text}{hint}"))
+                }
             })?;
             let status = response.status().as_u16();
             if let Some(hub_pid) = response
@@ -577,6 +573,14 @@ mod tests {
     }
 
     #[test]
+    fn shared_client_is_send_and_sync() {
+        fn check<T: Send + Sync + Clone>() {}
+        check::<ClearingHouseClient>();
+        check::<ClearingHouseConfig>();
+        check::<HubPushQueue>();
+    }
+
+    #[test]
     fn token_comparison() {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
@@ -588,15 +592,14 @@ mod tests {
         let queue = HubPushQueue::new();
         let first = queue.turn("PushEvseData").await;
         let other =
-            tokio::time::timeout(Duration::from_millis(50), queue.turn("PushEvseStatus")).await;
+            tokio::time::timeout(Duration::from_secs(5), queue.turn("PushEvseStatus")).await;
         assert!(other.is_ok(), "another key is not blocked");
         let same =
             tokio::time::timeout(Duration::from_millis(50), queue.turn("PushEvseData")).await;
         assert!(same.is_err(), "the same key waits");
         assert_eq!(first.key(), "PushEvseData");
         drop(first);
-        let again =
-            tokio::time::timeout(Duration::from_millis(50), queue.turn("PushEvseData")).await;
+        let again = tokio::time::timeout(Duration::from_secs(5), queue.turn("PushEvseData")).await;
         assert!(again.is_ok());
     }
 }

@@ -6,6 +6,10 @@
 //! * `roambridge oicp operations`: the table of operations.
 //! * `roambridge run --config FILE`: runs a node (see [`crate::config`] for the file). A bad
 //!   configuration exits 2 with `file: key: problem`; a start failure (database, port) exits 1.
+//! * `roambridge routes explain <Operation> <PartnerID> --config FILE`: prints which route
+//!   applies and which `[[route]]` rule chose it (see [`crate::routing`]), exits 0. An unknown
+//!   operation, an invalid partner ID or a bad configuration (`error: file: key: problem`)
+//!   exits 2.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -35,6 +39,26 @@ enum Command {
     Oicp {
         #[command(subcommand)]
         command: OicpCommand,
+    },
+    /// Route rules (`[routing]`, `[[route]]`).
+    Routes {
+        #[command(subcommand)]
+        command: RoutesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RoutesCommand {
+    /// Print which route applies to an operation with a partner, and which rule chose it.
+    Explain {
+        /// Operation name, e.g. `ChargeDetailRecord` (see `roambridge oicp operations`).
+        operation: String,
+        /// The partner: a `ProviderID` for what a CPO sends, an `OperatorID` for what an EMP
+        /// sends.
+        partner: String,
+        /// The node's TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
     },
 }
 
@@ -72,6 +96,62 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
         }
         Command::Oicp { command: OicpCommand::Validate { operation, file, response } } => {
             validate(&operation, &file, response, out, err)
+        }
+        Command::Routes {
+            command:
+                RoutesCommand::Explain {
+                    operation,
+                    partner,
+                    config,
+                },
+        } => explain_route(&operation, &partner, &config, out, err),
+    }
+}
+
+fn explain_route(
+    operation: &str,
+    partner: &str,
+    config: &std::path::Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> ExitCode {
+    let Some(op) = Operation::from_name(operation) else {
+        let names: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
+        let _ = writeln!(
+            err,
+            "unknown operation '{operation}'; known operations: {}",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let role = crate::routing::partner_role(op);
+    let partner = match crate::config::PartnerId::parse(role, partner) {
+        Ok(p) => p,
+        Err(e) => {
+            let who = match role {
+                crate::config::Role::Cpo => "a CPO, so an OperatorID",
+                crate::config::Role::Emp => "an EMP, so a ProviderID",
+            };
+            let _ = writeln!(err, "invalid partner for {op} (the partner is {who}): {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let file = config.display().to_string();
+    let table = std::fs::read_to_string(config)
+        .map_err(|e| crate::config::ConfigError {
+            file: file.clone(),
+            key: "-".to_owned(),
+            problem: format!("cannot read: {e}"),
+        })
+        .and_then(|text| crate::routing::RoutingTable::from_toml(&text, &file));
+    match table {
+        Ok(t) => {
+            let _ = out.write_all(t.explain(op, &partner).as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            ExitCode::from(2)
         }
     }
 }

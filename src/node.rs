@@ -28,7 +28,7 @@ pub struct NodeState {
     pub config: Config,
     /// Parties and peers.
     pub registry: Registry,
-    /// The SQLite store.
+    /// The `SQLite` store.
     pub store: Store,
     /// The background sender.
     pub delivery: Delivery,
@@ -67,7 +67,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -125,7 +127,7 @@ impl Application {
                     source,
                 })?;
         }
-        let delivery = Delivery::start()?;
+        let delivery = Delivery::start(store.clone())?;
         let listener = TcpListener::bind(config.node.listen)?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(NodeState {

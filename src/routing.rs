@@ -368,32 +368,34 @@ impl PartnerKey {
     /// partner roles, and then applies to the roles it is valid for. The error is the problem
     /// text.
     pub fn parse(id: &str, operation: OperationMatch) -> Result<Self, String> {
-        let mut canonical = None;
-        let mut applies = [false, false];
-        let mut problems = Vec::new();
-        for (i, role) in [Role::Cpo, Role::Emp].into_iter().enumerate() {
-            if !operation.reaches(role) {
-                continue;
-            }
-            match PartnerId::parse(role, id) {
-                Ok(p) => {
-                    applies[i] = true;
-                    canonical.get_or_insert_with(|| p.canonical());
-                }
-                Err(e) => problems.push(e),
-            }
-        }
-        let Some(canonical) = canonical else {
-            let partners = match (operation.reaches(Role::Cpo), operation.reaches(Role::Emp)) {
-                (true, true) => "CPOs and EMPs",
-                (true, false) => "CPOs",
-                _ => "EMPs",
-            };
-            return Err(format!(
-                "can never match: {operation} goes to {partners}, and {}",
-                problems.join("; ")
-            ));
+        let parsed = [Role::Cpo, Role::Emp].map(|role| PartnerId::parse(role, id));
+        let [cpo, emp] = [Role::Cpo, Role::Emp].map(|role| operation.reaches(role));
+        let applies = [cpo && parsed[0].is_ok(), emp && parsed[1].is_ok()];
+        let problems = || {
+            parsed
+                .iter()
+                .filter_map(|p| p.as_ref().err().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("; ")
         };
+        if parsed.iter().all(Result::is_err) {
+            return Err(format!(
+                "not a partner ID (an OperatorID or a ProviderID): {}",
+                problems()
+            ));
+        }
+        if !applies.contains(&true) {
+            let partners = if cpo { "CPOs" } else { "EMPs" };
+            return Err(format!(
+                "can never match: {operation} goes to {partners} only, and {}",
+                problems()
+            ));
+        }
+        let canonical = parsed
+            .iter()
+            .zip(applies)
+            .find_map(|(p, applies)| p.as_ref().ok().filter(|_| applies))
+            .map_or_else(String::new, PartnerId::canonical);
         Ok(Self {
             written: id.to_owned(),
             canonical: canonical.into_boxed_str(),
@@ -693,12 +695,14 @@ impl RoutingTable {
         };
         let row = self.row(rule.partner.as_ref().map(PartnerKey::canonical));
         let mut takers: Vec<(u32, Vec<&str>)> = Vec::new();
+        let mut other_role: Vec<&str> = Vec::new();
         for op in rule.operation.operations() {
             if rule
                 .partner
                 .as_ref()
                 .is_some_and(|p| !p.applies_to(partner_role(op)))
             {
+                other_role.push(op.name());
                 continue;
             }
             let taker = row[op_index(op)].rule;
@@ -707,10 +711,22 @@ impl RoutingTable {
                 None => takers.push((taker, vec![op.name()])),
             }
         }
-        let takers: Vec<String> = takers
+        let mut takers: Vec<String> = takers
             .iter()
             .map(|(t, ops)| format!("route[{t}] takes {}", ops.join(", ")))
             .collect();
+        if let (Some(p), false) = (&rule.partner, other_role.is_empty()) {
+            let (kind, whose) = if p.applies_to(Role::Cpo) {
+                ("ProviderID", "EMPs")
+            } else {
+                ("OperatorID", "CPOs")
+            };
+            takers.push(format!(
+                "'{}' is not a valid {kind}, so it does not apply to {}, which go to {whose}",
+                p.as_str(),
+                other_role.join(", ")
+            ));
+        }
         Err((
             format!("route[{}]", rule.index),
             format!(
@@ -1284,9 +1300,10 @@ mod tests {
         let e = error(None, &[("ChargingNotificationEnd", "+49*536", "both")]);
         assert_eq!(e.key, "route[0].partner");
         assert!(e.problem.contains("ProviderID"), "{e}");
-        // Invalid for both roles.
+        // Not an ID at all.
         let e = error(None, &[("*", "GDF", "both")]);
         assert_eq!(e.key, "route[0].partner");
+        assert!(e.problem.starts_with("not a partner ID"), "{e}");
         // A group with an exact rule for each of its operations.
         let e = error(
             None,
@@ -1301,6 +1318,21 @@ mod tests {
             e.problem.contains("rule 0 can never match")
                 && e.problem.contains("route[1] takes AuthorizeRemoteStart")
                 && e.problem.contains("route[2] takes AuthorizeRemoteStop"),
+            "{e}"
+        );
+        // DE-GDF is no OperatorID: of `cdr` it only covers ChargeDetailRecord (to EMPs).
+        let e = error(
+            None,
+            &[
+                ("cdr", "DE-GDF", "both"),
+                ("ChargeDetailRecord", "DE*GDF", "direct"),
+            ],
+        );
+        assert_eq!(e.key, "route[0]");
+        assert!(
+            e.problem.contains("route[1] takes ChargeDetailRecord")
+                && e.problem
+                    .contains("does not apply to GetChargeDetailRecords"),
             "{e}"
         );
         // `*` with a rule for every group.

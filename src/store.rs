@@ -35,6 +35,7 @@ mod cdr;
 mod evse_data;
 mod evse_status;
 mod geo;
+pub mod outbox;
 mod peers;
 mod pricing;
 mod sessions;
@@ -55,10 +56,19 @@ use crate::oicp::v23::evse_data::PullEvseData;
 use crate::oicp::v23::ids::{EvseId, OperatorId, ProviderId, ProviderIdOrAll, SessionId};
 use crate::oicp::v23::scalars;
 
+pub use outbox::{
+    MAX_STATUS_BATCH, OutboxEntry, OutboxItem, OutboxMessage, OutboxState, RetryOutcome, TargetRef,
+};
+
 /// The embedded migrations, in order. Entry `n` (0-based) brings a database from
 /// `user_version` `n` to `n + 1`. Never edit a released entry: add a new file.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("store/migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("store/migrations/0001_init.sql")),
+    (
+        "0002_outbox",
+        include_str!("store/migrations/0002_outbox.sql"),
+    ),
+];
 
 /// How long a statement waits for a lock held by another connection (another process on the
 /// same file) before failing with `SQLITE_BUSY`.
@@ -555,7 +565,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(version, known_version());
-        assert_eq!(known_version(), 1);
+        assert_eq!(known_version(), 2);
         assert!(format!("{store:?}").starts_with("Store"));
     }
 
@@ -606,7 +616,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 1
+                    known: 2
                 }
             ),
             "{err:?}"

@@ -223,12 +223,9 @@ pub fn client_config(
         Some((cert, key)) => {
             let chain = load_certs(cert)?;
             let private = load_key(key)?;
-            builder.with_client_auth_cert(chain, private).map_err(|e| {
-                TlsError::new(
-                    key,
-                    format!("does not fit the certificate in {}: {e}", cert.display()),
-                )
-            })?
+            builder
+                .with_client_auth_cert(chain, private)
+                .map_err(|e| key_mismatch(cert, key, &e))?
         }
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -273,12 +270,44 @@ pub fn server_config(
             .map_err(|e| TlsError::new(&client_cas[0], format!("client verifier: {e}")))?;
         builder.with_client_cert_verifier(verifier)
     };
-    builder.with_single_cert(chain, private).map_err(|e| {
-        TlsError::new(
-            key,
-            format!("does not fit the certificate in {}: {e}", cert.display()),
-        )
-    })
+    builder
+        .with_single_cert(chain, private)
+        .map_err(|e| key_mismatch(cert, key, &e))
+}
+
+/// The error of pairing a key with a certificate chain.
+fn key_mismatch(cert: &Path, key: &Path, e: &rustls::Error) -> TlsError {
+    let problem = match e {
+        rustls::Error::InconsistentKeys(_) => format!(
+            "does not fit the certificate in {} (it is the key of another certificate)",
+            cert.display()
+        ),
+        other => format!(
+            "cannot be used with the certificate in {}: {other}",
+            cert.display()
+        ),
+    };
+    TlsError::new(key, problem)
+}
+
+/// A hint for a failed TLS connection, from the error text of the TLS stack: which side
+/// refused which certificate. Empty when the text shows no certificate problem.
+pub fn handshake_hint(error: &str) -> &'static str {
+    const CLIENT_REFUSED: [&str; 6] = [
+        "fatal alert: UnknownCA",
+        "fatal alert: BadCertificate",
+        "fatal alert: CertificateRequired",
+        "fatal alert: CertificateUnknown",
+        "fatal alert: AccessDenied",
+        "fatal alert: DecryptError",
+    ];
+    if CLIENT_REFUSED.iter().any(|a| error.contains(a)) {
+        " (the server refused our client certificate)"
+    } else if error.contains("invalid peer certificate") {
+        " (the server certificate is not trusted: check trusted_ca)"
+    } else {
+        ""
+    }
 }
 
 /// The SHA-256 fingerprint of a DER certificate: 64 lower-case hex digits, no separators.

@@ -23,16 +23,17 @@ use tokio::sync::mpsc;
 use crate::oicp::v23::acknowledgement::Acknowledgement;
 use crate::oicp::v23::common::ActionType;
 use crate::oicp::v23::evse_status::{EvseStatusRecord, OperatorEvseStatus, PushEvseStatus};
-use crate::oicp::v23::ids::EvseId;
+use crate::oicp::v23::ids::{EvseId, SessionId};
 use crate::oicp::v23::operations::Operation;
 use crate::oicp::v23::wire::parse_forwarding;
 use crate::peer::client::{CallError, OicpClient, Target};
+use crate::store::Store;
 
 /// Attempts per message before it is given up (recorded as failed).
 const MAX_ATTEMPTS: u32 = 6;
 /// First back-off; doubled after each failed attempt.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-/// Most status records merged into one PushEvseStatus.
+/// Most status records merged into one `PushEvseStatus`.
 const MAX_BATCH: usize = 1000;
 
 /// One message to deliver.
@@ -48,7 +49,7 @@ pub struct Job {
     pub operation: Operation,
     /// Correlation ID of the request that caused it.
     pub process_id: String,
-    /// For a PushEvseStatus `update`: the typed body, so that queued updates for the same
+    /// For a `PushEvseStatus` `update`: the typed body, so that queued updates for the same
     /// target can be merged into one request (latest status per EVSE wins).
     pub status_update: Option<Arc<PushEvseStatus>>,
 }
@@ -118,15 +119,15 @@ pub struct Delivery {
 
 impl Delivery {
     /// Starts the delivery thread (its own actix system and HTTP client); it ends when every
-    /// handle is dropped.
-    pub fn start() -> std::io::Result<Self> {
+    /// handle is dropped. A CDR the target accepted is marked forwarded in `store`.
+    pub fn start(store: Store) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let log = Arc::new(DeliveryLog::default());
         let thread_log = Arc::clone(&log);
         std::thread::Builder::new()
             .name("roambridge-delivery".into())
             .spawn(move || {
-                actix_web::rt::System::new().block_on(dispatch(rx, thread_log));
+                actix_web::rt::System::new().block_on(dispatch(rx, thread_log, store));
             })?;
         Ok(Self { tx, log })
     }
@@ -146,14 +147,15 @@ impl Delivery {
     }
 }
 
-async fn dispatch(mut rx: mpsc::UnboundedReceiver<Job>, log: Arc<DeliveryLog>) {
+async fn dispatch(mut rx: mpsc::UnboundedReceiver<Job>, log: Arc<DeliveryLog>, store: Store) {
     let client = OicpClient::new();
     let mut workers: HashMap<String, mpsc::UnboundedSender<Job>> = HashMap::new();
     while let Some(job) = rx.recv().await {
         let key = target_key(&job.target);
         let tx = workers.entry(key.clone()).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            actix_web::rt::spawn(worker(key, rx, client.clone(), Arc::clone(&log)));
+            let (client, log, store) = (client.clone(), Arc::clone(&log), store.clone());
+            actix_web::rt::spawn(worker(key, rx, client, log, store));
             tx
         });
         if let Err(mpsc::error::SendError(job)) = tx.send(job) {
@@ -167,6 +169,7 @@ async fn worker(
     mut rx: mpsc::UnboundedReceiver<Job>,
     client: OicpClient,
     log: Arc<DeliveryLog>,
+    store: Store,
 ) {
     let mut pending: VecDeque<Job> = VecDeque::new();
     loop {
@@ -206,6 +209,9 @@ async fn worker(
         };
         if ok {
             tracing::info!(code = %detail, "delivered");
+            if job.operation == Operation::ChargeDetailRecord {
+                mark_forwarded(&store, &job).await;
+            }
         } else {
             tracing::warn!(detail = %detail, "delivery failed");
         }
@@ -226,6 +232,27 @@ async fn worker(
     }
 }
 
+/// The `SessionID` of a CDR body.
+#[derive(serde::Deserialize)]
+struct CdrSession {
+    #[serde(rename = "SessionID")]
+    session_id: SessionId,
+}
+
+/// Records that a CDR reached its EMP (the `CDRForwarded` filter of `GetChargeDetailRecords`).
+async fn mark_forwarded(store: &Store, job: &Job) {
+    let result = match serde_json::from_slice::<CdrSession>(&job.body) {
+        Ok(cdr) => store
+            .mark_cdr_forwarded(&cdr.session_id)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "the CDR could not be marked as forwarded");
+    }
+}
+
 fn mergeable(a: &Job, b: &Job) -> bool {
     match (&a.status_update, &b.status_update) {
         (Some(x), Some(y)) => {
@@ -237,7 +264,7 @@ fn mergeable(a: &Job, b: &Job) -> bool {
 }
 
 /// Folds the status updates queued right behind `first` (same target and operator) into one
-/// PushEvseStatus `update`, keeping the latest status of each EVSE; returns the job to send and
+/// `PushEvseStatus` `update`, keeping the latest status of each EVSE; returns the job to send and
 /// how many queued messages it stands for. Anything else stays queued, in order.
 fn merge_status_updates(first: Job, pending: &mut VecDeque<Job>) -> (Job, u64) {
     let Some(update) = first.status_update.clone() else {
@@ -246,11 +273,9 @@ fn merge_status_updates(first: Job, pending: &mut VecDeque<Job>) -> (Job, u64) {
     if !pending.front().is_some_and(|next| mergeable(&first, next)) {
         return (first, 1);
     }
-    let mut records: Vec<EvseStatusRecord> =
-        update.operator_evse_status.evse_status_record.clone();
+    let mut records: Vec<EvseStatusRecord> = update.operator_evse_status.evse_status_record.clone();
     let mut messages = 1;
-    while records.len() < MAX_BATCH && pending.front().is_some_and(|next| mergeable(&first, next))
-    {
+    while records.len() < MAX_BATCH && pending.front().is_some_and(|next| mergeable(&first, next)) {
         if let Some(next) = pending.pop_front().and_then(|j| j.status_update) {
             records.extend(next.operator_evse_status.evse_status_record.iter().cloned());
             messages += 1;
@@ -278,7 +303,11 @@ fn merge_status_updates(first: Job, pending: &mut VecDeque<Job>) -> (Job, u64) {
     };
     match serde_json::to_vec(&body) {
         Ok(bytes) => {
-            let job = Job { body: Arc::new(bytes), status_update: Some(Arc::new(body)), ..first };
+            let job = Job {
+                body: Arc::new(bytes),
+                status_update: Some(Arc::new(body)),
+                ..first
+            };
             (job, messages)
         }
         Err(e) => {
@@ -372,7 +401,11 @@ mod tests {
         // Changes 990..999 are the last for each EVSE: even n is Available, odd Occupied.
         for r in records {
             let n: usize = r.evse_id.as_str()[8..9].parse().unwrap();
-            let expected = if n % 2 == 0 { "Available" } else { "Occupied" };
+            let expected = if n.is_multiple_of(2) {
+                "Available"
+            } else {
+                "Occupied"
+            };
             assert_eq!(r.evse_status.as_str(), expected, "{}", r.evse_id);
         }
     }

@@ -32,6 +32,7 @@ use crate::oicp::v23::evse_data::EvseDataPage;
 use crate::oicp::v23::evse_status::{EvseStatusByIdResponse, EvseStatusResponse};
 use crate::oicp::v23::operations::Operation;
 use crate::oicp::v23::pricing::{EvsePricingResponse, PricingProductDataResponse};
+use crate::oicp::v23::scalars::Bounded;
 use crate::oicp::v23::validate::Validate;
 use crate::oicp::v23::wire::parse;
 use crate::peer::client::OicpClient;
@@ -230,7 +231,7 @@ fn json_response<T: Serialize>(http: u16, body: &T) -> HttpResponse {
 }
 
 fn reply_failure<Resp: Serialize + Negative>(failure: Failure) -> HttpResponse {
-    tracing::info!(code = %failure.code(), http = failure.http, description = ?failure.status.description.as_ref().map(|d| d.as_str()), "answered negatively");
+    tracing::info!(code = %failure.code(), http = failure.http, description = ?failure.status.description.as_ref().map(Bounded::as_str), "answered negatively");
     json_response(failure.http, &Resp::negative(failure.status))
 }
 
@@ -287,12 +288,12 @@ where
                 }
             }
         };
-        if let Some(id) = &path_id {
-            if !caller.may_act_for(id) {
-                return reply_failure::<Resp>(Failure::unauthorized(format!(
-                    "the caller may not act for {id}"
-                )));
-            }
+        if let Some(id) = &path_id
+            && !caller.may_act_for(id)
+        {
+            return reply_failure::<Resp>(Failure::unauthorized(format!(
+                "the caller may not act for {id}"
+            )));
         }
         let request = match parse::<Req>(&input.body) {
             Ok(r) => r,
@@ -338,6 +339,10 @@ fn admin_error(status: u16, message: impl Into<String>) -> HttpResponse {
 }
 
 /// Checks the admin bearer token: 404 when the admin API is off, 401 for a wrong token.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished admin answer, returned at once"
+)]
 fn admin_auth(req: &HttpRequest, state: &NodeState) -> Result<(), HttpResponse> {
     let Some(expected) = state.config.node.admin_token.as_deref() else {
         return Err(admin_error(
@@ -389,6 +394,10 @@ async fn list_peers(req: HttpRequest, state: web::Data<NodeState>) -> HttpRespon
     json_response(200, &peers)
 }
 
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished admin answer, returned at once"
+)]
 fn path_peer_id(path: &web::Path<(String, String)>) -> Result<PartnerId, HttpResponse> {
     let (role, id) = path.as_ref();
     let role = Role::parse(role)
@@ -414,6 +423,10 @@ async fn get_peer(
     }
 }
 
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished admin answer, returned at once"
+)]
 fn parse_peer(body: &[u8], state: &NodeState) -> Result<Peer, HttpResponse> {
     let raw: RawPeer =
         serde_json::from_slice(body).map_err(|e| admin_error(400, format!("invalid peer: {e}")))?;
@@ -423,6 +436,13 @@ fn parse_peer(body: &[u8], state: &NodeState) -> Result<Peer, HttpResponse> {
 
 async fn store_peer(peer: Peer, state: &NodeState, created_status: u16) -> HttpResponse {
     let raw = peer.to_raw();
+    // One token, one caller: the registry knows the backend and peer tokens, not this one.
+    if peer.inbound_token.is_some() && peer.inbound_token == state.config.node.admin_token {
+        return admin_error(
+            409,
+            RegistryError::TokenInUse(peer.id.to_string()).to_string(),
+        );
+    }
     let created = match state.registry.upsert(peer.clone()) {
         Ok(created) => created,
         Err(e @ RegistryError::OwnParty(_)) => return admin_error(400, e.to_string()),

@@ -8,8 +8,8 @@
 //! * a **peer**: the request is for an own party: answered from the store or forwarded to that
 //!   party's backend, never routed on to another peer.
 //!
-//! SessionIDs are minted where Hubject would mint them: on the EMP side (when an EMP node
-//! receives AuthorizeStart from a CPO, and when an EMP backend sends a remote start or
+//! `SessionIDs` are minted where Hubject would mint them: on the EMP side (when an EMP node
+//! receives `AuthorizeStart` from a CPO, and when an EMP backend sends a remote start or
 //! reservation), and whenever an answer arrives without one.
 
 use std::sync::Arc;
@@ -44,7 +44,7 @@ use crate::oicp::v23::pricing::{
     EvsePricingResponse, PricingProductDataResponse, PullEvsePricing, PullPricingProductData,
     PushEvsePricing, PushPricingProductData,
 };
-use crate::oicp::v23::scalars::Int;
+use crate::oicp::v23::scalars::{Bounded, Int};
 use crate::oicp::v23::status::{Code, StatusCode};
 use crate::oicp::v23::wire::Extra;
 use crate::peer::client::{OicpClient, Target, fill_path};
@@ -82,7 +82,7 @@ impl PageQuery {
                 "size" => {
                     q.size = v
                         .parse::<u32>()
-                        .map_or(DEFAULT_PAGE_SIZE, |s| s.clamp(1, MAX_PAGE_SIZE))
+                        .map_or(DEFAULT_PAGE_SIZE, |s| s.clamp(1, MAX_PAGE_SIZE));
                 }
                 "sort" => {
                     let (field, dir) = v.split_once(',').unwrap_or((v.as_str(), "asc"));
@@ -101,7 +101,7 @@ pub fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
             let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
                 .ok()
                 .and_then(|h| u8::from_str_radix(h, 16).ok());
@@ -141,7 +141,7 @@ impl Ctx {
         &self.state.registry
     }
 
-    fn from_backend(&self) -> bool {
+    fn called_by_backend(&self) -> bool {
         matches!(self.caller, Caller::Backend(_))
     }
 
@@ -175,13 +175,13 @@ impl Ctx {
         self.span.record("route", what);
     }
 
-    /// The own EMP with this ProviderID, or (for a backend caller) the EMP peer.
+    /// The own EMP with this `ProviderID`, or (for a backend caller) the EMP peer.
     fn emp_target(&self, provider: &ProviderId) -> Result<Target, Failure> {
         let id = PartnerId::Provider(provider.clone());
         self.target_for(&id, "e-mobility provider")
     }
 
-    /// The own CPO with this OperatorID, or (for a backend caller) the CPO peer.
+    /// The own CPO with this `OperatorID`, or (for a backend caller) the CPO peer.
     fn cpo_target(&self, operator: &OperatorId) -> Result<Target, Failure> {
         let id = PartnerId::Operator(operator.clone());
         self.target_for(&id, "charge point operator")
@@ -196,24 +196,24 @@ impl Ctx {
                 )
             });
         }
-        if self.from_backend() {
-            if let Some(peer) = self.registry().peer(id) {
-                return Ok(Registry::peer_target(&peer));
-            }
+        if self.called_by_backend()
+            && let Some(peer) = self.registry().peer(id)
+        {
+            return Ok(Registry::peer_target(&peer));
         }
         Err(Failure::no_route(format!(
             "no {what} {id} is registered with this node"
         )))
     }
 
-    /// Every EMP an AuthorizeStart may be broadcast to.
+    /// Every EMP an `AuthorizeStart` may be broadcast to.
     fn emp_candidates(&self) -> Vec<Target> {
         let mut out: Vec<Target> = self
             .registry()
             .own(Role::Emp)
             .filter_map(|p| self.registry().backend_target(p))
             .collect();
-        if self.from_backend() {
+        if self.called_by_backend() {
             out.extend(
                 self.registry()
                     .peers(Role::Emp)
@@ -227,7 +227,7 @@ impl Ctx {
     /// Operators whose data a caller may see: everything for a backend, only the own CPOs'
     /// data for a peer.
     fn visible_operators(&self) -> Option<Vec<OperatorId>> {
-        if self.from_backend() {
+        if self.called_by_backend() {
             None
         } else {
             Some(
@@ -295,7 +295,7 @@ impl Ctx {
         operator: &OperatorId,
         body: &T,
     ) -> Result<usize, Failure> {
-        if !self.from_backend() {
+        if !self.called_by_backend() {
             return Ok(0);
         }
         let peers = self.registry().peers(Role::Emp);
@@ -307,7 +307,13 @@ impl Ctx {
             serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?,
         );
         for peer in &peers {
-            self.send(Registry::peer_target(peer), op, operator.as_str(), Arc::clone(&bytes), None);
+            self.send(
+                Registry::peer_target(peer),
+                op,
+                operator.as_str(),
+                Arc::clone(&bytes),
+                None,
+            );
         }
         Ok(peers.len())
     }
@@ -350,7 +356,7 @@ fn mismatch(what: &str, body: &str, path: &str) -> Failure {
     )
 }
 
-/// Every EvseID must belong to the operator (or name it as its hub operator): 018 otherwise.
+/// Every `EvseID` must belong to the operator (or name it as its hub operator): 018 otherwise.
 fn check_evses<'a>(
     operator: &OperatorId,
     evses: impl IntoIterator<Item = (&'a EvseId, Option<&'a OperatorId>)>,
@@ -391,7 +397,7 @@ pub async fn push_evse_data(ctx: Ctx, req: PushEvseData) -> Result<Acknowledgeme
             operator.as_str(),
         ));
     }
-    if !ctx.from_backend() {
+    if !ctx.called_by_backend() {
         ctx.require_hosts(Role::Emp)?;
     }
     check_evses(
@@ -426,7 +432,7 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
             operator.as_str(),
         ));
     }
-    if !ctx.from_backend() {
+    if !ctx.called_by_backend() {
         ctx.require_hosts(Role::Emp)?;
     }
     check_evses(
@@ -434,7 +440,7 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
         data.evse_status_record.iter().map(|r| (&r.evse_id, None)),
     )?;
     ctx.route_local("store");
-    let name = data.operator_name.as_ref().map(|n| n.as_str());
+    let name = data.operator_name.as_ref().map(Bounded::as_str);
     ctx.state
         .store
         .apply_evse_status(
@@ -445,7 +451,7 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
             now(),
         )
         .await?;
-    if ctx.from_backend() && req.action_type == ActionType::Update {
+    if ctx.called_by_backend() && req.action_type == ActionType::Update {
         // Updates may be merged with others still queued for the same peer.
         let bytes = Arc::new(
             serde_json::to_vec(&req).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?,
@@ -481,7 +487,7 @@ pub async fn push_pricing_products(
             operator.as_str(),
         ));
     }
-    if !ctx.from_backend() {
+    if !ctx.called_by_backend() {
         ctx.require_hosts(Role::Emp)?;
     }
     ctx.route_local("store");
@@ -489,7 +495,7 @@ pub async fn push_pricing_products(
         .store
         .apply_pricing_products(data, req.action_type.clone(), now())
         .await?;
-    if ctx.from_backend() {
+    if ctx.called_by_backend() {
         for peer in ctx.registry().peers(Role::Emp) {
             let PartnerId::Provider(p) = &peer.id else {
                 continue;
@@ -510,7 +516,7 @@ pub async fn push_pricing_products(
 /// eRoamingPushEVSEPricing: each EMP peer receives the entries for it and for `*`.
 pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowledgement, Failure> {
     let operator = ctx.path_operator()?;
-    if !ctx.from_backend() {
+    if !ctx.called_by_backend() {
         ctx.require_hosts(Role::Emp)?;
     }
     check_evses(
@@ -522,7 +528,7 @@ pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowl
         .store
         .apply_evse_pricing(&operator, req.action_type.clone(), &req.evse_pricing, now())
         .await?;
-    if ctx.from_backend() {
+    if ctx.called_by_backend() {
         for peer in ctx.registry().peers(Role::Emp) {
             let PartnerId::Provider(p) = &peer.id else {
                 continue;
@@ -579,26 +585,10 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
     let candidates = if let Some(provider) = named_provider(Some(&req.identification)) {
         vec![ctx.emp_target(&provider)?]
     } else {
-        if ctx.from_backend() {
-            if let Some(provider) = ctx
-                .state
-                .store
-                .find_authorization(&req.identification)
-                .await?
-            {
-                ctx.route_local("authentication-data");
-                let mut answer = AuthorizationStart::authorized(provider.clone());
-                let session_id = req.session_id.clone().unwrap_or_else(new_session_id);
-                answer.session_id = Some(session_id.clone());
-                answer.cpo_partner_session_id = req.cpo_partner_session_id.clone();
-                answer.status_code = StatusCode::with_description(
-                    Code::Success,
-                    "authorized from pushed authentication data",
-                );
-                record_authorized_session(&ctx, &req, &operator, &provider, &session_id, None)
-                    .await?;
-                return Ok(answer);
-            }
+        if ctx.called_by_backend()
+            && let Some(answer) = authorize_offline(&ctx, &req, &operator).await?
+        {
+            return Ok(answer);
         }
         let all = ctx.emp_candidates();
         if all.is_empty() {
@@ -680,6 +670,31 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
     ))
 }
 
+/// `AuthorizeStart` from the authentication data EMPs pushed, if they know the identification.
+async fn authorize_offline(
+    ctx: &Ctx,
+    req: &AuthorizeStart,
+    operator: &OperatorId,
+) -> Result<Option<AuthorizationStart>, Failure> {
+    let Some(provider) = ctx
+        .state
+        .store
+        .find_authorization(&req.identification)
+        .await?
+    else {
+        return Ok(None);
+    };
+    ctx.route_local("authentication-data");
+    let mut answer = AuthorizationStart::authorized(provider.clone());
+    let session_id = req.session_id.clone().unwrap_or_else(new_session_id);
+    answer.session_id = Some(session_id.clone());
+    answer.cpo_partner_session_id = req.cpo_partner_session_id.clone();
+    answer.status_code =
+        StatusCode::with_description(Code::Success, "authorized from pushed authentication data");
+    record_authorized_session(ctx, req, operator, &provider, &session_id, None).await?;
+    Ok(Some(answer))
+}
+
 fn operator_str(req: &AuthorizeStart) -> &str {
     req.operator_id.as_str()
 }
@@ -710,22 +725,33 @@ async fn record_authorized_session(
     Ok(())
 }
 
-/// The EMP of a session, else the one named by the message.
+/// The EMP of a session, else the one named by the message, else, for a message from a peer
+/// (a CPO reaching the EMP it chose), the node's only own EMP: the node knows no session the
+/// CPO authorized offline from pushed authentication data.
 async fn provider_of(
     ctx: &Ctx,
     session_id: &SessionId,
     named: Option<ProviderId>,
 ) -> Result<ProviderId, Failure> {
-    if let Some(s) = ctx.state.store.session(session_id).await? {
-        if let Some(p) = s.provider_id {
-            return Ok(p);
+    if let Some(s) = ctx.state.store.session(session_id).await?
+        && let Some(p) = s.provider_id
+    {
+        return Ok(p);
+    }
+    if let Some(p) = named {
+        return Ok(p);
+    }
+    if !ctx.called_by_backend() {
+        let mut own = ctx.registry().own(Role::Emp);
+        if let (Some(only), None) = (own.next(), own.next())
+            && let PartnerId::Provider(p) = &only.id
+        {
+            return Ok(p.clone());
         }
     }
-    named.ok_or_else(|| {
-        Failure::no_route(format!(
-            "no e-mobility provider is known for session {session_id}"
-        ))
-    })
+    Err(Failure::no_route(format!(
+        "no e-mobility provider is known for session {session_id}"
+    )))
 }
 
 async fn touch_session(
@@ -831,7 +857,7 @@ pub async fn charging_notification(
     Ok(ack_success())
 }
 
-/// eRoamingChargeDetailRecord: one per SessionID, stored, then delivered to the EMP of the
+/// eRoamingChargeDetailRecord: one per `SessionID`, stored, then delivered to the EMP of the
 /// session (or the one the CDR names); the sender is answered once it is stored.
 pub async fn charge_detail_record(
     ctx: Ctx,
@@ -883,6 +909,10 @@ pub async fn charge_detail_record(
 
 /// Routes a remote operation to the CPO that owns the EVSE, recording the session first (so a
 /// start whose answer times out is still known when its notifications and CDR arrive).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the four remote operations name their session fields differently"
+)]
 async fn remote<Req: Serialize>(
     ctx: &Ctx,
     op: Operation,
@@ -1155,7 +1185,7 @@ pub async fn pull_evse_status_by_operator_id(
     Ok(status_response(list))
 }
 
-/// eRoamingPullPricingProductData (the ProviderID is only in the path).
+/// eRoamingPullPricingProductData (the `ProviderID` is only in the path).
 pub async fn pull_pricing_products(
     ctx: Ctx,
     req: PullPricingProductData,
@@ -1236,16 +1266,16 @@ pub async fn push_authentication_data(
 ) -> Result<Acknowledgement, Failure> {
     let provider = check_body_provider(&ctx, &req.provider_authentication_data.provider_id)?;
     for record in &req.provider_authentication_data.authentication_data_record {
-        if let Some(evco) = record.identification.evco_id() {
-            if evco.provider_id() != provider {
-                return Err(Failure::new(
-                    Code::InconsistentEvcoId,
-                    format!("EvcoID {evco} does not belong to provider {provider}"),
-                ));
-            }
+        if let Some(evco) = record.identification.evco_id()
+            && evco.provider_id() != provider
+        {
+            return Err(Failure::new(
+                Code::InconsistentEvcoId,
+                format!("EvcoID {evco} does not belong to provider {provider}"),
+            ));
         }
     }
-    if !ctx.from_backend() {
+    if !ctx.called_by_backend() {
         ctx.require_hosts(Role::Cpo)?;
     }
     ctx.route_local("store");
@@ -1254,7 +1284,7 @@ pub async fn push_authentication_data(
         .store
         .apply_auth_data(&provider, req.action_type.clone(), records, now())
         .await?;
-    if ctx.from_backend() {
+    if ctx.called_by_backend() {
         for peer in ctx.registry().peers(Role::Cpo) {
             ctx.enqueue(
                 Registry::peer_target(&peer),

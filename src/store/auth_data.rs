@@ -19,6 +19,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
+use super::outbox::{self, OutboxEntry};
 use super::{Action, Store, StoreError, millis, stored};
 use crate::oicp::v23::auth_data::AuthenticationDataRecord;
 use crate::oicp::v23::common::{ActionType, Identification, IdentificationKind};
@@ -159,6 +160,20 @@ impl Store {
         records: &[AuthenticationDataRecord],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.apply_auth_data_with_outbox(provider, action, records, now, &[])
+            .await
+    }
+
+    /// [`Store::apply_auth_data`], queuing `outbox` in the same transaction.
+    pub async fn apply_auth_data_with_outbox(
+        &self,
+        provider: &ProviderId,
+        action: ActionType,
+        records: &[AuthenticationDataRecord],
+        now: DateTime<Utc>,
+        outbox: &[OutboxEntry],
+    ) -> Result<(), StoreError> {
+        let outbox = outbox.to_vec();
         let action = Action::try_from(action)?;
         let rows = records
             .iter()
@@ -166,8 +181,11 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let provider = provider.clone();
         let now = millis(now);
-        self.write(move |tx| apply(tx, action, &provider, &rows, now))
-            .await
+        self.write(move |tx| {
+            apply(tx, action, &provider, &rows, now)?;
+            outbox::enqueue_in(tx, &outbox, now)
+        })
+        .await
     }
 
     /// The provider whose pushed authentication data authorizes `identification` offline, if

@@ -7,6 +7,7 @@ use rusqlite::OptionalExtension;
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
+use super::outbox::{self, OutboxEntry};
 use super::{
     CdrInsert, Store, StoreError, count, json_list, millis, page_window, session_key, wire_millis,
 };
@@ -29,6 +30,21 @@ impl Store {
         provider: Option<&ProviderId>,
         now: DateTime<Utc>,
     ) -> Result<CdrInsert, StoreError> {
+        self.insert_cdr_with_outbox(cdr, operator, provider, now, &[])
+            .await
+    }
+
+    /// [`Store::insert_cdr`], queuing `outbox` in the same transaction when the CDR is new
+    /// (a duplicate or a conflict queues nothing).
+    pub async fn insert_cdr_with_outbox(
+        &self,
+        cdr: &ChargeDetailRecord,
+        operator: &OperatorId,
+        provider: Option<&ProviderId>,
+        now: DateTime<Utc>,
+        outbox: &[OutboxEntry],
+    ) -> Result<CdrInsert, StoreError> {
+        let outbox = outbox.to_vec();
         let key = session_key(&cdr.session_id);
         let session = cdr.session_id.as_str().to_owned();
         let value = serde_json::to_value(cdr)?;
@@ -57,6 +73,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute((&key, &operator_key, &provider_key, now, &json))?;
+            outbox::enqueue_in(tx, &outbox, now)?;
             Ok(CdrInsert::New)
         })
         .await

@@ -18,6 +18,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, params_from_iter};
 
 use super::geo::{self, Circle};
+use super::outbox::{self, OutboxEntry};
 use super::{
     Action, EvseDataQuery, OperatorRow, Store, StoreError, count, json_list, millis, page_window,
     stored, wire_millis, wire_time,
@@ -210,6 +211,21 @@ impl Store {
         records: &[EvseDataRecord],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.apply_evse_data_with_outbox(operator, operator_name, action, records, now, &[])
+            .await
+    }
+
+    /// [`Store::apply_evse_data`], queuing `outbox` in the same transaction.
+    pub async fn apply_evse_data_with_outbox(
+        &self,
+        operator: &OperatorId,
+        operator_name: &str,
+        action: ActionType,
+        records: &[EvseDataRecord],
+        now: DateTime<Utc>,
+        outbox: &[OutboxEntry],
+    ) -> Result<(), StoreError> {
+        let outbox = outbox.to_vec();
         let action = Action::try_from(action)?;
         let rows = records
             .iter()
@@ -248,6 +264,7 @@ impl Store {
                     }
                 }
             }
+            outbox::enqueue_in(tx, &outbox, now)?;
             tracing::debug!(records = rows.len(), ?action, "EVSE data stored");
             Ok(())
         })

@@ -15,23 +15,29 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, params_from_iter};
 
 use super::geo::Circle;
+use super::outbox::{self, OutboxEntry};
 use super::{Action, OperatorRow, Store, StoreError, json_list, millis, stored};
 use crate::oicp::v23::common::ActionType;
 use crate::oicp::v23::evse_status::{EvseStatus, EvseStatusRecord, OperatorEvseStatus};
 use crate::oicp::v23::ids::{EvseId, OperatorId};
+use crate::oicp::v23::operations::Operation;
 use crate::oicp::v23::scalars::Text;
 use crate::oicp::v23::wire::Extra;
 
 /// The `what` of this module's errors.
 const WHAT: &str = "EVSE status record";
 
-/// One pushed status, ready to store.
+/// One pushed status, ready to store (and to queue, see the outbox).
 #[derive(Debug)]
-struct Row {
-    key: String,
-    evse_id: String,
-    status: String,
-    extra: Option<String>,
+pub(super) struct Row {
+    /// Canonical `EvseID`.
+    pub(super) key: String,
+    /// `EvseID` as pushed.
+    pub(super) evse_id: String,
+    /// `EvseStatus` as on the wire.
+    pub(super) status: String,
+    /// Unknown members as a JSON object, if any.
+    pub(super) extra: Option<String>,
 }
 
 impl Row {
@@ -166,6 +172,23 @@ impl Store {
         records: &[EvseStatusRecord],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.apply_evse_status_with_outbox(operator, operator_name, action, records, now, &[])
+            .await
+    }
+
+    /// [`Store::apply_evse_status`], queuing `outbox` in the same transaction. For an
+    /// `update`, the entries of operation `PushEvseStatus` are coalesced per (target, EVSE)
+    /// (their bodies are not stored; see the outbox module); every other entry is queued as
+    /// it is.
+    pub async fn apply_evse_status_with_outbox(
+        &self,
+        operator: &OperatorId,
+        operator_name: Option<&str>,
+        action: ActionType,
+        records: &[EvseStatusRecord],
+        now: DateTime<Utc>,
+        outbox: &[OutboxEntry],
+    ) -> Result<(), StoreError> {
         let action = Action::try_from(action)?;
         let rows = records
             .iter()
@@ -173,8 +196,14 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let operator = OperatorRow::new(operator, operator_name);
         let now = millis(now);
+        let (coalesced, queued): (Vec<OutboxEntry>, Vec<OutboxEntry>) = outbox
+            .iter()
+            .cloned()
+            .partition(|e| action == Action::Update && e.operation == Operation::PushEvseStatus);
         self.write(move |tx| {
             apply(tx, action, &operator, &rows, now)?;
+            outbox::coalesce_statuses_in(tx, &coalesced, &operator.key, &rows, now)?;
+            outbox::enqueue_in(tx, &queued, now)?;
             tracing::debug!(records = rows.len(), ?action, "EVSE status stored");
             Ok(())
         })
@@ -267,6 +296,17 @@ impl Store {
         })
         .await
     }
+}
+
+/// The stored statuses of one operator as one `OperatorEvseStatus` (for a status refresh),
+/// `None` if it has none.
+pub(super) fn operator_statuses(
+    conn: &Connection,
+    operator: &OperatorId,
+) -> Result<Option<OperatorEvseStatus>, StoreError> {
+    let mut plan = StatusPlan::default();
+    plan.add("s.operator_key = ?", Value::Text(operator.canonical()));
+    Ok(plan.execute(conn)?.into_iter().next())
 }
 
 /// A status pull turned into SQL.

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction};
 
+use super::outbox::{self, OutboxEntry};
 use super::{
     Action, OperatorRow, Store, StoreError, json_list, millis, operator_by_key,
     provider_or_all_key, wire_millis,
@@ -366,10 +367,27 @@ impl Store {
         action: ActionType,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.apply_pricing_products_with_outbox(data, action, now, &[])
+            .await
+    }
+
+    /// [`Store::apply_pricing_products`], queuing `outbox` in the same transaction.
+    pub async fn apply_pricing_products_with_outbox(
+        &self,
+        data: &PricingProductData,
+        action: ActionType,
+        now: DateTime<Utc>,
+        outbox: &[OutboxEntry],
+    ) -> Result<(), StoreError> {
         let action = Action::try_from(action)?;
         let set = ProductSet::new(data)?;
         let now = millis(now);
-        self.write(move |tx| set.apply(tx, action, now)).await
+        let outbox = outbox.to_vec();
+        self.write(move |tx| {
+            set.apply(tx, action, now)?;
+            outbox::enqueue_in(tx, &outbox, now)
+        })
+        .await
     }
 
     /// The pricing products of `operators` for `provider`: the sets for that provider and the
@@ -405,6 +423,20 @@ impl Store {
         entries: &[EvsePricing],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.apply_evse_pricing_with_outbox(operator, action, entries, now, &[])
+            .await
+    }
+
+    /// [`Store::apply_evse_pricing`], queuing `outbox` in the same transaction.
+    pub async fn apply_evse_pricing_with_outbox(
+        &self,
+        operator: &OperatorId,
+        action: ActionType,
+        entries: &[EvsePricing],
+        now: DateTime<Utc>,
+        outbox: &[OutboxEntry],
+    ) -> Result<(), StoreError> {
+        let outbox = outbox.to_vec();
         let action = Action::try_from(action)?;
         let rows = entries
             .iter()
@@ -412,8 +444,11 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let operator = OperatorRow::new(operator, None);
         let now = millis(now);
-        self.write(move |tx| apply_evse_pricing(tx, action, &operator, &rows, now))
-            .await
+        self.write(move |tx| {
+            apply_evse_pricing(tx, action, &operator, &rows, now)?;
+            outbox::enqueue_in(tx, &outbox, now)
+        })
+        .await
     }
 
     /// The EVSE pricing of `operators` for `provider`: per operator (in canonical order) its

@@ -1,5 +1,5 @@
 //! The admin API `/admin/peers`: list, add, update, remove, its credential, validation,
-//! format-insensitive IDs, immediate effect on routing, and persistence in SQLite.
+//! format-insensitive IDs, immediate effect on routing, and persistence in `SQLite`.
 
 use roambridge::config::Config;
 use serde_json::{Value, json};
@@ -49,8 +49,10 @@ async fn peers_are_added_listed_updated_and_removed() {
     )
     .await;
     let (one_status, one) = admin("GET", &format!("{url}/emp/de*gdf"), Some("admin"), None).await;
-    let (removed_status, _) = admin("DELETE", &format!("{url}/emp/DE-GDF"), Some("admin"), None).await;
-    let (again_status, _) = admin("DELETE", &format!("{url}/emp/DE-GDF"), Some("admin"), None).await;
+    let (removed_status, _) =
+        admin("DELETE", &format!("{url}/emp/DE-GDF"), Some("admin"), None).await;
+    let (again_status, _) =
+        admin("DELETE", &format!("{url}/emp/DE-GDF"), Some("admin"), None).await;
     let (after_status, after) = admin("GET", &url, Some("admin"), None).await;
 
     // Assert
@@ -60,12 +62,21 @@ async fn peers_are_added_listed_updated_and_removed() {
     assert_eq!(added["role"], "emp");
     assert_eq!(added["url"], "http://127.0.0.1:9/api/oicp");
     assert_eq!(added["timeout_ms"], 1500);
-    assert_eq!((&added["token_set"], &added["inbound_token_set"]), (&json!(true), &json!(true)));
+    assert_eq!(
+        (&added["token_set"], &added["inbound_token_set"]),
+        (&json!(true), &json!(true))
+    );
     assert_eq!(listed_status, 200);
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert!(!listed.to_string().contains("secret"), "tokens are never shown: {listed}");
+    assert!(
+        !listed.to_string().contains("secret"),
+        "tokens are never shown: {listed}"
+    );
     assert_eq!(updated_status, 200, "{updated}");
-    assert_eq!((one_status, &one["url"]), (200, &json!("http://127.0.0.1:10/api/oicp")));
+    assert_eq!(
+        (one_status, &one["url"]),
+        (200, &json!("http://127.0.0.1:10/api/oicp"))
+    );
     assert_eq!(removed_status, 204);
     assert_eq!(again_status, 404);
     assert_eq!((after_status, &after), (200, &json!([])));
@@ -76,7 +87,13 @@ async fn adding_an_existing_peer_in_another_spelling_is_409() {
     // Arrange
     let (node, _backend) = cpo_node().await;
     let url = peers_url(&node);
-    admin("POST", &url, Some("admin"), Some(&emp_peer("http://127.0.0.1:9"))).await;
+    admin(
+        "POST",
+        &url,
+        Some("admin"),
+        Some(&emp_peer("http://127.0.0.1:9")),
+    )
+    .await;
     let mut again = emp_peer("http://127.0.0.1:11");
     again["id"] = json!("DE-GDF");
 
@@ -103,7 +120,10 @@ async fn a_wrong_or_missing_admin_token_is_401() {
     let (delete, _) = admin("DELETE", &format!("{url}/emp/DE-GDF"), Some("x"), None).await;
 
     // Assert
-    assert_eq!((missing, wrong, backend_token, delete), (401, 401, 401, 401));
+    assert_eq!(
+        (missing, wrong, backend_token, delete),
+        (401, 401, 401, 401)
+    );
     assert!(node.state.registry.all_peers().is_empty());
 }
 
@@ -149,9 +169,15 @@ async fn a_peer_added_at_runtime_is_used_at_once_and_a_removed_one_no_more() {
     let cpo = Double::start().await;
     let node = Node::start(&party("emp", "DE-GDF", &backend, EMP_BACKEND)).await;
     let url = peers_url(&node);
-    let start_url = format!("{}/charging/v21/providers/DE-GDF/authorize-remote/start", node.url());
+    let start_url = format!(
+        "{}/charging/v21/providers/DE-GDF/authorize-remote/start",
+        node.url()
+    );
     let start = request_without("AuthorizeRemoteStart", &["SessionID"]);
-    let pull_url = format!("{}/evsepush/v21/operators/DE*GEF/status-records", node.url());
+    let pull_url = format!(
+        "{}/evsepush/v21/operators/DE*GEF/status-records",
+        node.url()
+    );
     let push = json!({"ActionType": "update", "OperatorEvseStatus": {"OperatorID": "DE*GEF",
         "EvseStatusRecord": [{"EvseID": "DE*GEF*E0001*1", "EvseStatus": "Occupied"}]}});
     let before = post(&start_url, Some(EMP_BACKEND), &start).await;
@@ -173,7 +199,12 @@ async fn a_peer_added_at_runtime_is_used_at_once_and_a_removed_one_no_more() {
     let got = cpo.received_at("authorize-remote/start");
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].authorization.as_deref(), Some("Bearer to-gef"));
-    assert_eq!((inbound.status, inbound.code()), (200, "000"), "{:?}", inbound.body);
+    assert_eq!(
+        (inbound.status, inbound.code()),
+        (200, "000"),
+        "{:?}",
+        inbound.body
+    );
     assert_eq!(removed, 204);
     assert_eq!(after.code(), "210");
     assert_eq!(cpo.received_at("authorize-remote/start").len(), 1);
@@ -210,7 +241,10 @@ async fn peers_added_through_the_admin_api_survive_a_restart() {
     let second = Node::from_config(config).await;
     let (status, peers) = admin("GET", &peers_url(&second), Some("admin"), None).await;
     let inbound = post(
-        &format!("{}/evsepull/v23/providers/DE-GDF/data-records", second.url()),
+        &format!(
+            "{}/evsepull/v23/providers/DE-GDF/data-records",
+            second.url()
+        ),
         Some("secret-in"),
         &json!({"ProviderID": "DE-GDF", "GeoCoordinatesResponseFormat": "Google"}),
     )
@@ -227,7 +261,12 @@ async fn peers_added_through_the_admin_api_survive_a_restart() {
     assert_eq!(list[0]["id"], "DE*GDF");
     assert_eq!(list[0]["url"], "http://127.0.0.1:9/api/oicp");
     assert_eq!(list[0]["timeout_ms"], 1500);
-    assert_eq!((inbound.status, inbound.code()), (200, "000"), "{:?}", inbound.body);
+    assert_eq!(
+        (inbound.status, inbound.code()),
+        (200, "000"),
+        "{:?}",
+        inbound.body
+    );
 }
 
 #[actix_web::test]

@@ -47,7 +47,10 @@ async fn a_bad_configuration_exits_2_naming_file_key_and_problem() {
     // Assert
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let expected = format!("{}: node.listen: 'localhost' is not an address", path.display());
+    let expected = format!(
+        "{}: node.listen: 'localhost' is not an address",
+        path.display()
+    );
     assert!(stderr.contains(&expected), "{stderr}");
 }
 

@@ -5,15 +5,14 @@ use serde_json::{Value, json};
 
 use crate::harness::post;
 use crate::support::{
-    authorized, days_from_now, deliveries_settled, post_until, request,
-    request_without,
+    authorized, days_from_now, deliveries_settled, post_until, request, request_without,
 };
 use crate::topology::{CPO_BACKEND, EMP_BACKEND, Pair, pair};
 
 const SESSION: &str = "b2688855-7f00-0002-6d8e-48d883f6abb6";
 
 /// The CPO backend authorizes a QR code of DE-GDF (the EMP backend says Authorized); returns
-/// the SessionID the CPO backend got.
+/// the `SessionID` the CPO backend got.
 async fn authorized_session(p: &Pair) -> String {
     p.emp_backend.answer("authorize/start", authorized());
     let body = request_without("AuthorizeStart", &["SessionID"]);
@@ -55,6 +54,12 @@ async fn evse_data_push_reaches_the_emp_node_and_is_pulled_with_paging_and_filte
         |a| a.body["totalElements"] == 2,
     )
     .await;
+    let descending = post(
+        &p.emp_url("/evsepull/v23/providers/DE-GDF/data-records?size=1&sort=EvseID,desc"),
+        Some(EMP_BACKEND),
+        &pull_evse_data(&json!({})),
+    )
+    .await;
     let filtered = post(
         &p.emp_url("/evsepull/v23/providers/DE-GDF/data-records"),
         Some(EMP_BACKEND),
@@ -75,6 +80,8 @@ async fn evse_data_push_reaches_the_emp_node_and_is_pulled_with_paging_and_filte
     assert_eq!(page.body["totalPages"], 2);
     assert_eq!(page.body["first"], false);
     assert_eq!(page.body["last"], true);
+    assert_eq!(descending.body["content"][0]["EvseID"], "DE*GEF*E0002*1");
+    assert_eq!(descending.body["first"], true);
     let ids: Vec<&str> = filtered.body["content"]
         .as_array()
         .unwrap()
@@ -184,7 +191,11 @@ async fn pricing_products_push_is_pulled_by_the_emp_backend() {
         &url,
         Some(EMP_BACKEND),
         &json!({"OperatorIDs": ["DE*GEF"]}),
-        |a| a.body["PricingProductData"].as_array().is_some_and(|l| !l.is_empty()),
+        |a| {
+            a.body["PricingProductData"]
+                .as_array()
+                .is_some_and(|l| !l.is_empty())
+        },
     )
     .await;
     let other = post(&url, Some(EMP_BACKEND), &json!({"OperatorIDs": ["DE*XXX"]})).await;
@@ -224,7 +235,11 @@ async fn evse_pricing_push_is_pulled_by_the_emp_backend() {
         &url,
         Some(EMP_BACKEND),
         &json!({"ProviderID": "DE-GDF", "OperatorIDs": ["DE*GEF"]}),
-        |a| a.body["EVSEPricing"].as_array().is_some_and(|l| !l.is_empty()),
+        |a| {
+            a.body["EVSEPricing"]
+                .as_array()
+                .is_some_and(|l| !l.is_empty())
+        },
     )
     .await;
 
@@ -349,10 +364,16 @@ async fn charging_notifications_reach_the_emp_backend_in_order() {
         assert_eq!((a.status, a.code()), (200, "000"), "{:?}", a.body);
         assert_eq!(a.body["Result"], true);
     }
-    let types: Vec<&str> = got.iter().map(|r| r.body["Type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = got
+        .iter()
+        .map(|r| r.body["Type"].as_str().unwrap())
+        .collect();
     assert_eq!(types, kinds);
     for r in &got {
-        assert_eq!(r.path, "/api/oicp/notificationmgmt/v11/charging-notifications");
+        assert_eq!(
+            r.path,
+            "/api/oicp/notificationmgmt/v11/charging-notifications"
+        );
         assert_eq!(r.body["SessionID"], session.as_str());
         assert_eq!(r.body["EvseID"], "DE*GEF*E0001*1");
     }
@@ -391,7 +412,12 @@ async fn a_cdr_is_delivered_once_a_duplicate_is_acknowledged_and_a_conflict_refu
     .await;
 
     // Assert
-    assert_eq!((first.status, first.code()), (200, "000"), "{:?}", first.body);
+    assert_eq!(
+        (first.status, first.code()),
+        (200, "000"),
+        "{:?}",
+        first.body
+    );
     assert_eq!(first.body["Result"], true);
     assert_eq!(duplicate.code(), "000", "{:?}", duplicate.body);
     assert_eq!(duplicate.body["Result"], true);

@@ -47,7 +47,10 @@ async fn authorize_start_for_a_local_emp_reaches_its_backend() {
 
     // Act
     let a = post(
-        &format!("{}/charging/v21/operators/DE*GEF/authorize/start", d.node.url()),
+        &format!(
+            "{}/charging/v21/operators/DE*GEF/authorize/start",
+            d.node.url()
+        ),
         Some(GEF),
         &request_without("AuthorizeStart", &["SessionID"]),
     )
@@ -89,7 +92,10 @@ async fn a_cdr_for_a_local_emp_reaches_its_backend() {
     // Assert
     assert_eq!((a.status, a.code()), (200, "000"), "{:?}", a.body);
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].body["SessionID"], "b2688855-7f00-0002-6d8e-48d883f6abb6");
+    assert_eq!(
+        got[0].body["SessionID"],
+        "b2688855-7f00-0002-6d8e-48d883f6abb6"
+    );
 }
 
 #[actix_web::test]
@@ -129,13 +135,19 @@ async fn the_backend_of_cpo_1_cannot_push_for_cpo_2() {
 
     // Act
     let a = post(
-        &format!("{}/evsepush/v21/operators/DE*ABC/status-records", d.node.url()),
+        &format!(
+            "{}/evsepush/v21/operators/DE*ABC/status-records",
+            d.node.url()
+        ),
         Some(GEF),
         &push,
     )
     .await;
     let own = post(
-        &format!("{}/evsepush/v21/operators/DE*ABC/status-records", d.node.url()),
+        &format!(
+            "{}/evsepush/v21/operators/DE*ABC/status-records",
+            d.node.url()
+        ),
         Some(ABC),
         &push,
     )

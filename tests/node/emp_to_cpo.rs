@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::harness::{ack, post};
 use crate::support::{
-    authorize_start_rfid, days_from_now, deliveries_settled, post_until, request,
+    authorize_start_rfid, authorized, days_from_now, deliveries_settled, post_until, request,
     request_without,
 };
 use crate::topology::{CPO_BACKEND, EMP_BACKEND, GDF_TO_GEF, pair};
@@ -28,7 +28,9 @@ async fn remote_start_reaches_the_cpo_backend_with_a_session_minted_by_the_emp_n
     // Assert
     assert_eq!((a.status, a.code()), (200, "000"), "{:?}", a.body);
     assert_eq!(a.body["Result"], true);
-    let session = a.body["SessionID"].as_str().expect("a SessionID in the ack");
+    let session = a.body["SessionID"]
+        .as_str()
+        .expect("a SessionID in the ack");
     let got = p.cpo_backend.received_at("authorize-remote/start");
     assert_eq!(got.len(), 1);
     assert_eq!(
@@ -77,7 +79,13 @@ async fn notifications_and_the_cdr_of_a_remote_start_find_the_emp_by_the_session
     let cdrs = p.emp_backend.wait_for("charge-detail-record", 1).await;
 
     // Assert
-    assert_eq!((n.code(), c.code()), ("000", "000"), "{:?} {:?}", n.body, c.body);
+    assert_eq!(
+        (n.code(), c.code()),
+        ("000", "000"),
+        "{:?} {:?}",
+        n.body,
+        c.body
+    );
     assert_eq!(notifications.len(), 1);
     assert_eq!(notifications[0].body["SessionID"], session.as_str());
     assert_eq!(cdrs.len(), 1);
@@ -190,10 +198,18 @@ async fn get_charge_detail_records_returns_the_cdr_the_cpo_sent() {
     .await;
 
     // Assert
-    assert_eq!((recent.status, recent.code()), (200, "000"), "{:?}", recent.body);
+    assert_eq!(
+        (recent.status, recent.code()),
+        (200, "000"),
+        "{:?}",
+        recent.body
+    );
     let content = recent.body["content"].as_array().unwrap();
     assert_eq!(content.len(), 1);
-    assert_eq!(content[0]["SessionID"], "b2688855-7f00-0002-6d8e-48d883f6abb6");
+    assert_eq!(
+        content[0]["SessionID"],
+        "b2688855-7f00-0002-6d8e-48d883f6abb6"
+    );
     assert_eq!(content[0]["EvseID"], "DE*GEF*E0001*1");
     assert_eq!(content[0]["ConsumedEnergy"], 30.541);
     assert_eq!(
@@ -202,6 +218,38 @@ async fn get_charge_detail_records_returns_the_cdr_the_cpo_sent() {
     );
     assert_eq!(old.code(), "000");
     assert_eq!(old.body["content"], json!([]));
+}
+
+#[actix_web::test]
+async fn get_charge_detail_records_filters_on_whether_the_cdr_was_forwarded() {
+    // Arrange: the CDR went CPO node -> EMP node -> EMP backend.
+    let p = pair().await;
+    post(
+        &p.cpo_url("/cdrmgmt/v22/operators/DE*GEF/charge-detail-record"),
+        Some(CPO_BACKEND),
+        &request("ChargeDetailRecord"),
+    )
+    .await;
+    p.emp_backend.wait_for("charge-detail-record", 1).await;
+    deliveries_settled(&p.emp, "backend:DEGDF", 1).await;
+    let url = p.emp_url("/cdrmgmt/v22/providers/DE-GDF/get-charge-detail-records-request");
+    let query = |forwarded: bool| {
+        json!({"ProviderID": "DE-GDF", "From": days_from_now(-1), "To": days_from_now(1),
+            "CDRForwarded": forwarded})
+    };
+
+    // Act
+    let forwarded = post_until(&url, Some(EMP_BACKEND), &query(true), |a| {
+        a.body["totalElements"] == 1
+    })
+    .await;
+    let not_forwarded = post(&url, Some(EMP_BACKEND), &query(false)).await;
+
+    // Assert
+    assert_eq!(forwarded.code(), "000", "{:?}", forwarded.body);
+    assert_eq!(forwarded.body["content"].as_array().unwrap().len(), 1);
+    assert_eq!(not_forwarded.code(), "000", "{:?}", not_forwarded.body);
+    assert_eq!(not_forwarded.body["content"], json!([]));
 }
 
 #[actix_web::test]
@@ -234,6 +282,69 @@ async fn pushed_authentication_data_authorizes_offline_on_the_cpo_node() {
     assert_eq!(a.body["CPOPartnerSessionID"], "cpo-77");
     // Offline: nobody was asked.
     assert!(p.emp_backend.received().is_empty());
+}
+
+#[actix_web::test]
+async fn the_notification_cdr_and_stop_of_an_offline_session_reach_the_emp_backend() {
+    // Arrange: a session the CPO node authorized from pushed data; the EMP node never saw it,
+    // and the messages (RFID card, no HubProviderID) do not name the EMP.
+    let p = pair().await;
+    post(
+        &p.emp_url("/authdata/v21/providers/DE-GDF/push-request"),
+        Some(EMP_BACKEND),
+        &request("PushAuthenticationData"),
+    )
+    .await;
+    deliveries_settled(&p.emp, "peer:DEGEF", 1).await;
+    let start = post(
+        &p.cpo_url("/charging/v21/operators/DE*GEF/authorize/start"),
+        Some(CPO_BACKEND),
+        &authorize_start_rfid("1234ABCD"),
+    )
+    .await;
+    let session = start.body["SessionID"].as_str().unwrap().to_owned();
+    let mut notification = request("ChargingNotificationStart");
+    notification["SessionID"] = json!(session);
+    let mut cdr = request_without("ChargeDetailRecord", &["HubProviderID", "HubOperatorID"]);
+    cdr["SessionID"] = json!(session);
+    let mut stop = request("AuthorizeStop");
+    stop["SessionID"] = json!(session);
+    p.emp_backend.answer("authorize/stop", authorized());
+
+    // Act
+    let n = post(
+        &p.cpo_url("/notificationmgmt/v11/charging-notifications"),
+        Some(CPO_BACKEND),
+        &notification,
+    )
+    .await;
+    let c = post(
+        &p.cpo_url("/cdrmgmt/v22/operators/DE*GEF/charge-detail-record"),
+        Some(CPO_BACKEND),
+        &cdr,
+    )
+    .await;
+    let s = post(
+        &p.cpo_url("/charging/v21/operators/DE*GEF/authorize/stop"),
+        Some(CPO_BACKEND),
+        &stop,
+    )
+    .await;
+    let cdrs = p.emp_backend.wait_for("charge-detail-record", 1).await;
+    let record = deliveries_settled(&p.cpo, "peer:DEGDF", 2).await;
+
+    // Assert
+    assert_eq!(start.body["AuthorizationStatus"], "Authorized");
+    assert_eq!((n.code(), c.code()), ("000", "000"));
+    assert_eq!((record.delivered, record.failed), (2, 0), "{record:?}");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].body["SessionID"], session.as_str());
+    assert_eq!(p.emp_backend.received_at("charging-notifications").len(), 1);
+    assert_eq!(
+        (s.code(), &s.body["AuthorizationStatus"]),
+        ("000", &json!("Authorized"))
+    );
+    assert_eq!(p.emp_backend.received_at("authorize/stop").len(), 1);
 }
 
 #[actix_web::test]

@@ -32,6 +32,10 @@ pub struct Double {
 }
 
 impl Double {
+    #[expect(
+        clippy::unused_async,
+        reason = "it must run inside the test's actix system"
+    )]
     pub async fn start() -> Self {
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
         let responders: Arc<Mutex<Vec<Box<Responder>>>> = Arc::default();

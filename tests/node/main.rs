@@ -17,3 +17,4 @@ mod errors;
 mod fan_out;
 mod process_id;
 mod smoke;
+mod visibility;

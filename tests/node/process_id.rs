@@ -112,3 +112,30 @@ async fn even_a_refused_request_answers_its_process_id() {
     assert_eq!((a.status, a.code()), (401, "017"));
     assert_eq!(a.process_id.as_deref(), Some("refused-1"));
 }
+
+#[actix_web::test]
+async fn an_unusable_process_id_is_replaced_by_a_uuid() {
+    // Arrange
+    let p = pair().await;
+    let long = "x".repeat(101);
+
+    // Act
+    let mut answers = Vec::new();
+    for pid in ["with space", long.as_str()] {
+        answers.push(
+            post_raw(
+                &p.cpo_url("/evsepush/v21/operators/DE*GEF/status-records"),
+                Some(CPO_BACKEND),
+                b"{}".to_vec(),
+                &[("Process-ID", pid)],
+            )
+            .await,
+        );
+    }
+
+    // Assert
+    for a in answers {
+        let pid = a.process_id.expect("a Process-ID");
+        assert!(uuid::Uuid::parse_str(&pid).is_ok(), "{pid}");
+    }
+}

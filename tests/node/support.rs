@@ -40,12 +40,12 @@ pub fn authorized_by(provider: &str) -> Value {
         "StatusCode": {"Code": "000"}})
 }
 
-/// A NotAuthorized answer (102, invalid UID).
+/// A `NotAuthorized` answer (102, invalid UID).
 pub fn not_authorized() -> Value {
     json!({"AuthorizationStatus": "NotAuthorized", "StatusCode": {"Code": "102"}})
 }
 
-/// An AuthorizeStart of the CPO backend for an RFID card (no EvcoID, so no provider named).
+/// An `AuthorizeStart` of the CPO backend for an RFID card (no `EvcoID`, so no provider named).
 pub fn authorize_start_rfid(uid: &str) -> Value {
     json!({"OperatorID": "DE*GEF", "EvseID": "DE*GEF*E0001*1", "CPOPartnerSessionID": "cpo-77",
         "Identification": {"RFIDMifareFamilyIdentification": {"UID": uid}}})

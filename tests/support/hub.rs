@@ -1,7 +1,7 @@
 //! A stand-in for Hubject's HBS: real HTTPS on 127.0.0.1 (rustls, built here independently of
 //! the crate's `tls` module) that requires a client certificate issued by the test CA, records
 //! every request with the DER of the client certificate it came with, and answers like the
-//! HBS: HTTP 200 with a positive acknowledgement, an `AuthorizationStart` with a SessionID the
+//! HBS: HTTP 200 with a positive acknowledgement, an `AuthorizationStart` with a `SessionID` the
 //! hub mints for authorize/start, or configured answers; optionally after a delay.
 
 use std::any::Any;
@@ -47,10 +47,10 @@ struct State {
 struct PeerCert(Vec<u8>);
 
 fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
-    if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
-        if let Some(cert) = tls.get_ref().1.peer_certificates().and_then(<[_]>::first) {
-            ext.insert(PeerCert(cert.as_ref().to_vec()));
-        }
+    if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>()
+        && let Some(cert) = tls.get_ref().1.peer_certificates().and_then(<[_]>::first)
+    {
+        ext.insert(PeerCert(cert.as_ref().to_vec()));
     }
 }
 
@@ -132,7 +132,7 @@ impl Hub {
         self.state.received.lock().unwrap().clone()
     }
 
-    /// SessionIDs the hub created, in order.
+    /// `SessionID`s the hub created, in order.
     pub fn minted(&self) -> Vec<String> {
         self.state.minted.lock().unwrap().clone()
     }

@@ -58,7 +58,6 @@ pub struct Issued {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub cert_pem: String,
-    pub key_pem: String,
     pub der: Vec<u8>,
     pub key_der: Vec<u8>,
 }
@@ -112,12 +111,10 @@ impl Ca {
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         let cert_pem = cert.pem();
-        let key_pem = key.serialize_pem();
         Issued {
             cert: dir.write(&format!("{name}.pem"), &cert_pem),
-            key: dir.write(&format!("{name}.key"), &key_pem),
+            key: dir.write(&format!("{name}.key"), key.serialize_pem()),
             cert_pem,
-            key_pem,
             der: cert.der().to_vec(),
             key_der: key.serialize_der(),
         }

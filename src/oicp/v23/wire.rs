@@ -658,18 +658,20 @@ pub fn lenient_enums() -> bool {
     LENIENT_ENUMS.with(Cell::get)
 }
 
-struct LenientGuard;
+/// Sets a thread-local flag for its lifetime and clears it on drop, also when a `Deserialize`
+/// impl panics.
+struct FlagGuard(&'static std::thread::LocalKey<Cell<bool>>);
 
-impl LenientGuard {
-    fn start() -> Self {
-        LENIENT_ENUMS.with(|c| c.set(true));
-        Self
+impl FlagGuard {
+    fn set(flag: &'static std::thread::LocalKey<Cell<bool>>) -> Self {
+        flag.with(|c| c.set(true));
+        Self(flag)
     }
 }
 
-impl Drop for LenientGuard {
+impl Drop for FlagGuard {
     fn drop(&mut self) {
-        LENIENT_ENUMS.with(|c| c.set(false));
+        self.0.with(|c| c.set(false));
     }
 }
 
@@ -680,25 +682,8 @@ pub fn parse_forwarding<T>(bytes: &[u8]) -> Result<T, Vec<ValidationError>>
 where
     T: DeserializeOwned + Validate,
 {
-    let _lenient = LenientGuard::start();
+    let _lenient = FlagGuard::set(&LENIENT_ENUMS);
     parse(bytes)
-}
-
-/// Resets the collect-mode state even when a `Deserialize` impl panics.
-struct CollectGuard;
-
-impl CollectGuard {
-    fn start() -> Self {
-        with_collector(|c| *c = Collector::default());
-        COLLECTING.with(|c| c.set(true));
-        Self
-    }
-}
-
-impl Drop for CollectGuard {
-    fn drop(&mut self) {
-        COLLECTING.with(|c| c.set(false));
-    }
 }
 
 /// Parses and validates one message: the typed value, or every error found with its JSON path.
@@ -763,7 +748,8 @@ fn collect_from_value<T>(value: &serde_json::Value, fast: &dyn fmt::Display) -> 
 where
     T: DeserializeOwned + Validate,
 {
-    let guard = CollectGuard::start();
+    with_collector(|c| *c = Collector::default());
+    let guard = FlagGuard::set(&COLLECTING);
     let result = T::deserialize(value);
     drop(guard);
     let mut errors = with_collector(|c| std::mem::take(&mut c.errors));

@@ -39,9 +39,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::{ConfigError, PartnerId};
 use crate::oicp::v23::operations::Operation;
-use crate::oicp::v23::status::StatusCode;
 use crate::oicp::v23::validate::Validate;
-use crate::oicp::v23::wire::parse_forwarding;
 use crate::peer::client::CallError;
 use crate::tls::{self, ClientCert, TlsError};
 
@@ -53,8 +51,6 @@ pub const HUBJECT_PROD: &str = "https://service.hubject.com/api/oicp";
 /// How the hub is named in [`CallError`]s and logs.
 pub const HUB: &str = "clearing house";
 
-/// Largest response body accepted from the hub.
-const MAX_RESPONSE: usize = 64 * 1024 * 1024;
 
 const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
@@ -415,13 +411,6 @@ impl ClearingHouseClient {
     }
 }
 
-/// The body of an HTTP error from the hub (`OicpERoamingFault`).
-#[derive(Debug, Deserialize)]
-struct Fault {
-    #[serde(rename = "StatusCode")]
-    status_code: Option<StatusCode>,
-}
-
 /// A per-thread client for calls to the hub (not `Send`; see [`ClearingHouseClient::build`]).
 #[derive(Clone)]
 pub struct HubClient {
@@ -458,20 +447,7 @@ impl HubClient {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| CallError::InvalidResponse(HUB.to_owned(), e.to_string()))?;
         let (http, response) = self.post(path, process_id, bytes).await?;
-        if http != 200 {
-            let status = serde_json::from_slice::<Fault>(&response)
-                .ok()
-                .and_then(|f| f.status_code);
-            return Err(CallError::Http {
-                partner: HUB.to_owned(),
-                http,
-                status,
-            });
-        }
-        parse_forwarding::<Resp>(&response).map_err(|errors| {
-            let first = errors.first().map(ToString::to_string).unwrap_or_default();
-            CallError::InvalidResponse(HUB.to_owned(), first)
-        })
+        crate::peer::client::answer(http, &response, HUB)
     }
 
     /// [`call`](Self::call) after waiting for the turn of `queue_key` in the shared
@@ -500,42 +476,19 @@ impl HubClient {
         body: Vec<u8>,
     ) -> Result<(u16, Vec<u8>), CallError> {
         let url = format!("{}{}", self.shared.base_url, path);
-        let timeout = self.shared.timeout;
-        let request = self
-            .http
-            .post(&url)
-            .insert_header((header::CONTENT_TYPE, "application/json; charset=utf-8"))
-            .insert_header((header::ACCEPT, "application/json; charset=utf-8"))
-            .insert_header(("Process-ID", process_id))
-            .timeout(timeout);
-        let exchange = async {
-            let mut response = request.send_body(body).await.map_err(|e| match e {
-                awc::error::SendRequestError::Timeout => {
-                    CallError::Timeout(HUB.to_owned(), timeout)
-                }
-                other => {
-                    let text = other.to_string();
-                    let hint = tls::handshake_hint(&text);
-                    CallError::Unreachable(HUB.to_owned(), format!("{text}{hint}"))
-                }
-            })?;
-            let status = response.status().as_u16();
-            if let Some(hub_pid) = response
-                .headers()
-                .get("Process-ID")
-                .and_then(|v| v.to_str().ok())
-            {
-                tracing::debug!(hub_process_id = hub_pid, http = status, %url, "hub answered");
-            }
-            let body = response.body().limit(MAX_RESPONSE).await.map_err(|e| {
-                CallError::Unreachable(HUB.to_owned(), format!("reading the response failed: {e}"))
-            })?;
-            Ok((status, body.to_vec()))
+        let request = crate::peer::client::Request {
+            url: &url,
+            token: None,
+            process_id,
+            timeout: self.shared.timeout,
         };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(CallError::Timeout(HUB.to_owned(), timeout)),
-        }
+        crate::peer::client::exchange(&self.http, &request, body, HUB).await
+    }
+
+    /// The underlying HTTP client (the node's [`OicpClient`](crate::peer::client::OicpClient)
+    /// uses it for targets of kind `Hub`).
+    pub fn into_http(self) -> awc::Client {
+        self.http
     }
 }
 

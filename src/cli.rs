@@ -136,17 +136,11 @@ fn explain_route(
             return ExitCode::from(2);
         }
     };
-    let file = config.display().to_string();
-    let table = std::fs::read_to_string(config)
-        .map_err(|e| crate::config::ConfigError {
-            file: file.clone(),
-            key: "-".to_owned(),
-            problem: format!("cannot read: {e}"),
-        })
-        .and_then(|text| crate::routing::RoutingTable::from_toml(&text, &file));
-    match table {
-        Ok(t) => {
-            let _ = out.write_all(t.explain(op, &partner).as_bytes());
+    // The whole configuration is checked, as `run` would: a file that cannot start a node
+    // explains nothing.
+    match crate::config::Config::load(config) {
+        Ok(c) => {
+            let _ = out.write_all(c.routing.explain(op, &partner).as_bytes());
             ExitCode::SUCCESS
         }
         Err(e) => {

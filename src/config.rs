@@ -143,6 +143,10 @@ struct RawConfig {
     party: Vec<RawParty>,
     #[serde(default)]
     peer: Vec<RawPeer>,
+    clearing_house: Option<crate::clearing_house::RawClearingHouse>,
+    routing: Option<crate::routing::RawRouting>,
+    #[serde(default)]
+    route: Vec<crate::routing::RawRoute>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +158,12 @@ struct RawNode {
     admin_token: Option<String>,
     #[serde(default = "default_timeout_ms")]
     request_timeout_ms: u64,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    #[serde(default)]
+    tls_client_ca: Vec<PathBuf>,
+    #[serde(default)]
+    require_client_cert: bool,
 }
 
 fn default_database() -> String {
@@ -206,6 +216,9 @@ pub struct NodeConfig {
     pub admin_token: Option<String>,
     /// Default timeout of outbound calls.
     pub request_timeout: Duration,
+    /// TLS of the listener (HTTPS, optionally requiring client certificates); `None` serves
+    /// plain HTTP.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 /// An own party: a CPO or EMP hosted by this node.
@@ -301,6 +314,10 @@ pub struct Config {
     pub parties: Vec<Party>,
     /// Peers named in the file.
     pub peers: Vec<Peer>,
+    /// The clearing house, if one is configured.
+    pub clearing_house: Option<crate::clearing_house::ClearingHouseConfig>,
+    /// Which route each operation and partner takes.
+    pub routing: crate::routing::RoutingTable,
 }
 
 impl Config {
@@ -355,11 +372,13 @@ impl Config {
                 "must not be empty (leave it out to disable the admin API)".into(),
             ));
         }
+        let tls = node_tls(&raw.node, file)?;
         let node = NodeConfig {
             listen,
             database: raw.node.database,
             admin_token: raw.node.admin_token,
             request_timeout: Duration::from_millis(raw.node.request_timeout_ms),
+            tls,
         };
         let mut parties = Vec::new();
         for (i, p) in raw.party.iter().enumerate() {
@@ -412,17 +431,81 @@ impl Config {
             peers.push(peer);
         }
         check_tokens(&parties, &peers, node.admin_token.as_deref()).map_err(|(k, e)| err(k, e))?;
+        let clearing_house = raw
+            .clearing_house
+            .as_ref()
+            .map(|c| crate::clearing_house::ClearingHouseConfig::from_raw(c, file))
+            .transpose()?;
+        let routing = crate::routing::RoutingTable::from_raw(
+            &raw.routing.unwrap_or_default(),
+            &raw.route,
+            file,
+        )?;
+        if clearing_house.is_none() {
+            check_routes_without_hub(&routing).map_err(|(k, e)| err(k, e))?;
+        }
         Ok(Self {
             source: file.to_owned(),
             node,
             parties,
             peers,
+            clearing_house,
+            routing,
         })
     }
 
     /// The database path, or `None` for `:memory:`.
     pub fn database_path(&self) -> Option<PathBuf> {
         (self.node.database != ":memory:").then(|| PathBuf::from(&self.node.database))
+    }
+}
+
+/// Without a `[clearing_house]`, no rule (and not the default) may send anything to the hub.
+fn check_routes_without_hub(routing: &crate::routing::RoutingTable) -> Result<(), (String, String)> {
+    use crate::routing::RouteKind;
+    let to_hub = |k: RouteKind| k != RouteKind::Direct;
+    if to_hub(routing.default_route()) {
+        return Err((
+            "routing.default".into(),
+            format!("'{}' needs a [clearing_house] table, and there is none", routing.default_route()),
+        ));
+    }
+    if let Some(rule) = routing.rules().iter().find(|r| to_hub(r.route)) {
+        return Err((
+            format!("route[{}].route", rule.index),
+            format!("'{}' needs a [clearing_house] table, and there is none", rule.route),
+        ));
+    }
+    Ok(())
+}
+
+/// The listener's TLS from `node.tls_cert`/`tls_key`/`tls_client_ca`/`require_client_cert`
+/// (paths relative to the configuration file's folder).
+fn node_tls(node: &RawNode, file: &str) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, ConfigError> {
+    let base = Path::new(file).parent().unwrap_or_else(|| Path::new("."));
+    let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    match (&node.tls_cert, &node.tls_key) {
+        (None, None) => {
+            if node.require_client_cert || !node.tls_client_ca.is_empty() {
+                return Err(ConfigError {
+                    file: file.to_owned(),
+                    key: "node.tls_cert".into(),
+                    problem: "client certificates need TLS: set tls_cert and tls_key".into(),
+                });
+            }
+            Ok(None)
+        }
+        (Some(cert), Some(key)) => {
+            let cas: Vec<PathBuf> = node.tls_client_ca.iter().map(|p| resolve(p)).collect();
+            crate::tls::server_config(&resolve(cert), &resolve(key), &cas, node.require_client_cert)
+                .map(|c| Some(std::sync::Arc::new(c)))
+                .map_err(|e| e.into_config_error(file, "node.tls_cert"))
+        }
+        (Some(_), None) | (None, Some(_)) => Err(ConfigError {
+            file: file.to_owned(),
+            key: if node.tls_cert.is_some() { "node.tls_key" } else { "node.tls_cert" }.into(),
+            problem: "tls_cert and tls_key go together".into(),
+        }),
     }
 }
 
@@ -542,6 +625,29 @@ inbound_token = "in"
             Config::parse(&listen, "x.toml").unwrap_err().key,
             "node.listen"
         );
+    }
+
+    #[test]
+    fn routes_to_the_hub_need_a_clearing_house() {
+        let hub_rule = format!("{GOOD}\n[[route]]\noperation = \"cdr\"\nroute = \"both\"\n");
+        let e = Config::parse(&hub_rule, "x.toml").unwrap_err();
+        assert_eq!(e.key, "route[0].route");
+        assert!(e.problem.contains("[clearing_house]"), "{e}");
+        let hub_default = format!("{GOOD}\n[routing]\ndefault = \"clearing-house\"\n");
+        assert_eq!(Config::parse(&hub_default, "x.toml").unwrap_err().key, "routing.default");
+        let direct = format!("{GOOD}\n[[route]]\noperation = \"cdr\"\nroute = \"direct\"\n");
+        assert!(Config::parse(&direct, "x.toml").is_ok());
+        let unknown_op = format!("{GOOD}\n[[route]]\noperation = \"PushEverything\"\nroute = \"direct\"\n");
+        assert_eq!(Config::parse(&unknown_op, "x.toml").unwrap_err().key, "route[0].operation");
+        let tls_half = GOOD.replace("admin_token = \"adm\"", "admin_token = \"adm\"\ntls_cert = \"c.pem\"");
+        assert_eq!(Config::parse(&tls_half, "x.toml").unwrap_err().key, "node.tls_key");
+        let missing_cert = GOOD.replace(
+            "admin_token = \"adm\"",
+            "admin_token = \"adm\"\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"",
+        );
+        let e = Config::parse(&missing_cert, "x.toml").unwrap_err();
+        assert_eq!(e.key, "node.tls_cert");
+        assert!(e.problem.contains("/nonexistent/c.pem"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod failure;
 pub mod http;
 pub mod ops;
+pub mod routes;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -32,6 +33,10 @@ pub struct NodeState {
     pub store: Store,
     /// The background sender.
     pub delivery: Delivery,
+    /// The clearing house connection settings, if one is configured.
+    pub hub: Option<crate::clearing_house::ClearingHouseClient>,
+    /// The route every request took.
+    pub routes: routes::RouteLog,
 }
 
 /// Why the node could not start.
@@ -53,6 +58,9 @@ pub enum StartError {
         /// What is wrong.
         problem: String,
     },
+    /// The clearing house's TLS material could not be loaded.
+    #[error("{0}")]
+    Tls(crate::config::ConfigError),
     /// Binding the listener or starting threads failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -127,7 +135,13 @@ impl Application {
                     source,
                 })?;
         }
-        let delivery = Delivery::start(store.clone())?;
+        let hub = match &config.clearing_house {
+            Some(c) => Some(crate::clearing_house::ClearingHouseClient::new(c).map_err(|e| {
+                StartError::Tls(e.into_config_error(&config.source, "clearing_house.client_cert"))
+            })?),
+            None => None,
+        };
+        let delivery = Delivery::start(store.clone(), hub.clone())?;
         let listener = TcpListener::bind(config.node.listen)?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(NodeState {
@@ -135,6 +149,8 @@ impl Application {
             registry,
             store,
             delivery,
+            hub,
+            routes: routes::RouteLog::default(),
         });
         let server = http::serve(Arc::clone(&state), listener)?;
         Ok(Self {

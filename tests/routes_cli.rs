@@ -1,8 +1,14 @@
 //! `roambridge routes explain`, run as the real binary on configuration files with
 //! overlapping route rules.
 
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/pki.rs"]
+mod pki;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// A full node configuration with overlapping rules for `DE*GDF`; the other sections are there
 /// to show they do not disturb the routing keys.
@@ -44,8 +50,26 @@ partner = "DE*GDF"
 route = "clearing-house"
 "#;
 
-/// Writes `text` to a file of its own in the temporary directory.
+/// A `[clearing_house]` table with certificates generated for this test run (the routes to the
+/// hub need one; the node checks its certificate and key at startup).
+fn clearing_house() -> &'static str {
+    static TABLE: OnceLock<(pki::Pki, String)> = OnceLock::new();
+    let (_, table) = TABLE.get_or_init(|| {
+        let pki = pki::Pki::new("routes-cli");
+        let table = format!(
+            "\n[clearing_house]\nurl = \"https://127.0.0.1:1/api/oicp\"\nclient_cert = \"{}\"\nclient_key = \"{}\"\ntrusted_ca = [\"{}\"]\n",
+            pki.node_client.cert.display(),
+            pki.node_client.key.display(),
+            pki.ca.cert.display()
+        );
+        (pki, table)
+    });
+    table
+}
+
+/// Writes `text` (with a clearing house) to a file of its own in the temporary directory.
 fn config_file(name: &str, text: &str) -> PathBuf {
+    let text = format!("{text}{}", clearing_house());
     let path = std::env::temp_dir().join(format!(
         "roambridge-routes-cli-{}-{name}.toml",
         std::process::id()

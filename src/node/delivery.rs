@@ -52,6 +52,9 @@ pub struct Job {
     /// For a `PushEvseStatus` `update`: the typed body, so that queued updates for the same
     /// target can be merged into one request (latest status per EVSE wins).
     pub status_update: Option<Arc<PushEvseStatus>>,
+    /// Route `direct-then-clearing-house`: where the message goes instead when the target
+    /// does not answer in time, cannot be reached or answers 310/320 (the clearing house).
+    pub fallback: Option<Target>,
 }
 
 /// The last delivery to a target.
@@ -120,14 +123,17 @@ pub struct Delivery {
 impl Delivery {
     /// Starts the delivery thread (its own actix system and HTTP client); it ends when every
     /// handle is dropped. A CDR the target accepted is marked forwarded in `store`.
-    pub fn start(store: Store) -> std::io::Result<Self> {
+    pub fn start(
+        store: Store,
+        hub: Option<crate::clearing_house::ClearingHouseClient>,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let log = Arc::new(DeliveryLog::default());
         let thread_log = Arc::clone(&log);
         std::thread::Builder::new()
             .name("roambridge-delivery".into())
             .spawn(move || {
-                actix_web::rt::System::new().block_on(dispatch(rx, thread_log, store));
+                actix_web::rt::System::new().block_on(dispatch(rx, thread_log, store, hub));
             })?;
         Ok(Self { tx, log })
     }
@@ -147,8 +153,13 @@ impl Delivery {
     }
 }
 
-async fn dispatch(mut rx: mpsc::UnboundedReceiver<Job>, log: Arc<DeliveryLog>, store: Store) {
-    let client = OicpClient::new();
+async fn dispatch(
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    log: Arc<DeliveryLog>,
+    store: Store,
+    hub: Option<crate::clearing_house::ClearingHouseClient>,
+) {
+    let client = OicpClient::with_hub(hub.as_ref());
     let mut workers: HashMap<String, mpsc::UnboundedSender<Job>> = HashMap::new();
     while let Some(job) = rx.recv().await {
         let key = target_key(&job.target);
@@ -320,9 +331,10 @@ fn merge_status_updates(first: Job, pending: &mut VecDeque<Job>) -> (Job, u64) {
 async fn deliver(client: &OicpClient, job: &Job) -> Result<Acknowledgement, CallError> {
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
+    let mut target = &job.target;
     loop {
         let result = client
-            .post(&job.target, &job.path, &job.process_id, job.body.to_vec())
+            .post(target, &job.path, &job.process_id, job.body.to_vec())
             .await;
         let outcome = match result {
             Ok((200, body)) => parse_forwarding::<Acknowledgement>(&body).map_err(|errors| {
@@ -343,6 +355,15 @@ async fn deliver(client: &OicpClient, job: &Job) -> Result<Acknowledgement, Call
             }
             Ok(_) => false,
         };
+        let unanswered = retry
+            || outcome.as_ref().is_ok_and(|ack| {
+                matches!(ack.status_code.code.as_str(), "310" | "320")
+            });
+        if unanswered && let Some(fallback) = job.fallback.as_ref().filter(|_| std::ptr::eq(target, &job.target)) {
+            tracing::info!(from = %target.id, "no answer from the peer; falling back to the clearing house");
+            target = fallback;
+            continue;
+        }
         if !retry || attempt >= MAX_ATTEMPTS {
             return outcome;
         }
@@ -386,6 +407,7 @@ mod tests {
             operation: Operation::PushEvseStatus,
             process_id: format!("p{n}"),
             status_update: Some(Arc::new(typed)),
+            fallback: None,
         }
     }
 

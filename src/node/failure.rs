@@ -116,6 +116,20 @@ impl From<StoreError> for Failure {
     }
 }
 
+/// The status code carried by a response (for the route log and fallback decisions).
+pub trait HasStatus {
+    /// The code, if the response carries a status.
+    fn code(&self) -> Option<&Code>;
+}
+
+macro_rules! has_status {
+    (direct: $($t:ty),*) => { $(impl HasStatus for $t { fn code(&self) -> Option<&Code> { Some(&self.status_code.code) } })* };
+    (optional: $($t:ty),*) => { $(impl HasStatus for $t { fn code(&self) -> Option<&Code> { self.status_code.as_ref().map(|s| &s.code) } })* };
+}
+
+has_status!(direct: Acknowledgement, AuthorizationStart, AuthorizationStop);
+has_status!(optional: EvseDataPage, ChargeDetailRecordPage, EvseStatusResponse, EvseStatusByIdResponse, PricingProductDataResponse, EvsePricingResponse);
+
 /// An operation's negative response around a status.
 pub trait Negative {
     /// The body answering `status` (never `000`).

@@ -22,7 +22,9 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use super::NodeState;
-use super::failure::{Failure, Negative};
+use super::failure::{Failure, HasStatus, Negative};
+use super::routes::RouteNote;
+use crate::peer::registry::Caller;
 use super::ops::{self, Ctx, PageQuery, percent_decode};
 use crate::config::{PartnerId, Peer, RawPeer, Role};
 use crate::oicp::v23::acknowledgement::Acknowledgement;
@@ -48,11 +50,12 @@ struct ProcessId(String);
 
 /// Starts serving on `listener`.
 pub fn serve(state: Arc<NodeState>, listener: TcpListener) -> std::io::Result<Server> {
+    let tls = state.config.node.tls.clone();
     let data = web::Data::from(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .app_data(web::Data::new(OicpClient::new()))
+            .app_data(web::Data::new(OicpClient::with_hub(data.hub.as_ref())))
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .wrap_fn(|req, srv| {
                 let pid = req
@@ -77,15 +80,19 @@ pub fn serve(state: Arc<NodeState>, listener: TcpListener) -> std::io::Result<Se
             })
             .configure(oicp_routes)
             .configure(admin_routes)
+            .route("/metrics", web::get().to(metrics))
             .route(
                 "/health",
                 web::get()
                     .to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }),
             )
     })
-    .listen(listener)?
-    .run();
-    Ok(server)
+    .on_connect(crate::tls::on_connect);
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, (*config).clone())?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
 
 fn oicp_routes(cfg: &mut web::ServiceConfig) {
@@ -239,7 +246,7 @@ fn reply_failure<Resp: Serialize + Negative>(failure: Failure) -> HttpResponse {
 async fn run<Req, Resp, F, Fut>(input: Input, f: F) -> HttpResponse
 where
     Req: DeserializeOwned + Validate,
-    Resp: Serialize + Negative,
+    Resp: Serialize + Negative + HasStatus,
     F: FnOnce(Ctx, Req) -> Fut,
     Fut: Future<Output = Result<Resp, Failure>>,
 {
@@ -262,70 +269,131 @@ where
         route = tracing::field::Empty,
         process_id = %pid,
     );
-    let inner_span = span.clone();
-    async move {
-        let Some(caller) = bearer(&input.req).and_then(|t| input.state.registry.identify(t)) else {
-            return reply_failure::<Resp>(Failure::unauthorized("missing or unknown credential"));
-        };
-        inner_span.record("caller", caller.describe());
-        let path_id = match input.req.match_info().get("id") {
-            None => None,
-            Some(raw) => {
-                let decoded = percent_decode(raw);
-                let role = if op.path_template().contains("{operatorID}") {
-                    Role::Cpo
-                } else {
-                    Role::Emp
-                };
-                match PartnerId::parse(role, &decoded) {
-                    Ok(id) => Some(id),
-                    Err(e) => {
-                        return reply_failure::<Resp>(Failure::new(
-                            crate::oicp::v23::status::Code::DataError,
-                            format!("the ID in the path is invalid: {e}"),
-                        ));
-                    }
+    let note = Arc::new(std::sync::Mutex::new(RouteNote::default()));
+    let state = Arc::clone(&input.state);
+    let (response, code) = answer(input, f, pid, span.clone(), Arc::clone(&note))
+        .instrument(span)
+        .await;
+    let note = note.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    state.routes.record(name, &note, &code);
+    response
+}
+
+/// Who calls: the clearing house (its client certificate or token), else the caller the
+/// bearer token names.
+fn identify(req: &HttpRequest, state: &NodeState) -> Option<Caller> {
+    if state
+        .config
+        .clearing_house
+        .as_ref()
+        .is_some_and(|hub| hub.identifies_request(req))
+    {
+        return Some(Caller::Hub);
+    }
+    bearer(req).and_then(|t| state.registry.identify(t))
+}
+
+/// The answer and its OICP code.
+async fn answer<Req, Resp, F, Fut>(
+    input: Input,
+    f: F,
+    pid: String,
+    span: tracing::Span,
+    note: Arc<std::sync::Mutex<RouteNote>>,
+) -> (HttpResponse, String)
+where
+    Req: DeserializeOwned + Validate,
+    Resp: Serialize + Negative + HasStatus,
+    F: FnOnce(Ctx, Req) -> Fut,
+    Fut: Future<Output = Result<Resp, Failure>>,
+{
+    let op = input.op;
+    let refuse = |failure: Failure| {
+        let code = failure.code().as_str().to_owned();
+        (reply_failure::<Resp>(failure), code)
+    };
+    let Some(caller) = identify(&input.req, &input.state) else {
+        return refuse(Failure::unauthorized("missing or unknown credential"));
+    };
+    span.record("caller", caller.describe());
+    let path_id = match input.req.match_info().get("id") {
+        None => None,
+        Some(raw) => {
+            let decoded = percent_decode(raw);
+            let role = if op.path_template().contains("{operatorID}") {
+                Role::Cpo
+            } else {
+                Role::Emp
+            };
+            match PartnerId::parse(role, &decoded) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    return refuse(Failure::new(
+                        crate::oicp::v23::status::Code::DataError,
+                        format!("the ID in the path is invalid: {e}"),
+                    ));
                 }
             }
-        };
-        if let Some(id) = &path_id
-            && !caller.may_act_for(id)
-        {
-            return reply_failure::<Resp>(Failure::unauthorized(format!(
-                "the caller may not act for {id}"
-            )));
         }
-        let request = match parse::<Req>(&input.body) {
-            Ok(r) => r,
-            Err(errors) => return reply_failure::<Resp>(Failure::invalid(&errors)),
-        };
-        let ctx = Ctx {
-            state: input.state,
-            client: input.client,
-            caller,
-            path_id,
-            process_id: pid,
-            page: PageQuery::parse(input.req.query_string()),
-            span: inner_span,
-        };
-        match f(ctx, request).await {
-            Ok(response) => {
-                tracing::info!("answered");
-                json_response(200, &response)
-            }
-            Err(failure) => reply_failure::<Resp>(failure),
-        }
+    };
+    if let Some(id) = &path_id
+        && !caller.may_act_for(id)
+    {
+        return refuse(Failure::unauthorized(format!("the caller may not act for {id}")));
     }
-    .instrument(span)
-    .await
+    let request = match parse::<Req>(&input.body) {
+        Ok(r) => r,
+        Err(errors) => return refuse(Failure::invalid(&errors)),
+    };
+    let ctx = Ctx {
+        state: input.state,
+        client: input.client,
+        caller,
+        path_id,
+        process_id: pid,
+        page: PageQuery::parse(input.req.query_string()),
+        span,
+        note,
+    };
+    match f(ctx, request).await {
+        Ok(response) => {
+            tracing::info!("answered");
+            let code = response.code().map_or_else(|| "000".to_owned(), |c| c.as_str().to_owned());
+            (json_response(200, &response), code)
+        }
+        Err(failure) => refuse(failure),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Admin API
 
+/// `GET /metrics`: request counters by operation, partner, route and code (Prometheus text).
+async fn metrics(state: web::Data<NodeState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.routes.prometheus())
+}
+
+/// `GET /admin/routes`: the same counters as JSON, plus the configured default route.
+async fn route_counts(req: HttpRequest, state: web::Data<NodeState>) -> HttpResponse {
+    if let Err(r) = admin_auth(&req, &state) {
+        return r;
+    }
+    json_response(
+        200,
+        &serde_json::json!({
+            "default": state.config.routing.default_route().as_str(),
+            "clearing_house": state.hub.as_ref().map(crate::clearing_house::ClearingHouseClient::base_url),
+            "requests": state.routes.snapshot(),
+        }),
+    )
+}
+
 fn admin_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
+            .route("/routes", web::get().to(route_counts))
             .route("/peers", web::get().to(list_peers))
             .route("/peers", web::post().to(add_peer))
             .route("/peers/{role}/{id}", web::get().to(get_peer))

@@ -47,7 +47,10 @@ use crate::oicp::v23::pricing::{
 use crate::oicp::v23::scalars::{Bounded, Int};
 use crate::oicp::v23::status::{Code, StatusCode};
 use crate::oicp::v23::wire::Extra;
-use crate::peer::client::{OicpClient, Target, fill_path};
+use crate::peer::client::{OicpClient, Target, TargetKind, fill_path};
+use crate::routing::RouteKind;
+use super::failure::HasStatus;
+use super::routes::RouteNote;
 use crate::peer::registry::{Caller, Registry};
 use crate::store::{CdrInsert, EvseDataQuery, SessionRecord};
 
@@ -134,6 +137,8 @@ pub struct Ctx {
     pub page: PageQuery,
     /// The request's span (partner and route are recorded on it).
     pub span: Span,
+    /// The partner and route, also kept for the route log.
+    pub note: Arc<std::sync::Mutex<RouteNote>>,
 }
 
 impl Ctx {
@@ -165,14 +170,169 @@ impl Ctx {
         }
     }
 
-    fn route(&self, target: &Target) {
-        self.span
-            .record("partner", tracing::field::display(&target.id));
-        self.span.record("route", target.kind.as_str());
+    /// Records where the request went: on the span and in the route log.
+    fn note_route(&self, partner: Option<&str>, route: &'static str) {
+        if let Some(p) = partner {
+            self.span.record("partner", p);
+        }
+        self.span.record("route", route);
+        let mut note = self.note.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(p) = partner {
+            note.partner = Some(p.to_owned());
+        }
+        note.route = Some(route);
     }
 
-    fn route_local(&self, what: &str) {
-        self.span.record("route", what);
+    fn route(&self, target: &Target) {
+        let route = match target.kind {
+            TargetKind::Backend => "local",
+            TargetKind::Peer => "direct",
+            TargetKind::Hub => "clearing-house",
+        };
+        self.note_route(Some(&target.id.to_string()), route);
+    }
+
+    fn route_local(&self, _what: &str) {
+        self.note_route(None, "local");
+    }
+
+    /// The clearing house as a target, for calls made on behalf of `own` (whose ID goes into
+    /// the path: the hub checks it against our certificate).
+    fn hub_target(&self, own: &PartnerId) -> Result<Target, Failure> {
+        let hub = self.state.hub.as_ref().ok_or_else(|| {
+            Failure::new(Code::ServiceNotAvailable, "no clearing house is configured")
+        })?;
+        Ok(Target {
+            kind: TargetKind::Hub,
+            id: own.clone(),
+            base_url: hub.base_url().to_owned(),
+            token: None,
+            timeout: hub.timeout(),
+        })
+    }
+
+    /// The route rules apply to requests the node routes out (from an own backend) to a
+    /// partner that is not an own party; everything else goes directly.
+    fn route_for(&self, op: Operation, partner: &PartnerId) -> RouteKind {
+        if !self.called_by_backend() || self.registry().party(partner).is_some() {
+            return RouteKind::Direct;
+        }
+        self.state.config.routing.resolve(op, partner).route
+    }
+
+    /// Whether the clearing house serves the partners that are not named by a rule (used for
+    /// broadcasts, pushes "to all" and merged pulls).
+    fn hub_for_others(&self, op: Operation) -> bool {
+        self.called_by_backend()
+            && self.state.hub.is_some()
+            && self.state.config.routing.resolve_canonical(op, "").route != RouteKind::Direct
+    }
+
+    /// A synchronous call to `partner` along its configured route (see [`RouteKind`]);
+    /// `direct` is the peer or own backend, `path_id` the own party's ID for the path.
+    async fn call_routed<Req, Resp>(
+        &self,
+        op: Operation,
+        partner: &PartnerId,
+        direct: Result<Target, Failure>,
+        path_id: &str,
+        body: &Req,
+    ) -> Result<Resp, Failure>
+    where
+        Req: Serialize,
+        Resp: serde::de::DeserializeOwned + crate::oicp::v23::validate::Validate + HasStatus,
+    {
+        let own = self.path_id.clone().ok_or_else(|| {
+            Failure::new(Code::SystemError, "routing needs the own party of the path")
+        })?;
+        match self.route_for(op, partner) {
+            RouteKind::Direct => self.call(&direct?, op, path_id, body).await,
+            RouteKind::ClearingHouse => self.call(&self.hub_target(&own)?, op, path_id, body).await,
+            RouteKind::DirectThenClearingHouse => {
+                let first = match direct {
+                    Ok(target) => Some(self.call::<Req, Resp>(&target, op, path_id, body).await),
+                    Err(f) if *f.code() == Code::NoValidContract => None,
+                    Err(f) => return Err(f),
+                };
+                let unanswered = |code: Option<&Code>| {
+                    matches!(code, Some(Code::PartnerDidNotRespond | Code::ServiceNotAvailable))
+                };
+                match first {
+                    Some(Ok(answer)) if !unanswered(answer.code()) => Ok(answer),
+                    Some(Err(f)) if !unanswered(Some(f.code())) => Err(f),
+                    _ => {
+                        let hub = self.hub_target(&own)?;
+                        let answer = self.call(&hub, op, path_id, body).await;
+                        self.note_route(Some(&partner.to_string()), "clearing-house-fallback");
+                        answer
+                    }
+                }
+            }
+            RouteKind::Both => {
+                // Without a peer for the partner, `both` answers 210 as `direct` does.
+                let target = direct?;
+                let hub = self.hub_target(&own)?;
+                let (peer_answer, hub_answer) = futures_util::future::join(
+                    self.call::<Req, Resp>(&target, op, path_id, body),
+                    self.call::<Req, Resp>(&hub, op, path_id, body),
+                )
+                .await;
+                match &hub_answer {
+                    Err(f) => tracing::warn!(code = %f.code(), "the clearing house copy failed"),
+                    Ok(a) => tracing::debug!(code = ?a.code(), "the clearing house took its copy"),
+                }
+                self.note_route(Some(&partner.to_string()), "both");
+                peer_answer
+            }
+        }
+    }
+
+    /// Queues a message for `partner` along its configured route: the peer (with the hub as
+    /// fallback for `direct-then-clearing-house`), the hub, or both.
+    fn enqueue_routed<T: Serialize>(
+        &self,
+        op: Operation,
+        partner: &PartnerId,
+        own: &PartnerId,
+        direct: Result<Target, Failure>,
+        path_id: &str,
+        body: &T,
+    ) -> Result<(), Failure> {
+        let bytes = Arc::new(
+            serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?,
+        );
+        let hub = || self.hub_target(own);
+        let name = partner.to_string();
+        match self.route_for(op, partner) {
+            RouteKind::Direct => {
+                let target = direct?;
+                self.route(&target);
+                self.send(target, op, path_id, bytes, None, None);
+            }
+            RouteKind::ClearingHouse => {
+                self.send(hub()?, op, path_id, bytes, None, None);
+                self.note_route(Some(&name), "clearing-house");
+            }
+            RouteKind::DirectThenClearingHouse => match direct {
+                Ok(target) => {
+                    self.send(target, op, path_id, bytes, None, Some(hub()?));
+                    self.note_route(Some(&name), "direct-then-clearing-house");
+                }
+                Err(f) if *f.code() == Code::NoValidContract => {
+                    self.send(hub()?, op, path_id, bytes, None, None);
+                    self.note_route(Some(&name), "clearing-house-fallback");
+                }
+                Err(f) => return Err(f),
+            },
+            RouteKind::Both => {
+                if let Ok(target) = direct {
+                    self.send(target, op, path_id, Arc::clone(&bytes), None, None);
+                }
+                self.send(hub()?, op, path_id, bytes, None, None);
+                self.note_route(Some(&name), "both");
+            }
+        }
+        Ok(())
     }
 
     /// The own EMP with this `ProviderID`, or (for a backend caller) the EMP peer.
@@ -204,24 +364,6 @@ impl Ctx {
         Err(Failure::no_route(format!(
             "no {what} {id} is registered with this node"
         )))
-    }
-
-    /// Every EMP an `AuthorizeStart` may be broadcast to.
-    fn emp_candidates(&self) -> Vec<Target> {
-        let mut out: Vec<Target> = self
-            .registry()
-            .own(Role::Emp)
-            .filter_map(|p| self.registry().backend_target(p))
-            .collect();
-        if self.called_by_backend() {
-            out.extend(
-                self.registry()
-                    .peers(Role::Emp)
-                    .iter()
-                    .map(|p| Registry::peer_target(p)),
-            );
-        }
-        out
     }
 
     /// Operators whose data a caller may see: everything for a backend, only the own CPOs'
@@ -265,7 +407,7 @@ impl Ctx {
     ) -> Result<(), Failure> {
         let bytes =
             serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?;
-        self.send(target, op, id, Arc::new(bytes), None);
+        self.send(target, op, id, Arc::new(bytes), None, None);
         Ok(())
     }
 
@@ -277,6 +419,7 @@ impl Ctx {
         id: &str,
         body: Arc<Vec<u8>>,
         status_update: Option<Arc<PushEvseStatus>>,
+        fallback: Option<Target>,
     ) {
         self.state.delivery.send(Job {
             target,
@@ -285,37 +428,83 @@ impl Ctx {
             operation: op,
             process_id: self.process_id.clone(),
             status_update,
+            fallback,
         });
     }
 
-    /// Queues a push for every EMP peer (only when the push comes from an own backend).
+    /// Queues a push from an own backend for every EMP peer along its route, plus one copy for
+    /// the clearing house when any route needs it (a push to the hub is for all EMPs, not per
+    /// provider, oicp-2.3.md §1).
     fn fan_out_to_emp_peers<T: Serialize>(
         &self,
         op: Operation,
         operator: &OperatorId,
         body: &T,
     ) -> Result<usize, Failure> {
+        let own = PartnerId::Operator(operator.clone());
+        self.fan_out(op, Role::Emp, &own, body, None, |_| true)
+    }
+
+    /// Queues `body` for every peer of `role` that `keep` selects, each along its route, and
+    /// one copy for the hub when a route needs it; `status_update` marks a mergeable status
+    /// update. Only pushes from an own backend fan out.
+    fn fan_out<T: Serialize>(
+        &self,
+        op: Operation,
+        role: Role,
+        own: &PartnerId,
+        body: &T,
+        status_update: Option<Arc<PushEvseStatus>>,
+        keep: impl Fn(&PartnerId) -> bool,
+    ) -> Result<usize, Failure> {
         if !self.called_by_backend() {
             return Ok(0);
         }
-        let peers = self.registry().peers(Role::Emp);
-        if peers.is_empty() {
+        let peers: Vec<_> = self.registry().peers(role).into_iter().filter(|p| keep(&p.id)).collect();
+        let mut hub_copy = self.hub_for_others(op);
+        if peers.is_empty() && !hub_copy {
             return Ok(0);
         }
-        // Serialized once, shared by every peer's queue.
+        // Serialized once, shared by every queue.
         let bytes = Arc::new(
             serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?,
         );
+        let mut sent = 0;
         for peer in &peers {
-            self.send(
-                Registry::peer_target(peer),
-                op,
-                operator.as_str(),
-                Arc::clone(&bytes),
-                None,
-            );
+            let route = self.route_for(op, &peer.id);
+            let fallback = match route {
+                RouteKind::DirectThenClearingHouse => Some(self.hub_target(own)?),
+                _ => None,
+            };
+            if matches!(route, RouteKind::ClearingHouse | RouteKind::Both) {
+                hub_copy = true;
+            }
+            if route != RouteKind::ClearingHouse {
+                self.send(
+                    Registry::peer_target(peer),
+                    op,
+                    own.as_str(),
+                    Arc::clone(&bytes),
+                    status_update.clone(),
+                    fallback,
+                );
+                sent += 1;
+            }
         }
-        Ok(peers.len())
+        if hub_copy {
+            self.send(self.hub_target(own)?, op, own.as_str(), bytes, None, None);
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// Whether a message for `partner` can be routed at all (checked before it is stored).
+    fn routable(&self, op: Operation, partner: &PartnerId, direct: &Result<Target, Failure>) -> Result<(), Failure> {
+        match (self.route_for(op, partner), direct) {
+            (RouteKind::Direct | RouteKind::Both, Err(f)) => Err(f.clone()),
+            (RouteKind::DirectThenClearingHouse, Err(f)) if *f.code() != Code::NoValidContract => Err(f.clone()),
+            _ => Ok(()),
+        }
     }
 
     async fn call<Req, Resp>(
@@ -451,21 +640,11 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
             now(),
         )
         .await?;
-    if ctx.called_by_backend() && req.action_type == ActionType::Update {
+    if req.action_type == ActionType::Update {
         // Updates may be merged with others still queued for the same peer.
-        let bytes = Arc::new(
-            serde_json::to_vec(&req).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?,
-        );
         let typed = Arc::new(req);
-        for peer in ctx.registry().peers(Role::Emp) {
-            ctx.send(
-                Registry::peer_target(&peer),
-                Operation::PushEvseStatus,
-                operator.as_str(),
-                Arc::clone(&bytes),
-                Some(Arc::clone(&typed)),
-            );
-        }
+        let own = PartnerId::Operator(operator.clone());
+        ctx.fan_out(Operation::PushEvseStatus, Role::Emp, &own, &*typed, Some(Arc::clone(&typed)), |_| true)?;
     } else {
         ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?;
     }
@@ -495,21 +674,10 @@ pub async fn push_pricing_products(
         .store
         .apply_pricing_products(data, req.action_type.clone(), now())
         .await?;
-    if ctx.called_by_backend() {
-        for peer in ctx.registry().peers(Role::Emp) {
-            let PartnerId::Provider(p) = &peer.id else {
-                continue;
-            };
-            if data.provider_id.matches(p) {
-                ctx.enqueue(
-                    Registry::peer_target(&peer),
-                    Operation::PushPricingProductData,
-                    operator.as_str(),
-                    &req,
-                )?;
-            }
-        }
-    }
+    let own = PartnerId::Operator(operator.clone());
+    ctx.fan_out(Operation::PushPricingProductData, Role::Emp, &own, &req, None, |id| {
+        matches!(id, PartnerId::Provider(p) if data.provider_id.matches(p))
+    })?;
     Ok(ack_success())
 }
 
@@ -529,6 +697,7 @@ pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowl
         .apply_evse_pricing(&operator, req.action_type.clone(), &req.evse_pricing, now())
         .await?;
     if ctx.called_by_backend() {
+        let own = PartnerId::Operator(operator.clone());
         for peer in ctx.registry().peers(Role::Emp) {
             let PartnerId::Provider(p) = &peer.id else {
                 continue;
@@ -539,7 +708,7 @@ pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowl
                 .filter(|e| e.provider_id.matches(p))
                 .cloned()
                 .collect();
-            if entries.is_empty() {
+            if entries.is_empty() || ctx.route_for(Operation::PushEvsePricing, &peer.id) == RouteKind::ClearingHouse {
                 continue;
             }
             let body = PushEvsePricing {
@@ -547,12 +716,16 @@ pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowl
                 evse_pricing: entries,
                 extra: req.extra.clone(),
             };
-            ctx.enqueue(
-                Registry::peer_target(&peer),
-                Operation::PushEvsePricing,
-                operator.as_str(),
-                &body,
-            )?;
+            let direct = Ok(Registry::peer_target(&peer));
+            ctx.enqueue_routed(Operation::PushEvsePricing, &peer.id, &own, direct, operator.as_str(), &body)?;
+        }
+        // The hub gets the whole push once: it serves every provider itself.
+        let hub_needed = ctx.hub_for_others(Operation::PushEvsePricing)
+            || ctx.registry().peers(Role::Emp).iter().any(|p| {
+                ctx.route_for(Operation::PushEvsePricing, &p.id) == RouteKind::ClearingHouse
+            });
+        if hub_needed {
+            ctx.enqueue(ctx.hub_target(&own)?, Operation::PushEvsePricing, operator.as_str(), &req)?;
         }
     }
     Ok(ack_success())
@@ -582,29 +755,36 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
     if let Some(evse) = &req.evse_id {
         check_evses(&operator, [(evse, None)])?;
     }
-    let candidates = if let Some(provider) = named_provider(Some(&req.identification)) {
-        vec![ctx.emp_target(&provider)?]
-    } else {
-        if ctx.called_by_backend()
-            && let Some(answer) = authorize_offline(&ctx, &req, &operator).await?
-        {
-            return Ok(answer);
+    if let Some(provider) = named_provider(Some(&req.identification)) {
+        // The EMP named by the contract ID, along its route.
+        let partner = PartnerId::Provider(provider.clone());
+        let direct = ctx.emp_target(&provider);
+        let mut body = req.clone();
+        if direct.as_ref().is_ok_and(|t| t.kind == TargetKind::Backend) && body.session_id.is_none() {
+            body.session_id = Some(new_session_id());
         }
-        let all = ctx.emp_candidates();
-        if all.is_empty() {
-            return Err(Failure::no_route(
-                "no e-mobility provider is registered with this node",
-            ));
-        }
-        all
-    };
+        let answer: AuthorizationStart = ctx
+            .call_routed(Operation::AuthorizeStart, &partner, direct, operator.as_str(), &body)
+            .await?;
+        return finish_authorized(&ctx, &req, &operator, Some(provider), body.session_id, answer).await;
+    }
+    if ctx.called_by_backend()
+        && let Some(answer) = authorize_offline(&ctx, &req, &operator).await?
+    {
+        return Ok(answer);
+    }
+    let candidates = broadcast_candidates(&ctx, &operator)?;
+    if candidates.is_empty() {
+        return Err(Failure::no_route(
+            "no e-mobility provider is registered with this node",
+        ));
+    }
     let single = candidates.len() == 1;
     let mut pending: FuturesUnordered<_> = candidates
         .into_iter()
         .map(|target| {
             let mut body = req.clone();
-            if target.kind == crate::peer::client::TargetKind::Backend && body.session_id.is_none()
-            {
+            if target.kind == TargetKind::Backend && body.session_id.is_none() {
                 body.session_id = Some(new_session_id());
             }
             let ctx = ctx.clone();
@@ -625,30 +805,14 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
     let mut last_negative: Option<AuthorizationStart> = None;
     while let Some((target, sent_session, result)) = pending.next().await {
         match result {
-            Ok(mut answer) if answer.is_authorized() => {
+            Ok(answer) if answer.is_authorized() => {
                 ctx.route(&target);
-                let PartnerId::Provider(provider) = target.id.clone() else {
-                    continue;
+                let provider = match &target.id {
+                    PartnerId::Provider(p) if target.kind != TargetKind::Hub => Some(p.clone()),
+                    _ => None,
                 };
-                let provider = answer.provider_id.clone().unwrap_or(provider);
-                answer.provider_id = Some(provider.clone());
-                let session_id = answer
-                    .session_id
-                    .clone()
-                    .or(sent_session)
-                    .unwrap_or_else(new_session_id);
-                answer.session_id = Some(session_id.clone());
-                if answer.cpo_partner_session_id.is_none() {
-                    answer.cpo_partner_session_id = req.cpo_partner_session_id.clone();
-                }
-                let emp_psid = answer
-                    .emp_partner_session_id
-                    .as_ref()
-                    .map(|s| s.as_str().to_owned());
-                record_authorized_session(&ctx, &req, &operator, &provider, &session_id, emp_psid)
-                    .await?;
                 // Dropping `pending` ignores the late answers.
-                return Ok(answer);
+                return finish_authorized(&ctx, &req, &operator, provider, sent_session, answer).await;
             }
             Ok(answer) => last_negative = Some(answer),
             Err(e) => {
@@ -668,6 +832,69 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
     Err(Failure::no_route(
         "no e-mobility provider authorized the identification",
     ))
+}
+
+/// Every EMP an `AuthorizeStart` is broadcast to: own EMPs, EMP peers whose route is not the
+/// clearing house alone, and the clearing house once when a route sends there (the hub then
+/// asks the EMPs it knows; it may be one more candidate, oicp-2.3.md §2.3).
+fn broadcast_candidates(ctx: &Ctx, operator: &OperatorId) -> Result<Vec<Target>, Failure> {
+    let mut out: Vec<Target> = ctx
+        .registry()
+        .own(Role::Emp)
+        .filter_map(|p| ctx.registry().backend_target(p))
+        .collect();
+    if !ctx.called_by_backend() {
+        return Ok(out);
+    }
+    let mut hub = ctx.hub_for_others(Operation::AuthorizeStart);
+    for peer in ctx.registry().peers(Role::Emp) {
+        let route = ctx.route_for(Operation::AuthorizeStart, &peer.id);
+        if matches!(route, RouteKind::ClearingHouse | RouteKind::Both) {
+            hub = true;
+        }
+        if route != RouteKind::ClearingHouse {
+            out.push(Registry::peer_target(&peer));
+        }
+    }
+    if hub {
+        out.push(ctx.hub_target(&PartnerId::Operator(operator.clone()))?);
+    }
+    Ok(out)
+}
+
+/// Completes a positive `AuthorizeStart` answer (ProviderID, SessionID — the one the answering
+/// side minted is kept — and the CPO's partner session ID) and records the session; passes a
+/// negative one on unchanged.
+async fn finish_authorized(
+    ctx: &Ctx,
+    req: &AuthorizeStart,
+    operator: &OperatorId,
+    provider: Option<ProviderId>,
+    sent_session: Option<SessionId>,
+    mut answer: AuthorizationStart,
+) -> Result<AuthorizationStart, Failure> {
+    if !answer.is_authorized() {
+        return Ok(answer);
+    }
+    let provider = answer.provider_id.clone().or(provider);
+    answer.provider_id.clone_from(&provider);
+    let session_id = answer
+        .session_id
+        .clone()
+        .or(sent_session)
+        .unwrap_or_else(new_session_id);
+    answer.session_id = Some(session_id.clone());
+    if answer.cpo_partner_session_id.is_none() {
+        answer.cpo_partner_session_id = req.cpo_partner_session_id.clone();
+    }
+    if let Some(provider) = provider {
+        let emp_psid = answer
+            .emp_partner_session_id
+            .as_ref()
+            .map(|s| s.as_str().to_owned());
+        record_authorized_session(ctx, req, operator, &provider, &session_id, emp_psid).await?;
+    }
+    Ok(answer)
 }
 
 /// `AuthorizeStart` from the authentication data EMPs pushed, if they know the identification.
@@ -796,9 +1023,10 @@ pub async fn authorize_stop(ctx: Ctx, req: AuthorizeStop) -> Result<Authorizatio
         named_provider(Some(&req.identification)),
     )
     .await?;
-    let target = ctx.emp_target(&provider)?;
+    let direct = ctx.emp_target(&provider);
+    let partner = PartnerId::Provider(provider.clone());
     let mut answer: AuthorizationStop = ctx
-        .call(&target, Operation::AuthorizeStop, operator.as_str(), &req)
+        .call_routed(Operation::AuthorizeStop, &partner, direct, operator.as_str(), &req)
         .await?;
     if answer.authorization_status == AuthorizationStatus::Authorized
         && answer.provider_id.is_none()
@@ -837,8 +1065,9 @@ pub async fn charging_notification(
     check_evses(&operator, [(req.evse_id(), None)])?;
     let provider =
         provider_of(&ctx, req.session_id(), named_provider(req.identification())).await?;
-    let target = ctx.emp_target(&provider)?;
-    ctx.route(&target);
+    let direct = ctx.emp_target(&provider);
+    let partner = PartnerId::Provider(provider.clone());
+    ctx.routable(Operation::ChargingNotificationStart, &partner, &direct)?;
     let state = match req.notification_type() {
         ChargingNotificationType::Start | ChargingNotificationType::Progress => "charging",
         ChargingNotificationType::End => "charging-ended",
@@ -853,7 +1082,8 @@ pub async fn charging_notification(
         state,
     )
     .await?;
-    ctx.enqueue(target, Operation::ChargingNotificationStart, "", &req)?;
+    let own = PartnerId::Operator(operator.clone());
+    ctx.enqueue_routed(Operation::ChargingNotificationStart, &partner, &own, direct, "", &req)?;
     Ok(ack_success())
 }
 
@@ -870,8 +1100,9 @@ pub async fn charge_detail_record(
         .clone()
         .or_else(|| named_provider(Some(&req.identification)));
     let provider = provider_of(&ctx, &req.session_id, named).await?;
-    let target = ctx.emp_target(&provider)?;
-    ctx.route(&target);
+    let direct = ctx.emp_target(&provider);
+    let partner = PartnerId::Provider(provider.clone());
+    ctx.routable(Operation::ChargeDetailRecord, &partner, &direct)?;
     match ctx
         .state
         .store
@@ -895,12 +1126,8 @@ pub async fn charge_detail_record(
         "cdr",
     )
     .await?;
-    ctx.enqueue(
-        target,
-        Operation::ChargeDetailRecord,
-        operator.as_str(),
-        &req,
-    )?;
+    let own = PartnerId::Operator(operator.clone());
+    ctx.enqueue_routed(Operation::ChargeDetailRecord, &partner, &own, direct, operator.as_str(), &req)?;
     Ok(ack_success())
 }
 
@@ -933,7 +1160,9 @@ async fn remote<Req: Serialize>(
         ));
     }
     let operator = evse.operator_id();
-    let target = ctx.cpo_target(&operator)?;
+    let direct = ctx.cpo_target(&operator);
+    let partner = PartnerId::Operator(operator.clone());
+    ctx.routable(op, &partner, &direct)?;
     let record = SessionRecord {
         session_id: session_id.clone(),
         cpo_partner_session_id: cpo_psid,
@@ -946,7 +1175,8 @@ async fn remote<Req: Serialize>(
         updated_at: now(),
     };
     ctx.state.store.upsert_session(&record).await?;
-    let mut answer: Acknowledgement = ctx.call(&target, op, provider.as_str(), body).await?;
+    let mut answer: Acknowledgement =
+        ctx.call_routed(op, &partner, direct, provider.as_str(), body).await?;
     if answer.session_id.is_none() {
         answer.session_id = Some(session_id.clone());
     }
@@ -1087,7 +1317,25 @@ pub async fn pull_evse_data(ctx: Ctx, req: PullEvseData) -> Result<EvseDataPage,
         size: ctx.page.size,
         sort: ctx.page.sort.clone(),
     };
-    let (records, total) = ctx.state.store.query_evse_data(&query).await?;
+    let (mut records, mut total) = ctx.state.store.query_evse_data(&query).await?;
+    if ctx.hub_for_others(Operation::PullEvseData) {
+        // Merged: the node's page plus the hub's page of the same number for the operators
+        // that are not direct; totals add up (a page may then hold up to twice `size`).
+        let paging = format!("page={}&size={}", query.page, query.size);
+        if let Some(hub) =
+            pull_from_hub::<_, EvseDataPage>(&ctx, Operation::PullEvseData, &paging, &query.request).await
+        {
+            let seen: std::collections::HashSet<EvseId> = records.iter().map(|r| r.evse_id.clone()).collect();
+            let extra: Vec<_> = hub
+                .content
+                .into_iter()
+                .filter(|r| !is_direct_operator(&ctx, &r.operator_id) && !seen.contains(&r.evse_id))
+                .collect();
+            let hub_total = hub.total_elements.map_or(0, |t| u64::try_from(t.get()).unwrap_or(0));
+            total += hub_total;
+            records.extend(extra);
+        }
+    }
     let size = u64::from(query.size.max(1));
     let pages = total.div_ceil(size);
     let number = u64::from(query.page);
@@ -1103,6 +1351,39 @@ pub async fn pull_evse_data(ctx: Ctx, req: PullEvseData) -> Result<EvseDataPage,
         status_code: Some(StatusCode::success()),
         extra: Extra::new(),
     })
+}
+
+/// Whether the node has the data of `operator` itself: an own CPO or a directly connected CPO
+/// peer. The clearing house answers merged pulls only for the other operators.
+fn is_direct_operator(ctx: &Ctx, operator: &OperatorId) -> bool {
+    let id = PartnerId::Operator(operator.clone());
+    ctx.registry().party(&id).is_some() || ctx.registry().peer(&id).is_some()
+}
+
+/// Pulls `body` from the clearing house for a merged pull (the caller's ProviderID in the path,
+/// the paging query passed on); a failure of the hub leaves the local answer alone.
+async fn pull_from_hub<Req, Resp>(ctx: &Ctx, op: Operation, query: &str, body: &Req) -> Option<Resp>
+where
+    Req: Serialize,
+    Resp: serde::de::DeserializeOwned + crate::oicp::v23::validate::Validate,
+{
+    let own = ctx.path_id.clone()?;
+    let hub = ctx.hub_target(&own).ok()?;
+    let mut path = fill_path(op.path_template(), own.as_str());
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(query);
+    }
+    match ctx.client.call::<Req, Resp>(&hub, &path, &ctx.process_id, body).await {
+        Ok(answer) => {
+            ctx.note_route(Some(crate::clearing_house::HUB), "local+clearing-house");
+            Some(answer)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the clearing house part of a merged pull failed");
+            None
+        }
+    }
 }
 
 fn status_response(
@@ -1139,7 +1420,27 @@ pub async fn pull_evse_status(
         .store
         .query_evse_status(visible.as_deref(), center, req.evse_status.as_ref())
         .await?;
+    let mut list = list;
+    if ctx.hub_for_others(Operation::PullEvseStatus)
+        && let Some(hub) = pull_from_hub::<_, EvseStatusResponse>(&ctx, Operation::PullEvseStatus, "", &req).await
+    {
+        merge_operators(&ctx, &mut list, hub.evse_statuses.operator_evse_status);
+    }
     Ok(status_response(list))
+}
+
+/// Adds the hub's operators that the node does not have itself (no duplicates).
+fn merge_operators(
+    ctx: &Ctx,
+    list: &mut Vec<crate::oicp::v23::evse_status::OperatorEvseStatus>,
+    hub: Vec<crate::oicp::v23::evse_status::OperatorEvseStatus>,
+) {
+    for operator in hub {
+        let known = list.iter().any(|o| o.operator_id == operator.operator_id);
+        if !known && !is_direct_operator(ctx, &operator.operator_id) {
+            list.push(operator);
+        }
+    }
 }
 
 /// eRoamingPullEvseStatusById.
@@ -1150,11 +1451,29 @@ pub async fn pull_evse_status_by_id(
     check_body_provider(&ctx, &req.provider_id)?;
     ctx.route_local("store");
     let visible = ctx.visible_operators();
-    let records = ctx
+    let mut records = ctx
         .state
         .store
         .evse_status_by_ids(&req.evse_id, visible.as_deref())
         .await?;
+    // Unknown here and not of a direct operator: ask the clearing house.
+    let ask_hub: Vec<EvseId> = records
+        .iter()
+        .filter(|r| r.evse_status == crate::oicp::v23::evse_status::EvseStatus::EvseNotFound && !is_direct_operator(&ctx, &r.evse_id.operator_id()))
+        .map(|r| r.evse_id.clone())
+        .collect();
+    if !ask_hub.is_empty() && ctx.hub_for_others(Operation::PullEvseStatusById) {
+        let body = PullEvseStatusById { evse_id: ask_hub, ..req.clone() };
+        if let Some(hub) =
+            pull_from_hub::<_, EvseStatusByIdResponse>(&ctx, Operation::PullEvseStatusById, "", &body).await
+        {
+            for found in hub.evse_status_records.evse_status_record {
+                if let Some(r) = records.iter_mut().find(|r| r.evse_id == found.evse_id) {
+                    *r = found;
+                }
+            }
+        }
+    }
     Ok(EvseStatusByIdResponse {
         evse_status_records: EvseStatusRecords {
             evse_status_record: records,
@@ -1174,14 +1493,22 @@ pub async fn pull_evse_status_by_operator_id(
     ctx.route_local("store");
     let visible = ctx.visible_operators();
     let operators = restrict(&req.operator_id, visible.as_deref());
-    if operators.is_empty() {
-        return Ok(status_response(Vec::new()));
+    let mut list = if operators.is_empty() {
+        Vec::new()
+    } else {
+        ctx.state.store.query_evse_status(Some(&operators), None, None).await?
+    };
+    // Operators the node does not have itself come from the clearing house.
+    let others: Vec<OperatorId> =
+        req.operator_id.iter().filter(|o| !is_direct_operator(&ctx, o)).cloned().collect();
+    if !others.is_empty() && ctx.hub_for_others(Operation::PullEvseStatusByOperatorId) {
+        let body = PullEvseStatusByOperatorId { operator_id: others, ..req.clone() };
+        if let Some(hub) =
+            pull_from_hub::<_, EvseStatusResponse>(&ctx, Operation::PullEvseStatusByOperatorId, "", &body).await
+        {
+            merge_operators(&ctx, &mut list, hub.evse_statuses.operator_evse_status);
+        }
     }
-    let list = ctx
-        .state
-        .store
-        .query_evse_status(Some(&operators), None, None)
-        .await?;
     Ok(status_response(list))
 }
 
@@ -1284,16 +1611,8 @@ pub async fn push_authentication_data(
         .store
         .apply_auth_data(&provider, req.action_type.clone(), records, now())
         .await?;
-    if ctx.called_by_backend() {
-        for peer in ctx.registry().peers(Role::Cpo) {
-            ctx.enqueue(
-                Registry::peer_target(&peer),
-                Operation::PushAuthenticationData,
-                provider.as_str(),
-                &req,
-            )?;
-        }
-    }
+    let own = PartnerId::Provider(provider.clone());
+    ctx.fan_out(Operation::PushAuthenticationData, Role::Cpo, &own, &req, None, |_| true)?;
     Ok(ack_success())
 }
 

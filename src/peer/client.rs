@@ -3,7 +3,8 @@
 //! ([`CallError`]) that map to OICP 310 (timeout) and 320 (unreachable).
 //!
 //! awc clients are tied to the thread that created them: every actix worker and the delivery
-//! arbiter build their own [`OicpClient`].
+//! arbiter build their own [`OicpClient`]. Calls to the clearing house go through the same
+//! code with the hub's mutual-TLS connection ([`OicpClient::with_hub`]).
 
 use std::time::Duration;
 
@@ -25,14 +26,18 @@ pub enum TargetKind {
     Peer,
     /// An own party's backend.
     Backend,
+    /// The clearing house (called over mutual TLS with the hub client; `id` is the own party
+    /// the call is made for, whose ID goes into the path).
+    Hub,
 }
 
 impl TargetKind {
-    /// `peer` or `backend` (the `route` field of spans).
+    /// `peer`, `backend` or `hub` (the `route` field of spans).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Peer => "peer",
             Self::Backend => "backend",
+            Self::Hub => "hub",
         }
     }
 }
@@ -116,11 +121,14 @@ struct Fault {
 #[derive(Clone)]
 pub struct OicpClient {
     http: awc::Client,
+    hub: Option<awc::Client>,
 }
 
 impl std::fmt::Debug for OicpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OicpClient").finish_non_exhaustive()
+        f.debug_struct("OicpClient")
+            .field("hub", &self.hub.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -131,7 +139,7 @@ impl Default for OicpClient {
 }
 
 impl OicpClient {
-    /// A client with keep-alive connection pooling.
+    /// A client with keep-alive connection pooling and no clearing house.
     pub fn new() -> Self {
         let http = awc::Client::builder()
             .timeout(Duration::from_secs(600))
@@ -140,7 +148,14 @@ impl OicpClient {
                 concat!("roambridge/", env!("CARGO_PKG_VERSION")),
             ))
             .finish();
-        Self { http }
+        Self { http, hub: None }
+    }
+
+    /// A client that also reaches the clearing house (targets of kind [`TargetKind::Hub`]).
+    pub fn with_hub(hub: Option<&crate::clearing_house::ClearingHouseClient>) -> Self {
+        let mut client = Self::new();
+        client.hub = hub.map(|h| h.build().into_http());
+        client
     }
 
     /// POSTs `body` to `path` (below the target's base URL) and parses the answer as `Resp`.
@@ -155,24 +170,11 @@ impl OicpClient {
         Req: Serialize + ?Sized,
         Resp: DeserializeOwned + Validate,
     {
+        let partner = target_label(target);
         let bytes = serde_json::to_vec(body)
-            .map_err(|e| CallError::InvalidResponse(target.id.to_string(), e.to_string()))?;
+            .map_err(|e| CallError::InvalidResponse(partner.clone(), e.to_string()))?;
         let (http, response) = self.post(target, path, process_id, bytes).await?;
-        let partner = target.id.to_string();
-        if http != 200 {
-            let status = serde_json::from_slice::<Fault>(&response)
-                .ok()
-                .and_then(|f| f.status_code);
-            return Err(CallError::Http {
-                partner,
-                http,
-                status,
-            });
-        }
-        parse_forwarding::<Resp>(&response).map_err(|errors| {
-            let first = errors.first().map(ToString::to_string).unwrap_or_default();
-            CallError::InvalidResponse(partner, first)
-        })
+        answer(http, &response, &partner)
     }
 
     /// POSTs raw JSON; returns the HTTP status and the body.
@@ -183,36 +185,96 @@ impl OicpClient {
         process_id: &str,
         body: Vec<u8>,
     ) -> Result<(u16, Vec<u8>), CallError> {
-        let url = format!("{}{}", target.base_url, path);
-        let partner = target.id.to_string();
-        let mut request = self
-            .http
-            .post(&url)
-            .insert_header(("Content-Type", "application/json; charset=utf-8"))
-            .insert_header(("Accept", "application/json; charset=utf-8"))
-            .insert_header(("Process-ID", process_id))
-            .timeout(target.timeout);
-        if let Some(token) = &target.token {
-            request = request.bearer_auth(token);
-        }
-        let exchange = async {
-            let mut response = request.send_body(body).await.map_err(|e| match e {
-                awc::error::SendRequestError::Timeout => {
-                    CallError::Timeout(partner.clone(), target.timeout)
-                }
-                other => CallError::Unreachable(partner.clone(), other.to_string()),
-            })?;
-            let status = response.status().as_u16();
-            let body = response.body().limit(MAX_RESPONSE).await.map_err(|e| {
-                CallError::Unreachable(partner.clone(), format!("reading the response failed: {e}"))
-            })?;
-            Ok((status, body.to_vec()))
+        let partner = target_label(target);
+        let http = match target.kind {
+            TargetKind::Hub => self.hub.as_ref().ok_or_else(|| {
+                CallError::Unreachable(partner.clone(), "no clearing house is configured".into())
+            })?,
+            TargetKind::Peer | TargetKind::Backend => &self.http,
         };
-        match tokio::time::timeout(target.timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(CallError::Timeout(partner, target.timeout)),
-        }
+        let url = format!("{}{}", target.base_url, path);
+        let request = Request { url: &url, token: target.token.as_deref(), process_id, timeout: target.timeout };
+        exchange(http, &request, body, &partner).await
     }
+}
+
+/// How a target is named in errors: the partner, or `clearing house`.
+fn target_label(target: &Target) -> String {
+    match target.kind {
+        TargetKind::Hub => crate::clearing_house::HUB.to_owned(),
+        TargetKind::Peer | TargetKind::Backend => target.id.to_string(),
+    }
+}
+
+/// One outbound POST.
+#[derive(Debug)]
+pub(crate) struct Request<'a> {
+    /// Full URL.
+    pub(crate) url: &'a str,
+    /// Bearer token, if any.
+    pub(crate) token: Option<&'a str>,
+    /// Correlation ID sent as `Process-ID`.
+    pub(crate) process_id: &'a str,
+    /// Timeout of the whole exchange.
+    pub(crate) timeout: Duration,
+}
+
+/// POSTs JSON with `http` and reads the answer; transport failures become [`CallError`]s
+/// (a TLS failure carries a hint at its likely cause).
+pub(crate) async fn exchange(
+    http: &awc::Client,
+    request: &Request<'_>,
+    body: Vec<u8>,
+    partner: &str,
+) -> Result<(u16, Vec<u8>), CallError> {
+    let mut builder = http
+        .post(request.url)
+        .insert_header(("Content-Type", "application/json; charset=utf-8"))
+        .insert_header(("Accept", "application/json; charset=utf-8"))
+        .insert_header(("Process-ID", request.process_id))
+        .timeout(request.timeout);
+    if let Some(token) = request.token {
+        builder = builder.bearer_auth(token);
+    }
+    let timeout = request.timeout;
+    let exchange = async {
+        let mut response = builder.send_body(body).await.map_err(|e| match e {
+            awc::error::SendRequestError::Timeout => CallError::Timeout(partner.to_owned(), timeout),
+            other => {
+                let text = other.to_string();
+                let hint = crate::tls::handshake_hint(&text);
+                CallError::Unreachable(partner.to_owned(), format!("{text}{hint}"))
+            }
+        })?;
+        let status = response.status().as_u16();
+        if let Some(their_pid) = response.headers().get("Process-ID").and_then(|v| v.to_str().ok()) {
+            tracing::debug!(partner_process_id = their_pid, http = status, "partner answered");
+        }
+        let body = response.body().limit(MAX_RESPONSE).await.map_err(|e| {
+            CallError::Unreachable(partner.to_owned(), format!("reading the response failed: {e}"))
+        })?;
+        Ok((status, body.to_vec()))
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(CallError::Timeout(partner.to_owned(), timeout)),
+    }
+}
+
+/// Turns an HTTP answer into the operation's response: HTTP 200 and a valid body, else the
+/// matching [`CallError`].
+pub(crate) fn answer<Resp>(http: u16, body: &[u8], partner: &str) -> Result<Resp, CallError>
+where
+    Resp: DeserializeOwned + Validate,
+{
+    if http != 200 {
+        let status = serde_json::from_slice::<Fault>(body).ok().and_then(|f| f.status_code);
+        return Err(CallError::Http { partner: partner.to_owned(), http, status });
+    }
+    parse_forwarding::<Resp>(body).map_err(|errors| {
+        let first = errors.first().map(ToString::to_string).unwrap_or_default();
+        CallError::InvalidResponse(partner.to_owned(), first)
+    })
 }
 
 /// Fills the ID into a path template (`{operatorID}` or `{providerID}`). `*` and `+` are

@@ -17,6 +17,9 @@ pub enum Caller {
     Backend(Vec<PartnerId>),
     /// A registered peer.
     Peer(Arc<Peer>),
+    /// The clearing house (identified by its client certificate or its configured token). It
+    /// forwards calls for every partner, like a peer acting for all IDs.
+    Hub,
 }
 
 impl Caller {
@@ -28,6 +31,7 @@ impl Caller {
                 format!("backend:{}", ids.join(","))
             }
             Self::Peer(p) => format!("peer:{}", p.id),
+            Self::Hub => "hub".to_owned(),
         }
     }
 
@@ -36,6 +40,7 @@ impl Caller {
         match self {
             Self::Backend(ids) => ids.contains(id),
             Self::Peer(p) => p.id == *id,
+            Self::Hub => true,
         }
     }
 }

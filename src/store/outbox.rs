@@ -67,7 +67,7 @@ const DEAD: &str = "dead";
 pub struct TargetRef {
     /// Peer or own backend.
     pub kind: TargetKind,
-    /// The partner's OperatorID or ProviderID (compared canonically).
+    /// The partner's `OperatorID` or `ProviderID` (compared canonically).
     pub id: PartnerId,
 }
 
@@ -227,7 +227,7 @@ pub struct OutboxMessage {
     pub operation: String,
     /// The path below the target's base URL.
     pub path: String,
-    /// For a coalesced status update: its EvseID.
+    /// For a coalesced status update: its `EvseID`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evse_id: Option<String>,
     /// Failed attempts.
@@ -453,15 +453,14 @@ fn status_batch_body(
     operator_key: &str,
     records: Vec<EvseStatusRecord>,
 ) -> Result<Vec<u8>, StoreError> {
-    let (operator_id, name) = match operator_by_key(conn, operator_key)? {
-        Some(known) => known,
-        None => {
-            let id: OperatorId = records.first().map_or_else(
-                || super::stored(operator_key, "outbox_status.operator_key"),
-                |r| Ok(r.evse_id.operator_id()),
-            )?;
-            (id, None)
-        }
+    let (operator_id, name) = if let Some(known) = operator_by_key(conn, operator_key)? {
+        known
+    } else {
+        let id: OperatorId = records.first().map_or_else(
+            || super::stored(operator_key, "outbox_status.operator_key"),
+            |r| Ok(r.evse_id.operator_id()),
+        )?;
+        (id, None)
     };
     let body = PushEvseStatus {
         action_type: ActionType::Update,
@@ -519,7 +518,7 @@ fn batch_rows(
         target,
         below,
         operator_key,
-        MAX_STATUS_BATCH as i64
+        i64::try_from(MAX_STATUS_BATCH).unwrap_or(i64::MAX)
     ])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -571,10 +570,10 @@ fn batch_item(
 }
 
 fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxItem>, StoreError> {
+    type Head = (i64, i64, String, String, Vec<u8>, String, i64, i64);
     let Some(target) = existing_target_row(conn, target_ref)? else {
         return Ok(None);
     };
-    type Head = (i64, i64, String, String, Vec<u8>, String, i64, i64);
     let head: Option<Head> = conn
         .prepare_cached(
             "SELECT id, seq, operation, path, body, process_id, attempts, queued_at
@@ -604,21 +603,19 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
         (None, Some(_)) => true,
         (Some(h), Some(s)) => s.0 < h.1,
     };
-    if statuses_first {
-        if let Some((_, operator_key)) = first_status {
-            // The next non-mergeable status push of this target is a barrier.
-            let barrier: Option<i64> = conn
-                .prepare_cached(
-                    "SELECT MIN(seq) FROM outbox
-                     WHERE target = ?1 AND state = 'pending' AND operation = ?2",
-                )?
-                .query_row(
-                    rusqlite::params![target, Operation::PushEvseStatus.name()],
-                    |r| r.get(0),
-                )?;
-            let rows = batch_rows(conn, target, &operator_key, barrier.unwrap_or(i64::MAX))?;
-            return batch_item(conn, target_ref, target, &operator_key, rows);
-        }
+    if statuses_first && let Some((_, operator_key)) = first_status {
+        // The next non-mergeable status push of this target is a barrier.
+        let barrier: Option<i64> = conn
+            .prepare_cached(
+                "SELECT MIN(seq) FROM outbox
+                 WHERE target = ?1 AND state = 'pending' AND operation = ?2",
+            )?
+            .query_row(
+                rusqlite::params![target, Operation::PushEvseStatus.name()],
+                |r| r.get(0),
+            )?;
+        let rows = batch_rows(conn, target, &operator_key, barrier.unwrap_or(i64::MAX))?;
+        return batch_item(conn, target_ref, target, &operator_key, rows);
     }
     let Some((id, _seq, op, path, body, process_id, tries, queued_at)) = head else {
         return Ok(None);
@@ -1803,22 +1800,36 @@ mod perf {
                 process_id: "p".to_owned(),
             })
             .collect();
-        for (label, queue) in [("without outbox", &outbox[..0]), ("with outbox", &outbox[..])] {
-        let started = Instant::now();
-        for n in 0..300_usize {
-            let records: Vec<EvseStatusRecord> = (0..100)
+        for (label, queue) in [
+            ("without outbox", &outbox[..0]),
+            ("with outbox", &outbox[..]),
+        ] {
+            let started = Instant::now();
+            for n in 0..300_usize {
+                let records: Vec<EvseStatusRecord> = (0..100)
                 .map(|i| {
                     let e = (n * 7919 + i * 499) % 50_000;
                     wire(&serde_json::json!({"EvseID": format!("DE*GEF*E{e:05}*1"), "EvseStatus": "Occupied"}))
                 })
                 .collect();
-            store
-                .apply_evse_status_with_outbox(&op("DE*GEF"), None, ActionType::Update, &records, at(0), queue)
-                .await
-                .unwrap();
-        }
-        let write = started.elapsed();
-        println!("{label}: 300 updates x 100 records x {} targets queued in {write:?} ({:?} per request)", queue.len(), write / 300);
+                store
+                    .apply_evse_status_with_outbox(
+                        &op("DE*GEF"),
+                        None,
+                        ActionType::Update,
+                        &records,
+                        at(0),
+                        queue,
+                    )
+                    .await
+                    .unwrap();
+            }
+            let write = started.elapsed();
+            println!(
+                "{label}: 300 updates x 100 records x {} targets queued in {write:?} ({:?} per request)",
+                queue.len(),
+                write / 300
+            );
         }
         let started = Instant::now();
         let mut batches = 0;
@@ -1829,6 +1840,9 @@ mod perf {
             }
         }
         let read = started.elapsed();
-        println!("{batches} batches read, built and deleted in {read:?} ({:?} per batch)", read / batches);
+        println!(
+            "{batches} batches read, built and deleted in {read:?} ({:?} per batch)",
+            read / batches
+        );
     }
 }

@@ -13,11 +13,12 @@ CREATE TABLE outbox_sequence (
 ) STRICT;
 INSERT INTO outbox_sequence (only, last) VALUES (1, 0);
 
--- Where messages go: a peer or an own party's backend, by role and canonical ID. URLs and
--- tokens are not stored: the registry resolves the target when a message is sent.
+-- Where messages go: a peer, an own party's backend, or the clearing house for an own party,
+-- by role and canonical ID. URLs and tokens are not stored: the registry (or the clearing
+-- house configuration) resolves the target when a message is sent.
 CREATE TABLE outbox_target (
     id         INTEGER PRIMARY KEY,
-    kind       TEXT NOT NULL,              -- 'peer' | 'backend'
+    kind       TEXT NOT NULL,              -- 'peer' | 'backend' | 'hub'
     role       TEXT NOT NULL,              -- 'cpo' | 'emp'
     target_key TEXT NOT NULL,              -- canonical OperatorID / ProviderID
     partner_id TEXT NOT NULL,              -- the ID as last spelled
@@ -29,6 +30,7 @@ CREATE TABLE outbox (
     id              INTEGER PRIMARY KEY,   -- stable identity (admin API, CLI): the first seq
     seq             INTEGER NOT NULL UNIQUE, -- order; a retried dead letter gets a new one
     target          INTEGER NOT NULL,      -- outbox_target.id
+    fallback        INTEGER,               -- outbox_target.id tried when the target does not answer
     operation       TEXT NOT NULL,         -- operation name, e.g. 'ChargeDetailRecord'
     path            TEXT NOT NULL,         -- below the target's base URL
     body            BLOB NOT NULL,         -- the JSON body
@@ -48,6 +50,7 @@ CREATE INDEX outbox_target_state ON outbox (target, state, seq);
 CREATE TABLE outbox_status (
     target       INTEGER NOT NULL,         -- outbox_target.id
     seq          INTEGER NOT NULL,
+    fallback     INTEGER,                  -- outbox_target.id tried when the target does not answer
     evse_key     TEXT NOT NULL,            -- canonical EvseID
     operator_key TEXT NOT NULL,
     evse_id      TEXT NOT NULL,            -- as pushed

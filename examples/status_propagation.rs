@@ -24,6 +24,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,6 +39,7 @@ const EVSES: usize = 50_000;
 const PROBES: usize = 1_000;
 const PER_REQUEST: usize = 100;
 const LANES: usize = 4;
+const LANES_U32: u32 = 4;
 const STATES: [&str; 4] = ["Available", "Occupied", "Reserved", "OutOfService"];
 const BACKEND_TOKEN: &str = "bench-backend";
 
@@ -95,10 +97,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
-    #[allow(
+    #[expect(
         clippy::cast_precision_loss,
         clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
+        clippy::cast_sign_loss,
+        reason = "an index into a sorted list, from a fraction"
     )]
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -135,13 +138,13 @@ async fn lane(
     shared: Rc<RefCell<Shared>>,
 ) {
     let client = awc::Client::builder()
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_mins(1))
         .finish();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (lane as u64 + 1));
     let end = t0 + Duration::from_secs(seconds);
     let mut k: u32 = 0;
     loop {
-        let due = t0 + interval * (k * LANES as u32 + lane as u32);
+        let due = t0 + interval * (k * LANES_U32 + u32::try_from(lane).unwrap_or(0));
         if due >= end {
             break;
         }
@@ -224,7 +227,12 @@ async fn sampler(emps: Vec<Arc<NodeState>>, shared: Rc<RefCell<Shared>>, stop: R
             .borrow()
             .outstanding
             .iter()
-            .map(|p| (p.evse, EvseId::parse(&evse_id(p.evse)).unwrap_or_else(|e| panic!("{e}"))))
+            .map(|p| {
+                (
+                    p.evse,
+                    EvseId::parse(&evse_id(p.evse)).unwrap_or_else(|e| panic!("{e}")),
+                )
+            })
             .collect();
         if !ids.is_empty() {
             let list: Vec<EvseId> = ids.iter().map(|(_, id)| id.clone()).collect();
@@ -235,10 +243,11 @@ async fn sampler(emps: Vec<Arc<NodeState>>, shared: Rc<RefCell<Shared>>, stop: R
                 let seen = Instant::now();
                 let mut s = shared.borrow_mut();
                 for ((evse, _), record) in ids.iter().zip(&records) {
-                    if let Some(p) = s.outstanding.iter_mut().find(|p| p.evse == *evse) {
-                        if p.arrived[n].is_none() && record.evse_status.as_str() == p.status {
-                            p.arrived[n] = Some(seen - p.sent);
-                        }
+                    if let Some(p) = s.outstanding.iter_mut().find(|p| p.evse == *evse)
+                        && p.arrived[n].is_none()
+                        && record.evse_status.as_str() == p.status
+                    {
+                        p.arrived[n] = Some(seen - p.sent);
                     }
                 }
             }
@@ -266,6 +275,10 @@ async fn sampler(emps: Vec<Arc<NodeState>>, shared: Rc<RefCell<Shared>>, stop: R
     }
 }
 
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "rates and sizes printed as floating point"
+)]
 #[actix_web::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -291,16 +304,20 @@ async fn main() {
          [[party]]\nrole = \"cpo\"\nid = \"DE*GEF\"\nname = \"GEF\"\nbackend_token = \"{BACKEND_TOKEN}\"\n"
     );
     for (i, port) in emp_ports.iter().enumerate() {
-        cpo_text.push_str(&format!(
+        let _ = write!(
+            cpo_text,
             "\n[[peer]]\nrole = \"emp\"\nid = \"DE-E{i:02}\"\nurl = \"http://127.0.0.1:{port}/api/oicp\"\ntoken = \"gef-to-e{i:02}\"\n"
-        ));
+        );
     }
     let (cpo_port, cpo) = start(config(&cpo_text)).await;
-    let url = format!("http://127.0.0.1:{cpo_port}/api/oicp/evsepush/v21/operators/DE*GEF/status-records");
+    let url = format!(
+        "http://127.0.0.1:{cpo_port}/api/oicp/evsepush/v21/operators/DE*GEF/status-records"
+    );
     let targets: Vec<TargetRef> = (0..EMPS)
         .map(|i| {
             TargetRef::peer(
-                PartnerId::parse(Role::Emp, &format!("DE-E{i:02}")).unwrap_or_else(|e| panic!("{e}")),
+                PartnerId::parse(Role::Emp, &format!("DE-E{i:02}"))
+                    .unwrap_or_else(|e| panic!("{e}")),
             )
         })
         .collect();
@@ -318,11 +335,19 @@ async fn main() {
     let requests_per_s = (rate as f64 / PER_REQUEST as f64).max(0.001);
     let interval = Duration::from_secs_f64(1.0 / requests_per_s);
     let stop = Rc::new(RefCell::new(false));
-    let sampling = actix_web::rt::spawn(sampler(emps.clone(), Rc::clone(&shared), Rc::clone(&stop)));
+    let sampling =
+        actix_web::rt::spawn(sampler(emps.clone(), Rc::clone(&shared), Rc::clone(&stop)));
     let t0 = Instant::now();
     let lanes: Vec<_> = (0..LANES)
         .map(|l| {
-            actix_web::rt::spawn(lane(l, url.clone(), interval, t0, seconds, Rc::clone(&shared)))
+            actix_web::rt::spawn(lane(
+                l,
+                url.clone(),
+                interval,
+                t0,
+                seconds,
+                Rc::clone(&shared),
+            ))
         })
         .collect();
     for l in lanes {
@@ -337,7 +362,7 @@ async fn main() {
         for t in &targets {
             pending += cpo.store.outbox_counts(t).await.map_or(1, |c| c.0);
         }
-        if pending == 0 || drain_start.elapsed() > Duration::from_secs(120) {
+        if pending == 0 || drain_start.elapsed() > Duration::from_mins(2) {
             break;
         }
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
@@ -350,7 +375,12 @@ async fn main() {
     let last = shared.borrow().last.clone();
     let ids: Vec<(usize, EvseId)> = last
         .keys()
-        .map(|&i| (i, EvseId::parse(&evse_id(i)).unwrap_or_else(|e| panic!("{e}"))))
+        .map(|&i| {
+            (
+                i,
+                EvseId::parse(&evse_id(i)).unwrap_or_else(|e| panic!("{e}")),
+            )
+        })
         .collect();
     let mut mismatches = vec![0_usize; EMPS];
     for (n, emp) in emps.iter().enumerate() {

@@ -10,6 +10,16 @@
 //!   applies and which `[[route]]` rule chose it (see [`crate::routing`]), exits 0. An unknown
 //!   operation, an invalid partner ID or a bad configuration (`error: file: key: problem`)
 //!   exits 2.
+//! * `roambridge outbox list [--dead] [--limit N] --config FILE`: the node's pending messages
+//!   (or dead letters), one line each: ID, state, target, operation, attempts, created, next
+//!   attempt, last error.
+//! * `roambridge outbox retry <ID> --config FILE`: a dead letter becomes pending again
+//!   (attempts reset); `roambridge outbox drop <ID> --config FILE` deletes a message.
+//!
+//!   The outbox commands work directly on the configured `SQLite` file, whether the node is
+//!   running (WAL lets both at the file; the node picks a retried message up within a second)
+//!   or stopped. They exit 0 on success, 1 for an unknown ID or a message in the wrong state,
+//!   2 for a bad configuration, a database in memory or a database file that does not exist.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -21,7 +31,11 @@ use crate::oicp::v23::operations::{BodyKind, Operation, operations_table};
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
-#[command(name = "roambridge", version, about = "Peer-to-peer OICP 2.3 roaming gateway for EV charging")]
+#[command(
+    name = "roambridge",
+    version,
+    about = "Peer-to-peer OICP 2.3 roaming gateway for EV charging"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,6 +58,43 @@ enum Command {
     Routes {
         #[command(subcommand)]
         command: RoutesCommand,
+    },
+    /// The durable outbox of a node: pending messages and dead letters.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// List pending messages (with `--dead`: the dead letters).
+    List {
+        /// List the dead letters instead of the pending messages.
+        #[arg(long)]
+        dead: bool,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// The node's TOML configuration (its `node.database` is used).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Make a dead letter pending again (attempts reset).
+    Retry {
+        /// The message ID (see `roambridge outbox list --dead`).
+        id: i64,
+        /// The node's TOML configuration (its `node.database` is used).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Delete a message, pending or dead; it is never sent.
+    Drop {
+        /// The message ID (see `roambridge outbox list`).
+        id: i64,
+        /// The node's TOML configuration (its `node.database` is used).
+        #[arg(long, short)]
+        config: PathBuf,
     },
 }
 
@@ -90,13 +141,20 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
     match cli.command {
         Command::Run { config } => run_node(&config, err),
-        Command::Oicp { command: OicpCommand::Operations } => {
+        Command::Oicp {
+            command: OicpCommand::Operations,
+        } => {
             let _ = out.write_all(operations_table().as_bytes());
             ExitCode::SUCCESS
         }
-        Command::Oicp { command: OicpCommand::Validate { operation, file, response } } => {
-            validate(&operation, &file, response, out, err)
-        }
+        Command::Oicp {
+            command:
+                OicpCommand::Validate {
+                    operation,
+                    file,
+                    response,
+                },
+        } => validate(&operation, &file, response, out, err),
         Command::Routes {
             command:
                 RoutesCommand::Explain {
@@ -105,6 +163,114 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
                     config,
                 },
         } => explain_route(&operation, &partner, &config, out, err),
+        Command::Outbox { command } => outbox(&command, out, err),
+    }
+}
+
+/// Opens the database of the configuration, which must be a file that exists.
+async fn open_outbox_store(config: &std::path::Path) -> Result<crate::store::Store, String> {
+    let config = crate::config::Config::load(config).map_err(|e| format!("error: {e}"))?;
+    let Some(path) = config.database_path() else {
+        return Err(format!(
+            "error: {}: node.database is \":memory:\"; use the admin API (/admin/outbox) of the running node",
+            config.source
+        ));
+    };
+    if !path.exists() {
+        return Err(format!("error: no database at {}", path.display()));
+    }
+    crate::store::Store::open(&path)
+        .await
+        .map_err(|e| format!("error: cannot open the database {}: {e}", path.display()))
+}
+
+fn outbox(command: &OutboxCommand, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+    use crate::store::{OutboxState, RetryOutcome};
+
+    let (OutboxCommand::List { config, .. }
+    | OutboxCommand::Retry { config, .. }
+    | OutboxCommand::Drop { config, .. }) = command;
+    let system = actix_web::rt::System::new();
+    let store = match system.block_on(open_outbox_store(config)) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        OutboxCommand::List { dead, limit, .. } => {
+            let which = if *dead {
+                OutboxState::Dead
+            } else {
+                OutboxState::Pending
+            };
+            match system.block_on(store.outbox_list(which, *limit)) {
+                Ok(list) => {
+                    let _ = writeln!(
+                        out,
+                        "ID\tSTATE\tTARGET\tOPERATION\tATTEMPTS\tCREATED\tNEXT_ATTEMPT\tLAST_ERROR"
+                    );
+                    for m in &list {
+                        let operation = match &m.evse_id {
+                            Some(evse) => format!("{} ({evse})", m.operation),
+                            None => m.operation.clone(),
+                        };
+                        let _ = writeln!(
+                            out,
+                            "{}\t{}\t{}\t{operation}\t{}\t{}\t{}\t{}",
+                            m.id,
+                            m.state,
+                            m.target,
+                            m.attempts,
+                            m.created_at,
+                            m.next_attempt_at.as_deref().unwrap_or("-"),
+                            m.last_error.as_deref().unwrap_or("-")
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "error: reading the outbox failed: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        OutboxCommand::Retry { id, .. } => {
+            let id = *id;
+            match system.block_on(store.outbox_retry(id, chrono::Utc::now())) {
+                Ok(RetryOutcome::Retried) => {
+                    let _ = writeln!(out, "message {id} is pending again");
+                    ExitCode::SUCCESS
+                }
+                Ok(RetryOutcome::NotFound) => {
+                    let _ = writeln!(err, "error: no message {id}");
+                    ExitCode::FAILURE
+                }
+                Ok(RetryOutcome::NotDead) => {
+                    let _ = writeln!(err, "error: message {id} is pending, not dead");
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "error: writing the outbox failed: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        OutboxCommand::Drop { id, .. } => match system.block_on(store.outbox_drop(*id)) {
+            Ok(true) => {
+                let _ = writeln!(out, "message {id} dropped");
+                ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                let _ = writeln!(err, "error: no message {id}");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                let _ = writeln!(err, "error: writing the outbox failed: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -150,10 +316,20 @@ fn explain_route(
     }
 }
 
-fn validate(operation: &str, file: &PathBuf, response: bool, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+fn validate(
+    operation: &str,
+    file: &PathBuf,
+    response: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> ExitCode {
     let Some(op) = Operation::from_name(operation) else {
         let names: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
-        let _ = writeln!(err, "unknown operation '{operation}'; known operations: {}", names.join(", "));
+        let _ = writeln!(
+            err,
+            "unknown operation '{operation}'; known operations: {}",
+            names.join(", ")
+        );
         return ExitCode::from(2);
     };
     let bytes = match read_input(file) {
@@ -163,7 +339,11 @@ fn validate(operation: &str, file: &PathBuf, response: bool, out: &mut dyn Write
             return ExitCode::from(2);
         }
     };
-    let kind = if response { BodyKind::Response } else { BodyKind::Request };
+    let kind = if response {
+        BodyKind::Response
+    } else {
+        BodyKind::Request
+    };
     match op.validate(kind, &bytes) {
         Ok(()) => {
             let _ = writeln!(out, "valid");
@@ -173,7 +353,11 @@ fn validate(operation: &str, file: &PathBuf, response: bool, out: &mut dyn Write
             for e in &errors {
                 let _ = writeln!(out, "{e}");
             }
-            let what = if response { op.response_type() } else { op.request_type() };
+            let what = if response {
+                op.response_type()
+            } else {
+                op.request_type()
+            };
             let _ = writeln!(err, "invalid {what}: {} error(s)", errors.len());
             ExitCode::FAILURE
         }
@@ -185,7 +369,11 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn run_node(path: &std::path::Path, err: &mut dyn Write) -> ExitCode {
@@ -200,7 +388,9 @@ fn run_node(path: &std::path::Path, err: &mut dyn Write) -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
         let app = crate::node::Application::build(config).await?;
         tracing::info!(port = app.port(), "roambridge node listening");
-        app.run_until_stopped().await.map_err(crate::node::StartError::Io)
+        app.run_until_stopped()
+            .await
+            .map_err(crate::node::StartError::Io)
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,7 +23,15 @@
 //! timeout_ms = 10000                 # optional, defaults to node.request_timeout_ms
 //! token = "gef-to-gdf"               # optional: we present it to the peer
 //! inbound_token = "gdf-to-gef"       # the peer presents it to us
+//!
+//! [delivery]                         # the durable outbox (all keys optional)
+//! dead_letter_after_s = 86400        # undelivered this long: moved to the dead-letter list
+//! max_backoff_s = 60                 # longest wait between two attempts of a message
+//! status_refresh_s = 0               # every N s a status fullLoad to every EMP peer; 0 = off
 //! ```
+//!
+//! `[delivery]` defaults: `dead_letter_after_s` 86400 (one day), `max_backoff_s` 60,
+//! `status_refresh_s` 0 (off). Both times of the first two must be at least 1.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -147,6 +155,81 @@ struct RawConfig {
     routing: Option<crate::routing::RawRouting>,
     #[serde(default)]
     route: Vec<crate::routing::RawRoute>,
+    #[serde(default)]
+    delivery: RawDelivery,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[expect(clippy::struct_field_names, reason = "the TOML keys name their unit")]
+struct RawDelivery {
+    #[serde(default = "default_dead_letter_after_s")]
+    dead_letter_after_s: u64,
+    #[serde(default = "default_max_backoff_s")]
+    max_backoff_s: u64,
+    #[serde(default)]
+    status_refresh_s: u64,
+}
+
+impl Default for RawDelivery {
+    fn default() -> Self {
+        Self {
+            dead_letter_after_s: default_dead_letter_after_s(),
+            max_backoff_s: default_max_backoff_s(),
+            status_refresh_s: 0,
+        }
+    }
+}
+
+impl RawDelivery {
+    /// The checked `[delivery]` table; an error names the key.
+    fn check(&self) -> Result<DeliveryConfig, (String, String)> {
+        for (key, value) in [
+            ("delivery.dead_letter_after_s", self.dead_letter_after_s),
+            ("delivery.max_backoff_s", self.max_backoff_s),
+        ] {
+            if value == 0 {
+                return Err((key.into(), "must be at least 1".into()));
+            }
+        }
+        Ok(DeliveryConfig {
+            dead_letter_after: Duration::from_secs(self.dead_letter_after_s),
+            max_backoff: Duration::from_secs(self.max_backoff_s),
+            status_refresh: (self.status_refresh_s > 0)
+                .then(|| Duration::from_secs(self.status_refresh_s)),
+        })
+    }
+}
+
+fn default_dead_letter_after_s() -> u64 {
+    86_400
+}
+
+fn default_max_backoff_s() -> u64 {
+    60
+}
+
+/// How the node delivers what it queued in its outbox (`[delivery]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryConfig {
+    /// A message still undelivered this long after it was queued moves to the dead-letter
+    /// list (`dead_letter_after_s`, default one day).
+    pub dead_letter_after: Duration,
+    /// The longest back-off between two attempts of a message (`max_backoff_s`, default 60 s).
+    pub max_backoff: Duration,
+    /// Every this often, each own CPO's stored statuses go to every EMP peer as a `fullLoad`
+    /// (`status_refresh_s`; `None`, the default, for 0: off).
+    pub status_refresh: Option<Duration>,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            dead_letter_after: Duration::from_secs(default_dead_letter_after_s()),
+            max_backoff: Duration::from_secs(default_max_backoff_s()),
+            status_refresh: None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -318,6 +401,8 @@ pub struct Config {
     pub clearing_house: Option<crate::clearing_house::ClearingHouseConfig>,
     /// Which route each operation and partner takes.
     pub routing: crate::routing::RoutingTable,
+    /// Delivery of the outbox.
+    pub delivery: DeliveryConfig,
 }
 
 impl Config {
@@ -444,6 +529,7 @@ impl Config {
         if clearing_house.is_none() {
             check_routes_without_hub(&routing).map_err(|(k, e)| err(k, e))?;
         }
+        let delivery = raw.delivery.check().map_err(|(k, e)| err(k, e))?;
         Ok(Self {
             source: file.to_owned(),
             node,
@@ -451,6 +537,7 @@ impl Config {
             peers,
             clearing_house,
             routing,
+            delivery,
         })
     }
 
@@ -461,19 +548,27 @@ impl Config {
 }
 
 /// Without a `[clearing_house]`, no rule (and not the default) may send anything to the hub.
-fn check_routes_without_hub(routing: &crate::routing::RoutingTable) -> Result<(), (String, String)> {
+fn check_routes_without_hub(
+    routing: &crate::routing::RoutingTable,
+) -> Result<(), (String, String)> {
     use crate::routing::RouteKind;
     let to_hub = |k: RouteKind| k != RouteKind::Direct;
     if to_hub(routing.default_route()) {
         return Err((
             "routing.default".into(),
-            format!("'{}' needs a [clearing_house] table, and there is none", routing.default_route()),
+            format!(
+                "'{}' needs a [clearing_house] table, and there is none",
+                routing.default_route()
+            ),
         ));
     }
     if let Some(rule) = routing.rules().iter().find(|r| to_hub(r.route)) {
         return Err((
             format!("route[{}].route", rule.index),
-            format!("'{}' needs a [clearing_house] table, and there is none", rule.route),
+            format!(
+                "'{}' needs a [clearing_house] table, and there is none",
+                rule.route
+            ),
         ));
     }
     Ok(())
@@ -481,9 +576,18 @@ fn check_routes_without_hub(routing: &crate::routing::RoutingTable) -> Result<()
 
 /// The listener's TLS from `node.tls_cert`/`tls_key`/`tls_client_ca`/`require_client_cert`
 /// (paths relative to the configuration file's folder).
-fn node_tls(node: &RawNode, file: &str) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, ConfigError> {
+fn node_tls(
+    node: &RawNode,
+    file: &str,
+) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, ConfigError> {
     let base = Path::new(file).parent().unwrap_or_else(|| Path::new("."));
-    let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let resolve = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
     match (&node.tls_cert, &node.tls_key) {
         (None, None) => {
             if node.require_client_cert || !node.tls_client_ca.is_empty() {
@@ -497,13 +601,23 @@ fn node_tls(node: &RawNode, file: &str) -> Result<Option<std::sync::Arc<rustls::
         }
         (Some(cert), Some(key)) => {
             let cas: Vec<PathBuf> = node.tls_client_ca.iter().map(|p| resolve(p)).collect();
-            crate::tls::server_config(&resolve(cert), &resolve(key), &cas, node.require_client_cert)
-                .map(|c| Some(std::sync::Arc::new(c)))
-                .map_err(|e| e.into_config_error(file, "node.tls_cert"))
+            crate::tls::server_config(
+                &resolve(cert),
+                &resolve(key),
+                &cas,
+                node.require_client_cert,
+            )
+            .map(|c| Some(std::sync::Arc::new(c)))
+            .map_err(|e| e.into_config_error(file, "node.tls_cert"))
         }
         (Some(_), None) | (None, Some(_)) => Err(ConfigError {
             file: file.to_owned(),
-            key: if node.tls_cert.is_some() { "node.tls_key" } else { "node.tls_cert" }.into(),
+            key: if node.tls_cert.is_some() {
+                "node.tls_key"
+            } else {
+                "node.tls_cert"
+            }
+            .into(),
             problem: "tls_cert and tls_key go together".into(),
         }),
     }
@@ -579,6 +693,40 @@ inbound_token = "in"
 "#;
 
     #[test]
+    fn the_delivery_table_has_defaults_and_is_checked() {
+        let defaults = Config::parse(GOOD, "x.toml").unwrap().delivery;
+        assert_eq!(defaults, DeliveryConfig::default());
+        assert_eq!(defaults.dead_letter_after, Duration::from_hours(24));
+        assert_eq!(defaults.max_backoff, Duration::from_mins(1));
+        assert_eq!(defaults.status_refresh, None);
+        let set = format!(
+            "{GOOD}\n[delivery]\ndead_letter_after_s = 5\nmax_backoff_s = 2\nstatus_refresh_s = 3600\n"
+        );
+        let c = Config::parse(&set, "x.toml").unwrap().delivery;
+        assert_eq!(
+            (c.dead_letter_after, c.max_backoff, c.status_refresh),
+            (
+                Duration::from_secs(5),
+                Duration::from_secs(2),
+                Some(Duration::from_hours(1))
+            )
+        );
+        let zero = format!("{GOOD}\n[delivery]\nmax_backoff_s = 0\n");
+        assert_eq!(
+            Config::parse(&zero, "x.toml").unwrap_err().key,
+            "delivery.max_backoff_s"
+        );
+        let zero = format!("{GOOD}\n[delivery]\ndead_letter_after_s = 0\n");
+        assert_eq!(
+            Config::parse(&zero, "x.toml").unwrap_err().key,
+            "delivery.dead_letter_after_s"
+        );
+        let unknown = format!("{GOOD}\n[delivery]\nretries = 3\n");
+        let e = Config::parse(&unknown, "x.toml").unwrap_err();
+        assert!(e.problem.contains("retries"), "{e}");
+    }
+
+    #[test]
     fn a_good_file_parses() {
         let c = Config::parse(GOOD, "good.toml").unwrap();
         assert_eq!(c.parties.len(), 1);
@@ -634,13 +782,26 @@ inbound_token = "in"
         assert_eq!(e.key, "route[0].route");
         assert!(e.problem.contains("[clearing_house]"), "{e}");
         let hub_default = format!("{GOOD}\n[routing]\ndefault = \"clearing-house\"\n");
-        assert_eq!(Config::parse(&hub_default, "x.toml").unwrap_err().key, "routing.default");
+        assert_eq!(
+            Config::parse(&hub_default, "x.toml").unwrap_err().key,
+            "routing.default"
+        );
         let direct = format!("{GOOD}\n[[route]]\noperation = \"cdr\"\nroute = \"direct\"\n");
         assert!(Config::parse(&direct, "x.toml").is_ok());
-        let unknown_op = format!("{GOOD}\n[[route]]\noperation = \"PushEverything\"\nroute = \"direct\"\n");
-        assert_eq!(Config::parse(&unknown_op, "x.toml").unwrap_err().key, "route[0].operation");
-        let tls_half = GOOD.replace("admin_token = \"adm\"", "admin_token = \"adm\"\ntls_cert = \"c.pem\"");
-        assert_eq!(Config::parse(&tls_half, "x.toml").unwrap_err().key, "node.tls_key");
+        let unknown_op =
+            format!("{GOOD}\n[[route]]\noperation = \"PushEverything\"\nroute = \"direct\"\n");
+        assert_eq!(
+            Config::parse(&unknown_op, "x.toml").unwrap_err().key,
+            "route[0].operation"
+        );
+        let tls_half = GOOD.replace(
+            "admin_token = \"adm\"",
+            "admin_token = \"adm\"\ntls_cert = \"c.pem\"",
+        );
+        assert_eq!(
+            Config::parse(&tls_half, "x.toml").unwrap_err().key,
+            "node.tls_key"
+        );
         let missing_cert = GOOD.replace(
             "admin_token = \"adm\"",
             "admin_token = \"adm\"\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"",

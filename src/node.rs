@@ -4,8 +4,8 @@
 //! * [`http`]: the routes (all OICP 2.3 paths under `/api/oicp`, the admin API), caller
 //!   identification, the `Process-ID` header, request spans.
 //! * [`ops`]: what each operation does for a backend caller and for a peer caller.
-//! * [`delivery`]: the background sender for acknowledged messages (fan-out pushes, CDRs,
-//!   notifications), in order per target.
+//! * [`delivery`]: the background sender of the durable outbox (fan-out pushes, CDRs,
+//!   notifications), in order per target, with retries and dead letters.
 //! * [`failure`]: the one mapping from failures to OICP codes and negative responses.
 
 pub mod delivery;
@@ -136,12 +136,16 @@ impl Application {
                 })?;
         }
         let hub = match &config.clearing_house {
-            Some(c) => Some(crate::clearing_house::ClearingHouseClient::new(c).map_err(|e| {
-                StartError::Tls(e.into_config_error(&config.source, "clearing_house.client_cert"))
-            })?),
+            Some(c) => Some(
+                crate::clearing_house::ClearingHouseClient::new(c).map_err(|e| {
+                    StartError::Tls(
+                        e.into_config_error(&config.source, "clearing_house.client_cert"),
+                    )
+                })?,
+            ),
             None => None,
         };
-        let delivery = Delivery::start(store.clone(), hub.clone())?;
+        let delivery = Delivery::new(config.delivery.clone());
         let listener = TcpListener::bind(config.node.listen)?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(NodeState {
@@ -152,6 +156,8 @@ impl Application {
             hub,
             routes: routes::RouteLog::default(),
         });
+        // Resumes whatever the outbox holds (left by a previous run or a crash).
+        state.delivery.start(Arc::downgrade(&state))?;
         let server = http::serve(Arc::clone(&state), listener)?;
         Ok(Self {
             port,

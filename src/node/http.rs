@@ -4,6 +4,10 @@
 //!   reservation paths `charging/v21/providers/{id}/authorize-remote-reservation/start|stop`
 //!   that the HBS was seen to use, oicp-2.3.md §2.1).
 //! * `/admin/peers`: list, add, update, remove peers at runtime (bearer `admin_token`).
+//! * `/admin/outbox`: `GET ?state=pending|dead&limit=N` lists queued messages or dead letters
+//!   (ID, target, operation, attempts, last error, created, next attempt);
+//!   `POST /admin/outbox/{id}/retry` makes a dead letter pending again (attempts reset, 409 for
+//!   a pending message); `DELETE /admin/outbox/{id}` drops a message (204, 404 if unknown).
 //! * `GET /health`.
 //!
 //! Every request gets a `Process-ID` (the caller's, when it sent a sane one) in the response
@@ -23,9 +27,8 @@ use tracing::Instrument as _;
 
 use super::NodeState;
 use super::failure::{Failure, HasStatus, Negative};
-use super::routes::RouteNote;
-use crate::peer::registry::Caller;
 use super::ops::{self, Ctx, PageQuery, percent_decode};
+use super::routes::RouteNote;
 use crate::config::{PartnerId, Peer, RawPeer, Role};
 use crate::oicp::v23::acknowledgement::Acknowledgement;
 use crate::oicp::v23::authorization::{AuthorizationStart, AuthorizationStop};
@@ -38,7 +41,9 @@ use crate::oicp::v23::scalars::Bounded;
 use crate::oicp::v23::validate::Validate;
 use crate::oicp::v23::wire::parse;
 use crate::peer::client::OicpClient;
+use crate::peer::registry::Caller;
 use crate::peer::registry::{Registry, RegistryError};
+use crate::store::{OutboxState, RetryOutcome};
 
 /// Largest request body accepted (a full EVSE data load of a large operator).
 const MAX_BODY: usize = 256 * 1024 * 1024;
@@ -274,7 +279,10 @@ where
     let (response, code) = answer(input, f, pid, span.clone(), Arc::clone(&note))
         .instrument(span)
         .await;
-    let note = note.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let note = note
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     state.routes.record(name, &note, &code);
     response
 }
@@ -339,7 +347,9 @@ where
     if let Some(id) = &path_id
         && !caller.may_act_for(id)
     {
-        return refuse(Failure::unauthorized(format!("the caller may not act for {id}")));
+        return refuse(Failure::unauthorized(format!(
+            "the caller may not act for {id}"
+        )));
     }
     let request = match parse::<Req>(&input.body) {
         Ok(r) => r,
@@ -358,7 +368,9 @@ where
     match f(ctx, request).await {
         Ok(response) => {
             tracing::info!("answered");
-            let code = response.code().map_or_else(|| "000".to_owned(), |c| c.as_str().to_owned());
+            let code = response
+                .code()
+                .map_or_else(|| "000".to_owned(), |c| c.as_str().to_owned());
             (json_response(200, &response), code)
         }
         Err(failure) => refuse(failure),
@@ -398,7 +410,10 @@ fn admin_routes(cfg: &mut web::ServiceConfig) {
             .route("/peers", web::post().to(add_peer))
             .route("/peers/{role}/{id}", web::get().to(get_peer))
             .route("/peers/{role}/{id}", web::put().to(update_peer))
-            .route("/peers/{role}/{id}", web::delete().to(remove_peer)),
+            .route("/peers/{role}/{id}", web::delete().to(remove_peer))
+            .route("/outbox", web::get().to(list_outbox))
+            .route("/outbox/{id}/retry", web::post().to(retry_outbox))
+            .route("/outbox/{id}", web::delete().to(drop_outbox)),
     );
 }
 
@@ -599,4 +614,106 @@ async fn remove_peer(
     }
     tracing::info!(peer = %id, "peer removed");
     HttpResponse::NoContent().body(BoxBody::new(()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin API: the outbox and its dead letters
+
+/// Most messages one `GET /admin/outbox` lists (`limit`, default 1000).
+const MAX_OUTBOX_LISTING: usize = 10_000;
+
+/// `GET /admin/outbox?state=pending|dead&limit=N`: the messages in that state (default
+/// `pending`, which includes coalesced status updates), by ID.
+async fn list_outbox(req: HttpRequest, state: web::Data<NodeState>) -> HttpResponse {
+    if let Err(r) = admin_auth(&req, &state) {
+        return r;
+    }
+    let mut which = OutboxState::Pending;
+    let mut limit = 1000;
+    for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "state" => match OutboxState::parse(v) {
+                Some(s) => which = s,
+                None => {
+                    return admin_error(400, format!("state '{v}' is neither pending nor dead"));
+                }
+            },
+            "limit" => match v.parse::<usize>() {
+                Ok(n) if n > 0 => limit = n.min(MAX_OUTBOX_LISTING),
+                _ => return admin_error(400, format!("limit '{v}' is not a positive number")),
+            },
+            _ => {}
+        }
+    }
+    match state.store.outbox_list(which, limit).await {
+        Ok(list) => json_response(200, &list),
+        Err(e) => {
+            tracing::error!(error = %e, "listing the outbox failed");
+            admin_error(500, "the outbox could not be read")
+        }
+    }
+}
+
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished admin answer, returned at once"
+)]
+fn outbox_id(path: &web::Path<String>) -> Result<i64, HttpResponse> {
+    path.parse::<i64>()
+        .map_err(|_| admin_error(400, format!("'{}' is not a message ID", path.as_str())))
+}
+
+/// `POST /admin/outbox/{id}/retry`: a dead letter becomes pending again (attempts reset).
+async fn retry_outbox(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<NodeState>,
+) -> HttpResponse {
+    if let Err(r) = admin_auth(&req, &state) {
+        return r;
+    }
+    let id = match outbox_id(&path) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match state.store.outbox_retry(id, chrono::Utc::now()).await {
+        Ok(RetryOutcome::Retried) => {
+            tracing::info!(outbox_id = id, "dead letter retried");
+            state.delivery.wake();
+            json_response(200, &serde_json::json!({"id": id, "state": "pending"}))
+        }
+        Ok(RetryOutcome::NotFound) => admin_error(404, format!("no message {id}")),
+        Ok(RetryOutcome::NotDead) => admin_error(409, format!("message {id} is pending, not dead")),
+        Err(e) => {
+            tracing::error!(error = %e, "retrying a dead letter failed");
+            admin_error(500, "the outbox could not be written")
+        }
+    }
+}
+
+/// `DELETE /admin/outbox/{id}`: the message (pending or dead) is deleted, never sent.
+async fn drop_outbox(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<NodeState>,
+) -> HttpResponse {
+    if let Err(r) = admin_auth(&req, &state) {
+        return r;
+    }
+    let id = match outbox_id(&path) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match state.store.outbox_drop(id).await {
+        Ok(true) => {
+            tracing::info!(outbox_id = id, "message dropped");
+            HttpResponse::NoContent().body(BoxBody::new(()))
+        }
+        Ok(false) => admin_error(404, format!("no message {id}")),
+        Err(e) => {
+            tracing::error!(error = %e, "dropping a message failed");
+            admin_error(500, "the outbox could not be written")
+        }
+    }
 }

@@ -20,8 +20,9 @@ use serde::Serialize;
 use tracing::Span;
 
 use super::NodeState;
-use super::delivery::Job;
 use super::failure::Failure;
+use super::failure::HasStatus;
+use super::routes::RouteNote;
 use crate::config::{PartnerId, Role};
 use crate::oicp::v23::acknowledgement::Acknowledgement;
 use crate::oicp::v23::auth_data::PushAuthenticationData;
@@ -31,7 +32,7 @@ use crate::oicp::v23::authorization::{
     AuthorizeStop,
 };
 use crate::oicp::v23::cdr::{ChargeDetailRecord, ChargeDetailRecordPage, GetChargeDetailRecords};
-use crate::oicp::v23::common::{ActionType, Identification};
+use crate::oicp::v23::common::Identification;
 use crate::oicp::v23::evse_data::{EvseDataPage, PageCount, PullEvseData, PushEvseData};
 use crate::oicp::v23::evse_status::{
     EvseStatusByIdResponse, EvseStatusRecords, EvseStatusResponse, EvseStatuses, PullEvseStatus,
@@ -48,11 +49,9 @@ use crate::oicp::v23::scalars::{Bounded, Int};
 use crate::oicp::v23::status::{Code, StatusCode};
 use crate::oicp::v23::wire::Extra;
 use crate::peer::client::{OicpClient, Target, TargetKind, fill_path};
-use crate::routing::RouteKind;
-use super::failure::HasStatus;
-use super::routes::RouteNote;
 use crate::peer::registry::{Caller, Registry};
-use crate::store::{CdrInsert, EvseDataQuery, SessionRecord};
+use crate::routing::RouteKind;
+use crate::store::{CdrInsert, EvseDataQuery, OutboxEntry, SessionRecord, TargetRef};
 
 /// Default and largest page size of the paged pulls (oicp-2.3.md §5.4).
 const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -176,7 +175,10 @@ impl Ctx {
             self.span.record("partner", p);
         }
         self.span.record("route", route);
-        let mut note = self.note.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut note = self
+            .note
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(p) = partner {
             note.partner = Some(p.to_owned());
         }
@@ -255,7 +257,10 @@ impl Ctx {
                     Err(f) => return Err(f),
                 };
                 let unanswered = |code: Option<&Code>| {
-                    matches!(code, Some(Code::PartnerDidNotRespond | Code::ServiceNotAvailable))
+                    matches!(
+                        code,
+                        Some(Code::PartnerDidNotRespond | Code::ServiceNotAvailable)
+                    )
                 };
                 match first {
                     Some(Ok(answer)) if !unanswered(answer.code()) => Ok(answer),
@@ -287,9 +292,10 @@ impl Ctx {
         }
     }
 
-    /// Queues a message for `partner` along its configured route: the peer (with the hub as
-    /// fallback for `direct-then-clearing-house`), the hub, or both.
-    fn enqueue_routed<T: Serialize>(
+    /// The outbox entries of a message for `partner` along its configured route: the peer
+    /// (with the hub as fallback for `direct-then-clearing-house`), the hub, or both. The
+    /// caller commits them with its store write (or [`crate::store::Store::enqueue`]).
+    fn routed_entries<T: Serialize>(
         &self,
         op: Operation,
         partner: &PartnerId,
@@ -297,42 +303,41 @@ impl Ctx {
         direct: Result<Target, Failure>,
         path_id: &str,
         body: &T,
-    ) -> Result<(), Failure> {
-        let bytes = Arc::new(
-            serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?,
-        );
+    ) -> Result<Vec<OutboxEntry>, Failure> {
+        let bytes = serialize(body)?;
         let hub = || self.hub_target(own);
         let name = partner.to_string();
+        let mut entries = Vec::new();
         match self.route_for(op, partner) {
             RouteKind::Direct => {
                 let target = direct?;
                 self.route(&target);
-                self.send(target, op, path_id, bytes, None, None);
+                entries.push(self.entry(&target, op, path_id, bytes, None));
             }
             RouteKind::ClearingHouse => {
-                self.send(hub()?, op, path_id, bytes, None, None);
+                entries.push(self.entry(&hub()?, op, path_id, bytes, None));
                 self.note_route(Some(&name), "clearing-house");
             }
             RouteKind::DirectThenClearingHouse => match direct {
                 Ok(target) => {
-                    self.send(target, op, path_id, bytes, None, Some(hub()?));
+                    entries.push(self.entry(&target, op, path_id, bytes, Some(&hub()?)));
                     self.note_route(Some(&name), "direct-then-clearing-house");
                 }
                 Err(f) if *f.code() == Code::NoValidContract => {
-                    self.send(hub()?, op, path_id, bytes, None, None);
+                    entries.push(self.entry(&hub()?, op, path_id, bytes, None));
                     self.note_route(Some(&name), "clearing-house-fallback");
                 }
                 Err(f) => return Err(f),
             },
             RouteKind::Both => {
                 if let Ok(target) = direct {
-                    self.send(target, op, path_id, Arc::clone(&bytes), None, None);
+                    entries.push(self.entry(&target, op, path_id, Arc::clone(&bytes), None));
                 }
-                self.send(hub()?, op, path_id, bytes, None, None);
+                entries.push(self.entry(&hub()?, op, path_id, bytes, None));
                 self.note_route(Some(&name), "both");
             }
         }
-        Ok(())
+        Ok(entries)
     }
 
     /// The own EMP with this `ProviderID`, or (for a backend caller) the EMP peer.
@@ -397,79 +402,72 @@ impl Ctx {
         }
     }
 
-    /// Queues `body` for `target` at `op`'s path (for `id`).
-    fn enqueue<T: Serialize>(
+    /// The outbox entry of a serialized body for `target` at `op`'s path (for `id`).
+    fn entry(
         &self,
-        target: Target,
+        target: &Target,
         op: Operation,
         id: &str,
-        body: &T,
-    ) -> Result<(), Failure> {
-        let bytes =
-            serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?;
-        self.send(target, op, id, Arc::new(bytes), None, None);
-        Ok(())
+        body: Arc<[u8]>,
+        fallback: Option<&Target>,
+    ) -> OutboxEntry {
+        OutboxEntry {
+            fallback: fallback.map(TargetRef::of),
+            ..OutboxEntry::new(
+                TargetRef::of(target),
+                op,
+                fill_path(op.path_template(), id),
+                body,
+                &self.process_id,
+            )
+        }
     }
 
-    /// Queues an already serialized body.
-    fn send(
-        &self,
-        target: Target,
-        op: Operation,
-        id: &str,
-        body: Arc<Vec<u8>>,
-        status_update: Option<Arc<PushEvseStatus>>,
-        fallback: Option<Target>,
-    ) {
-        self.state.delivery.send(Job {
-            target,
-            path: fill_path(op.path_template(), id),
-            body,
-            operation: op,
-            process_id: self.process_id.clone(),
-            status_update,
-            fallback,
-        });
+    /// Tells the delivery worker that `entries` were committed.
+    fn queued(&self, entries: &[OutboxEntry]) {
+        self.state.delivery.queued(entries);
     }
 
-    /// Queues a push from an own backend for every EMP peer along its route, plus one copy for
-    /// the clearing house when any route needs it (a push to the hub is for all EMPs, not per
-    /// provider, oicp-2.3.md §1).
+    /// The outbox entries of a push from an own backend for every EMP peer along its route,
+    /// plus one copy for the clearing house when any route needs it (a push to the hub is for
+    /// all EMPs, not per provider, oicp-2.3.md §1).
     fn fan_out_to_emp_peers<T: Serialize>(
         &self,
         op: Operation,
         operator: &OperatorId,
         body: &T,
-    ) -> Result<usize, Failure> {
+    ) -> Result<Vec<OutboxEntry>, Failure> {
         let own = PartnerId::Operator(operator.clone());
-        self.fan_out(op, Role::Emp, &own, body, None, |_| true)
+        self.fan_out(op, Role::Emp, &own, body, |_| true)
     }
 
-    /// Queues `body` for every peer of `role` that `keep` selects, each along its route, and
-    /// one copy for the hub when a route needs it; `status_update` marks a mergeable status
-    /// update. Only pushes from an own backend fan out.
+    /// The outbox entries of `body` for every peer of `role` that `keep` selects, each along
+    /// its route, and one copy for the hub when a route needs it. Only pushes from an own
+    /// backend fan out. (Entries of a `PushEvseStatus` `update` are coalesced by the store.)
     fn fan_out<T: Serialize>(
         &self,
         op: Operation,
         role: Role,
         own: &PartnerId,
         body: &T,
-        status_update: Option<Arc<PushEvseStatus>>,
         keep: impl Fn(&PartnerId) -> bool,
-    ) -> Result<usize, Failure> {
+    ) -> Result<Vec<OutboxEntry>, Failure> {
         if !self.called_by_backend() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        let peers: Vec<_> = self.registry().peers(role).into_iter().filter(|p| keep(&p.id)).collect();
+        let peers: Vec<_> = self
+            .registry()
+            .peers(role)
+            .into_iter()
+            .filter(|p| keep(&p.id))
+            .collect();
         let mut hub_copy = self.hub_for_others(op);
         if peers.is_empty() && !hub_copy {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        // Serialized once, shared by every queue.
-        let bytes = Arc::new(
-            serde_json::to_vec(body).map_err(|e| Failure::new(Code::SystemError, e.to_string()))?,
-        );
-        let mut sent = 0;
+        // Serialized once, shared by every entry.
+        let bytes = serialize(body)?;
+        let mut entries = Vec::with_capacity(peers.len() + 1);
         for peer in &peers {
             let route = self.route_for(op, &peer.id);
             let fallback = match route {
@@ -480,29 +478,32 @@ impl Ctx {
                 hub_copy = true;
             }
             if route != RouteKind::ClearingHouse {
-                self.send(
-                    Registry::peer_target(peer),
+                entries.push(self.entry(
+                    &Registry::peer_target(peer),
                     op,
                     own.as_str(),
                     Arc::clone(&bytes),
-                    status_update.clone(),
-                    fallback,
-                );
-                sent += 1;
+                    fallback.as_ref(),
+                ));
             }
         }
         if hub_copy {
-            self.send(self.hub_target(own)?, op, own.as_str(), bytes, None, None);
-            sent += 1;
+            entries.push(self.entry(&self.hub_target(own)?, op, own.as_str(), bytes, None));
         }
-        Ok(sent)
+        Ok(entries)
     }
 
-    /// Whether a message for `partner` can be routed at all (checked before it is stored).
-    fn routable(&self, op: Operation, partner: &PartnerId, direct: &Result<Target, Failure>) -> Result<(), Failure> {
+    fn routable(
+        &self,
+        op: Operation,
+        partner: &PartnerId,
+        direct: &Result<Target, Failure>,
+    ) -> Result<(), Failure> {
         match (self.route_for(op, partner), direct) {
             (RouteKind::Direct | RouteKind::Both, Err(f)) => Err(f.clone()),
-            (RouteKind::DirectThenClearingHouse, Err(f)) if *f.code() != Code::NoValidContract => Err(f.clone()),
+            (RouteKind::DirectThenClearingHouse, Err(f)) if *f.code() != Code::NoValidContract => {
+                Err(f.clone())
+            }
             _ => Ok(()),
         }
     }
@@ -528,6 +529,13 @@ impl Ctx {
                 Failure::from(e)
             })
     }
+}
+
+/// A body as JSON, shared by the outbox entries of a fan-out.
+fn serialize<T: Serialize>(body: &T) -> Result<Arc<[u8]>, Failure> {
+    serde_json::to_vec(body)
+        .map(Arc::from)
+        .map_err(|e| Failure::new(Code::SystemError, e.to_string()))
 }
 
 fn now() -> chrono::DateTime<chrono::Utc> {
@@ -596,6 +604,7 @@ pub async fn push_evse_data(ctx: Ctx, req: PushEvseData) -> Result<Acknowledgeme
             .map(|r| (&r.evse_id, r.hub_operator_id.as_ref())),
     )?;
     ctx.route_local("store");
+    let outbox = ctx.fan_out_to_emp_peers(Operation::PushEvseData, &operator, &req)?;
     ctx.state
         .store
         .apply_evse_data(
@@ -604,9 +613,10 @@ pub async fn push_evse_data(ctx: Ctx, req: PushEvseData) -> Result<Acknowledgeme
             req.action_type.clone(),
             &data.evse_data_record,
             now(),
+            &outbox,
         )
         .await?;
-    ctx.fan_out_to_emp_peers(Operation::PushEvseData, &operator, &req)?;
+    ctx.queued(&outbox);
     Ok(ack_success())
 }
 
@@ -630,6 +640,9 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
     )?;
     ctx.route_local("store");
     let name = data.operator_name.as_ref().map(Bounded::as_str);
+    // The entries of an `update` are coalesced per peer and EVSE by the store (latest status
+    // wins, batched at delivery); every other action is queued as pushed.
+    let outbox = ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?;
     ctx.state
         .store
         .apply_evse_status(
@@ -638,16 +651,10 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
             req.action_type.clone(),
             &data.evse_status_record,
             now(),
+            &outbox,
         )
         .await?;
-    if req.action_type == ActionType::Update {
-        // Updates may be merged with others still queued for the same peer.
-        let typed = Arc::new(req);
-        let own = PartnerId::Operator(operator.clone());
-        ctx.fan_out(Operation::PushEvseStatus, Role::Emp, &own, &*typed, Some(Arc::clone(&typed)), |_| true)?;
-    } else {
-        ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?;
-    }
+    ctx.queued(&outbox);
     Ok(ack_success())
 }
 
@@ -670,14 +677,19 @@ pub async fn push_pricing_products(
         ctx.require_hosts(Role::Emp)?;
     }
     ctx.route_local("store");
+    let own = PartnerId::Operator(operator.clone());
+    let outbox = ctx.fan_out(
+        Operation::PushPricingProductData,
+        Role::Emp,
+        &own,
+        &req,
+        |id| matches!(id, PartnerId::Provider(p) if data.provider_id.matches(p)),
+    )?;
     ctx.state
         .store
-        .apply_pricing_products(data, req.action_type.clone(), now())
+        .apply_pricing_products(data, req.action_type.clone(), now(), &outbox)
         .await?;
-    let own = PartnerId::Operator(operator.clone());
-    ctx.fan_out(Operation::PushPricingProductData, Role::Emp, &own, &req, None, |id| {
-        matches!(id, PartnerId::Provider(p) if data.provider_id.matches(p))
-    })?;
+    ctx.queued(&outbox);
     Ok(ack_success())
 }
 
@@ -692,10 +704,7 @@ pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowl
         req.evse_pricing.iter().map(|r| (&r.evse_id, None)),
     )?;
     ctx.route_local("store");
-    ctx.state
-        .store
-        .apply_evse_pricing(&operator, req.action_type.clone(), &req.evse_pricing, now())
-        .await?;
+    let mut outbox = Vec::new();
     if ctx.called_by_backend() {
         let own = PartnerId::Operator(operator.clone());
         for peer in ctx.registry().peers(Role::Emp) {
@@ -708,7 +717,9 @@ pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowl
                 .filter(|e| e.provider_id.matches(p))
                 .cloned()
                 .collect();
-            if entries.is_empty() || ctx.route_for(Operation::PushEvsePricing, &peer.id) == RouteKind::ClearingHouse {
+            if entries.is_empty()
+                || ctx.route_for(Operation::PushEvsePricing, &peer.id) == RouteKind::ClearingHouse
+            {
                 continue;
             }
             let body = PushEvsePricing {
@@ -717,7 +728,14 @@ pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowl
                 extra: req.extra.clone(),
             };
             let direct = Ok(Registry::peer_target(&peer));
-            ctx.enqueue_routed(Operation::PushEvsePricing, &peer.id, &own, direct, operator.as_str(), &body)?;
+            outbox.extend(ctx.routed_entries(
+                Operation::PushEvsePricing,
+                &peer.id,
+                &own,
+                direct,
+                operator.as_str(),
+                &body,
+            )?);
         }
         // The hub gets the whole push once: it serves every provider itself.
         let hub_needed = ctx.hub_for_others(Operation::PushEvsePricing)
@@ -725,9 +743,27 @@ pub async fn push_evse_pricing(ctx: Ctx, req: PushEvsePricing) -> Result<Acknowl
                 ctx.route_for(Operation::PushEvsePricing, &p.id) == RouteKind::ClearingHouse
             });
         if hub_needed {
-            ctx.enqueue(ctx.hub_target(&own)?, Operation::PushEvsePricing, operator.as_str(), &req)?;
+            let hub = ctx.hub_target(&own)?;
+            outbox.push(ctx.entry(
+                &hub,
+                Operation::PushEvsePricing,
+                operator.as_str(),
+                serialize(&req)?,
+                None,
+            ));
         }
     }
+    ctx.state
+        .store
+        .apply_evse_pricing(
+            &operator,
+            req.action_type.clone(),
+            &req.evse_pricing,
+            now(),
+            &outbox,
+        )
+        .await?;
+    ctx.queued(&outbox);
     Ok(ack_success())
 }
 
@@ -760,13 +796,28 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
         let partner = PartnerId::Provider(provider.clone());
         let direct = ctx.emp_target(&provider);
         let mut body = req.clone();
-        if direct.as_ref().is_ok_and(|t| t.kind == TargetKind::Backend) && body.session_id.is_none() {
+        if direct.as_ref().is_ok_and(|t| t.kind == TargetKind::Backend) && body.session_id.is_none()
+        {
             body.session_id = Some(new_session_id());
         }
         let answer: AuthorizationStart = ctx
-            .call_routed(Operation::AuthorizeStart, &partner, direct, operator.as_str(), &body)
+            .call_routed(
+                Operation::AuthorizeStart,
+                &partner,
+                direct,
+                operator.as_str(),
+                &body,
+            )
             .await?;
-        return finish_authorized(&ctx, &req, &operator, Some(provider), body.session_id, answer).await;
+        return finish_authorized(
+            &ctx,
+            &req,
+            &operator,
+            Some(provider),
+            body.session_id,
+            answer,
+        )
+        .await;
     }
     if ctx.called_by_backend()
         && let Some(answer) = authorize_offline(&ctx, &req, &operator).await?
@@ -812,7 +863,8 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
                     _ => None,
                 };
                 // Dropping `pending` ignores the late answers.
-                return finish_authorized(&ctx, &req, &operator, provider, sent_session, answer).await;
+                return finish_authorized(&ctx, &req, &operator, provider, sent_session, answer)
+                    .await;
             }
             Ok(answer) => last_negative = Some(answer),
             Err(e) => {
@@ -1026,7 +1078,13 @@ pub async fn authorize_stop(ctx: Ctx, req: AuthorizeStop) -> Result<Authorizatio
     let direct = ctx.emp_target(&provider);
     let partner = PartnerId::Provider(provider.clone());
     let mut answer: AuthorizationStop = ctx
-        .call_routed(Operation::AuthorizeStop, &partner, direct, operator.as_str(), &req)
+        .call_routed(
+            Operation::AuthorizeStop,
+            &partner,
+            direct,
+            operator.as_str(),
+            &req,
+        )
         .await?;
     if answer.authorization_status == AuthorizationStatus::Authorized
         && answer.provider_id.is_none()
@@ -1083,7 +1141,16 @@ pub async fn charging_notification(
     )
     .await?;
     let own = PartnerId::Operator(operator.clone());
-    ctx.enqueue_routed(Operation::ChargingNotificationStart, &partner, &own, direct, "", &req)?;
+    let outbox = ctx.routed_entries(
+        Operation::ChargingNotificationStart,
+        &partner,
+        &own,
+        direct,
+        "",
+        &req,
+    )?;
+    ctx.state.store.enqueue(&outbox, now()).await?;
+    ctx.queued(&outbox);
     Ok(ack_success())
 }
 
@@ -1103,10 +1170,19 @@ pub async fn charge_detail_record(
     let direct = ctx.emp_target(&provider);
     let partner = PartnerId::Provider(provider.clone());
     ctx.routable(Operation::ChargeDetailRecord, &partner, &direct)?;
+    let own = PartnerId::Operator(operator.clone());
+    let outbox = ctx.routed_entries(
+        Operation::ChargeDetailRecord,
+        &partner,
+        &own,
+        direct,
+        operator.as_str(),
+        &req,
+    )?;
     match ctx
         .state
         .store
-        .insert_cdr(&req, &operator, Some(&provider), now())
+        .insert_cdr(&req, &operator, Some(&provider), now(), &outbox)
         .await?
     {
         CdrInsert::Duplicate => {
@@ -1126,8 +1202,7 @@ pub async fn charge_detail_record(
         "cdr",
     )
     .await?;
-    let own = PartnerId::Operator(operator.clone());
-    ctx.enqueue_routed(Operation::ChargeDetailRecord, &partner, &own, direct, operator.as_str(), &req)?;
+    ctx.queued(&outbox);
     Ok(ack_success())
 }
 
@@ -1175,8 +1250,9 @@ async fn remote<Req: Serialize>(
         updated_at: now(),
     };
     ctx.state.store.upsert_session(&record).await?;
-    let mut answer: Acknowledgement =
-        ctx.call_routed(op, &partner, direct, provider.as_str(), body).await?;
+    let mut answer: Acknowledgement = ctx
+        .call_routed(op, &partner, direct, provider.as_str(), body)
+        .await?;
     if answer.session_id.is_none() {
         answer.session_id = Some(session_id.clone());
     }
@@ -1323,15 +1399,19 @@ pub async fn pull_evse_data(ctx: Ctx, req: PullEvseData) -> Result<EvseDataPage,
         // that are not direct; totals add up (a page may then hold up to twice `size`).
         let paging = format!("page={}&size={}", query.page, query.size);
         if let Some(hub) =
-            pull_from_hub::<_, EvseDataPage>(&ctx, Operation::PullEvseData, &paging, &query.request).await
+            pull_from_hub::<_, EvseDataPage>(&ctx, Operation::PullEvseData, &paging, &query.request)
+                .await
         {
-            let seen: std::collections::HashSet<EvseId> = records.iter().map(|r| r.evse_id.clone()).collect();
+            let seen: std::collections::HashSet<EvseId> =
+                records.iter().map(|r| r.evse_id.clone()).collect();
             let extra: Vec<_> = hub
                 .content
                 .into_iter()
                 .filter(|r| !is_direct_operator(&ctx, &r.operator_id) && !seen.contains(&r.evse_id))
                 .collect();
-            let hub_total = hub.total_elements.map_or(0, |t| u64::try_from(t.get()).unwrap_or(0));
+            let hub_total = hub
+                .total_elements
+                .map_or(0, |t| u64::try_from(t.get()).unwrap_or(0));
             total += hub_total;
             records.extend(extra);
         }
@@ -1374,7 +1454,11 @@ where
         path.push('?');
         path.push_str(query);
     }
-    match ctx.client.call::<Req, Resp>(&hub, &path, &ctx.process_id, body).await {
+    match ctx
+        .client
+        .call::<Req, Resp>(&hub, &path, &ctx.process_id, body)
+        .await
+    {
         Ok(answer) => {
             ctx.note_route(Some(crate::clearing_house::HUB), "local+clearing-house");
             Some(answer)
@@ -1422,7 +1506,8 @@ pub async fn pull_evse_status(
         .await?;
     let mut list = list;
     if ctx.hub_for_others(Operation::PullEvseStatus)
-        && let Some(hub) = pull_from_hub::<_, EvseStatusResponse>(&ctx, Operation::PullEvseStatus, "", &req).await
+        && let Some(hub) =
+            pull_from_hub::<_, EvseStatusResponse>(&ctx, Operation::PullEvseStatus, "", &req).await
     {
         merge_operators(&ctx, &mut list, hub.evse_statuses.operator_evse_status);
     }
@@ -1459,13 +1544,24 @@ pub async fn pull_evse_status_by_id(
     // Unknown here and not of a direct operator: ask the clearing house.
     let ask_hub: Vec<EvseId> = records
         .iter()
-        .filter(|r| r.evse_status == crate::oicp::v23::evse_status::EvseStatus::EvseNotFound && !is_direct_operator(&ctx, &r.evse_id.operator_id()))
+        .filter(|r| {
+            r.evse_status == crate::oicp::v23::evse_status::EvseStatus::EvseNotFound
+                && !is_direct_operator(&ctx, &r.evse_id.operator_id())
+        })
         .map(|r| r.evse_id.clone())
         .collect();
     if !ask_hub.is_empty() && ctx.hub_for_others(Operation::PullEvseStatusById) {
-        let body = PullEvseStatusById { evse_id: ask_hub, ..req.clone() };
-        if let Some(hub) =
-            pull_from_hub::<_, EvseStatusByIdResponse>(&ctx, Operation::PullEvseStatusById, "", &body).await
+        let body = PullEvseStatusById {
+            evse_id: ask_hub,
+            ..req.clone()
+        };
+        if let Some(hub) = pull_from_hub::<_, EvseStatusByIdResponse>(
+            &ctx,
+            Operation::PullEvseStatusById,
+            "",
+            &body,
+        )
+        .await
         {
             for found in hub.evse_status_records.evse_status_record {
                 if let Some(r) = records.iter_mut().find(|r| r.evse_id == found.evse_id) {
@@ -1496,15 +1592,30 @@ pub async fn pull_evse_status_by_operator_id(
     let mut list = if operators.is_empty() {
         Vec::new()
     } else {
-        ctx.state.store.query_evse_status(Some(&operators), None, None).await?
+        ctx.state
+            .store
+            .query_evse_status(Some(&operators), None, None)
+            .await?
     };
     // Operators the node does not have itself come from the clearing house.
-    let others: Vec<OperatorId> =
-        req.operator_id.iter().filter(|o| !is_direct_operator(&ctx, o)).cloned().collect();
+    let others: Vec<OperatorId> = req
+        .operator_id
+        .iter()
+        .filter(|o| !is_direct_operator(&ctx, o))
+        .cloned()
+        .collect();
     if !others.is_empty() && ctx.hub_for_others(Operation::PullEvseStatusByOperatorId) {
-        let body = PullEvseStatusByOperatorId { operator_id: others, ..req.clone() };
-        if let Some(hub) =
-            pull_from_hub::<_, EvseStatusResponse>(&ctx, Operation::PullEvseStatusByOperatorId, "", &body).await
+        let body = PullEvseStatusByOperatorId {
+            operator_id: others,
+            ..req.clone()
+        };
+        if let Some(hub) = pull_from_hub::<_, EvseStatusResponse>(
+            &ctx,
+            Operation::PullEvseStatusByOperatorId,
+            "",
+            &body,
+        )
+        .await
         {
             merge_operators(&ctx, &mut list, hub.evse_statuses.operator_evse_status);
         }
@@ -1607,12 +1718,19 @@ pub async fn push_authentication_data(
     }
     ctx.route_local("store");
     let records = &req.provider_authentication_data.authentication_data_record;
+    let own = PartnerId::Provider(provider.clone());
+    let outbox = ctx.fan_out(
+        Operation::PushAuthenticationData,
+        Role::Cpo,
+        &own,
+        &req,
+        |_| true,
+    )?;
     ctx.state
         .store
-        .apply_auth_data(&provider, req.action_type.clone(), records, now())
+        .apply_auth_data(&provider, req.action_type.clone(), records, now(), &outbox)
         .await?;
-    let own = PartnerId::Provider(provider.clone());
-    ctx.fan_out(Operation::PushAuthenticationData, Role::Cpo, &own, &req, None, |_| true)?;
+    ctx.queued(&outbox);
     Ok(ack_success())
 }
 

@@ -53,13 +53,19 @@ impl RouteLog {
             note.route.unwrap_or("local").to_owned(),
             code.to_owned(),
         );
-        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *counts.entry(key).or_default() += 1;
     }
 
     /// All counters, ordered.
     pub fn snapshot(&self) -> Vec<RouteCount> {
-        let counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         counts
             .iter()
             .map(|((operation, partner, route, code), count)| RouteCount {
@@ -95,7 +101,9 @@ impl RouteLog {
 
 /// Escapes a Prometheus label value.
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -105,7 +113,10 @@ mod tests {
     #[test]
     fn counts_and_renders() {
         let log = RouteLog::default();
-        let note = RouteNote { partner: Some("DE-GDF".into()), route: Some("direct") };
+        let note = RouteNote {
+            partner: Some("DE-GDF".into()),
+            route: Some("direct"),
+        };
         log.record("PushEvseStatus", &note, "000");
         log.record("PushEvseStatus", &note, "000");
         log.record("AuthorizeStart", &RouteNote::default(), "210");

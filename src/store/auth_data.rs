@@ -153,19 +153,9 @@ impl Store {
     /// * `update`: fails with [`StoreError::NotFound`] if any record is missing, and nothing is
     ///   written.
     /// * `delete`: removes the named records; unknown ones are ignored.
+    ///
+    /// Queues `outbox` in the same transaction.
     pub async fn apply_auth_data(
-        &self,
-        provider: &ProviderId,
-        action: ActionType,
-        records: &[AuthenticationDataRecord],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.apply_auth_data_with_outbox(provider, action, records, now, &[])
-            .await
-    }
-
-    /// [`Store::apply_auth_data`], queuing `outbox` in the same transaction.
-    pub async fn apply_auth_data_with_outbox(
         &self,
         provider: &ProviderId,
         action: ActionType,
@@ -247,7 +237,7 @@ mod tests {
         let gdf = provider("DE-GDF");
         let first = [record(&card("1234ABCD")), record(&card("AABBCCDD"))];
         store
-            .apply_auth_data(&gdf, ActionType::FullLoad, &first, at(0))
+            .apply_auth_data(&gdf, ActionType::FullLoad, &first, at(0), &[])
             .await
             .unwrap();
         let err = store
@@ -261,6 +251,7 @@ mod tests {
                     ),
                 ],
                 at(1),
+                &[],
             )
             .await
             .unwrap_err();
@@ -281,6 +272,7 @@ mod tests {
                 ActionType::Update,
                 &[record(&card("22222222"))],
                 at(1),
+                &[],
             )
             .await
             .unwrap_err();
@@ -294,6 +286,7 @@ mod tests {
                 ActionType::Delete,
                 &[record(&card("AABBCCDD")), record(&card("99999999"))],
                 at(2),
+                &[],
             )
             .await
             .unwrap();
@@ -318,6 +311,7 @@ mod tests {
                 ActionType::FullLoad,
                 &[record(&card("33333333"))],
                 at(3),
+                &[],
             )
             .await
             .unwrap();
@@ -355,7 +349,7 @@ mod tests {
             ),
         ];
         store
-            .apply_auth_data(&gdf, ActionType::FullLoad, &records, at(0))
+            .apply_auth_data(&gdf, ActionType::FullLoad, &records, at(0), &[])
             .await
             .unwrap();
         let found = |v: Value| {

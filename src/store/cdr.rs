@@ -23,20 +23,10 @@ impl Store {
     /// [`StoreError::Conflict`] naming the `SessionID` if the session already has a different
     /// CDR (compared as JSON values); the stored one is kept. An identical one is
     /// [`CdrInsert::Duplicate`], a partner's retry (style.md §3.2 item 18).
-    pub async fn insert_cdr(
-        &self,
-        cdr: &ChargeDetailRecord,
-        operator: &OperatorId,
-        provider: Option<&ProviderId>,
-        now: DateTime<Utc>,
-    ) -> Result<CdrInsert, StoreError> {
-        self.insert_cdr_with_outbox(cdr, operator, provider, now, &[])
-            .await
-    }
-
-    /// [`Store::insert_cdr`], queuing `outbox` in the same transaction when the CDR is new
+    ///
+    /// Queues `outbox` in the same transaction when the CDR is new
     /// (a duplicate or a conflict queues nothing).
-    pub async fn insert_cdr_with_outbox(
+    pub async fn insert_cdr(
         &self,
         cdr: &ChargeDetailRecord,
         operator: &OperatorId,
@@ -211,7 +201,7 @@ mod tests {
         let first = cdr(1, &json!({}));
         assert_eq!(
             store
-                .insert_cdr(&first, &gef, Some(&gdf), at(0))
+                .insert_cdr(&first, &gef, Some(&gdf), at(0), &[])
                 .await
                 .unwrap(),
             CdrInsert::New
@@ -219,14 +209,14 @@ mod tests {
         // The identical CDR again: a retry.
         assert_eq!(
             store
-                .insert_cdr(&first, &gef, Some(&gdf), at(5))
+                .insert_cdr(&first, &gef, Some(&gdf), at(5), &[])
                 .await
                 .unwrap(),
             CdrInsert::Duplicate
         );
         let changed = cdr(1, &json!({"ConsumedEnergy": 13}));
         let err = store
-            .insert_cdr(&changed, &gef, Some(&gdf), at(6))
+            .insert_cdr(&changed, &gef, Some(&gdf), at(6), &[])
             .await
             .unwrap_err();
         match err {
@@ -237,7 +227,7 @@ mod tests {
         // in the SessionID, so it is not a retry of the same message.
         let upper = cdr(1, &json!({"SessionID": session(1).to_ascii_uppercase()}));
         assert!(matches!(
-            store.insert_cdr(&upper, &gef, Some(&gdf), at(7)).await,
+            store.insert_cdr(&upper, &gef, Some(&gdf), at(7), &[]).await,
             Err(StoreError::Conflict(_))
         ));
         let (records, total) = store
@@ -267,21 +257,22 @@ mod tests {
                     operator,
                     Some(&gdf),
                     at(i64::from(n) * 60),
+                    &[],
                 )
                 .await
                 .unwrap();
         }
         store
-            .insert_cdr(&cdr(10, &json!({})), &gef, Some(&xyz), at(30))
+            .insert_cdr(&cdr(10, &json!({})), &gef, Some(&xyz), at(30), &[])
             .await
             .unwrap();
         store
-            .insert_cdr(&cdr(11, &json!({})), &gef, None, at(30))
+            .insert_cdr(&cdr(11, &json!({})), &gef, None, at(30), &[])
             .await
             .unwrap();
         // Outside the window.
         store
-            .insert_cdr(&cdr(12, &json!({})), &gef, Some(&gdf), at(3601))
+            .insert_cdr(&cdr(12, &json!({})), &gef, Some(&gdf), at(3601), &[])
             .await
             .unwrap();
         store

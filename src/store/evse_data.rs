@@ -203,20 +203,9 @@ impl Store {
     /// A stored or changed record gets `lastUpdate` = `now` (millisecond resolution); a record
     /// pushed again unchanged keeps its `lastUpdate`. `operator_name` becomes the
     /// `OperatorName` of the operator's records in pulls.
+    ///
+    /// Queues `outbox` in the same transaction.
     pub async fn apply_evse_data(
-        &self,
-        operator: &OperatorId,
-        operator_name: &str,
-        action: ActionType,
-        records: &[EvseDataRecord],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.apply_evse_data_with_outbox(operator, operator_name, action, records, now, &[])
-            .await
-    }
-
-    /// [`Store::apply_evse_data`], queuing `outbox` in the same transaction.
-    pub async fn apply_evse_data_with_outbox(
         &self,
         operator: &OperatorId,
         operator_name: &str,
@@ -621,6 +610,7 @@ mod tests {
                 ActionType::Insert,
                 std::slice::from_ref(&a),
                 at(0),
+                &[],
             )
             .await
             .unwrap();
@@ -628,7 +618,7 @@ mod tests {
         // The same EVSE spelled differently exists too.
         let a2 = evse("DEGEFE1", &json!({"IsOpen24Hours": true}));
         let err = store
-            .apply_evse_data(&gef, "GEF", ActionType::Insert, &[b, a2], at(1))
+            .apply_evse_data(&gef, "GEF", ActionType::Insert, &[b, a2], at(1), &[])
             .await
             .unwrap_err();
         match err {
@@ -652,7 +642,7 @@ mod tests {
         let gef = op("DE*GEF");
         let a = evse("DE*GEF*E1", &json!({}));
         store
-            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &[a], at(0))
+            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &[a], at(0), &[])
             .await
             .unwrap();
         let changed = evse("DE*GEF*E1", &json!({"MaxCapacity": 7}));
@@ -664,6 +654,7 @@ mod tests {
                 ActionType::Update,
                 &[changed.clone(), missing],
                 at(1),
+                &[],
             )
             .await
             .unwrap_err();
@@ -687,6 +678,7 @@ mod tests {
                 ActionType::Update,
                 std::slice::from_ref(&changed),
                 at(2),
+                &[],
             )
             .await
             .unwrap_err();
@@ -695,7 +687,7 @@ mod tests {
         // A format-insensitive update of an existing record works.
         let respelled = evse("DEGEFE1", &json!({"MaxCapacity": 7}));
         store
-            .apply_evse_data(&gef, "GEF", ActionType::Update, &[respelled], at(3))
+            .apply_evse_data(&gef, "GEF", ActionType::Update, &[respelled], at(3), &[])
             .await
             .unwrap();
         let (records, _) = store
@@ -713,23 +705,23 @@ mod tests {
         let gef = op("DE*GEF");
         let records = [evse("DE*GEF*E1", &json!({})), evse("DE*GEF*E2", &json!({}))];
         store
-            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &records, at(0))
+            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &records, at(0), &[])
             .await
             .unwrap();
         let gone = [evse("DEGEFE1", &json!({})), evse("DE*GEF*E7", &json!({}))];
         store
-            .apply_evse_data(&gef, "GEF", ActionType::Delete, &gone, at(1))
+            .apply_evse_data(&gef, "GEF", ActionType::Delete, &gone, at(1), &[])
             .await
             .unwrap();
         assert_eq!(pull_ids(&store, json!({})).await, ["DE*GEF*E2"]);
         assert_eq!(store.evse_data_count().await.unwrap(), 1);
         // Deleting it again is no error; inserting it again works.
         store
-            .apply_evse_data(&gef, "GEF", ActionType::Delete, &gone, at(2))
+            .apply_evse_data(&gef, "GEF", ActionType::Delete, &gone, at(2), &[])
             .await
             .unwrap();
         store
-            .apply_evse_data(&gef, "GEF", ActionType::Insert, &records[..1], at(3))
+            .apply_evse_data(&gef, "GEF", ActionType::Insert, &records[..1], at(3), &[])
             .await
             .unwrap();
         assert_eq!(store.evse_data_count().await.unwrap(), 2);
@@ -741,7 +733,7 @@ mod tests {
         let (gef, abc) = (op("DE*GEF"), op("DE*ABC"));
         let first = [evse("DE*GEF*E1", &json!({})), evse("DE*GEF*E2", &json!({}))];
         store
-            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &first, at(0))
+            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &first, at(0), &[])
             .await
             .unwrap();
         store
@@ -751,12 +743,13 @@ mod tests {
                 ActionType::FullLoad,
                 &[evse("DE*ABC*E1", &json!({}))],
                 at(0),
+                &[],
             )
             .await
             .unwrap();
         let second = [evse("DE*GEF*E2", &json!({})), evse("DE*GEF*E3", &json!({}))];
         store
-            .apply_evse_data(&gef, "GEF Neu", ActionType::FullLoad, &second, at(10))
+            .apply_evse_data(&gef, "GEF Neu", ActionType::FullLoad, &second, at(10), &[])
             .await
             .unwrap();
         assert_eq!(
@@ -779,7 +772,7 @@ mod tests {
 
         // An empty fullLoad deletes everything of the operator.
         store
-            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &[], at(20))
+            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &[], at(20), &[])
             .await
             .unwrap();
         assert_eq!(pull_ids(&store, json!({})).await, ["DE*ABC*E1"]);
@@ -796,7 +789,7 @@ mod tests {
             evse("DE*GEF*E4", &json!({})),
         ];
         store
-            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &first, at(0))
+            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &first, at(0), &[])
             .await
             .unwrap();
         // At 10: E1 changes, E2 goes, E3 comes, E4 stays unchanged.
@@ -806,7 +799,7 @@ mod tests {
             evse("DE*GEF*E4", &json!({})),
         ];
         store
-            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &second, at(10))
+            .apply_evse_data(&gef, "GEF", ActionType::FullLoad, &second, at(10), &[])
             .await
             .unwrap();
 
@@ -871,7 +864,7 @@ mod tests {
 
         // Re-inserting a deleted record is an insert again.
         store
-            .apply_evse_data(&gef, "GEF", ActionType::Insert, &first[1..2], at(20))
+            .apply_evse_data(&gef, "GEF", ActionType::Insert, &first[1..2], at(20), &[])
             .await
             .unwrap();
         let delta = pull_request(&json!({"LastCall": "2024-05-01T10:00:15Z"}));
@@ -884,7 +877,7 @@ mod tests {
 
         // Purging old tombstones forgets deletions.
         store
-            .apply_evse_data(&gef, "GEF", ActionType::Delete, &first[..1], at(30))
+            .apply_evse_data(&gef, "GEF", ActionType::Delete, &first[..1], at(30), &[])
             .await
             .unwrap();
         assert_eq!(store.purge_evse_data_tombstones(at(25)).await.unwrap(), 0);
@@ -932,7 +925,14 @@ mod tests {
             ),
         ];
         store
-            .apply_evse_data(&op("DE*GEF"), "GEF", ActionType::FullLoad, &berlin, at(0))
+            .apply_evse_data(
+                &op("DE*GEF"),
+                "GEF",
+                ActionType::FullLoad,
+                &berlin,
+                at(0),
+                &[],
+            )
             .await
             .unwrap();
         // Munich, about 500 km away.
@@ -947,7 +947,14 @@ mod tests {
             }),
         )];
         store
-            .apply_evse_data(&op("DEABC"), "ABC", ActionType::FullLoad, &munich, at(0))
+            .apply_evse_data(
+                &op("DEABC"),
+                "ABC",
+                ActionType::FullLoad,
+                &munich,
+                at(0),
+                &[],
+            )
             .await
             .unwrap();
         // Vienna.
@@ -959,7 +966,14 @@ mod tests {
             }),
         )];
         store
-            .apply_evse_data(&op("AT*XYZ"), "XYZ", ActionType::FullLoad, &vienna, at(0))
+            .apply_evse_data(
+                &op("AT*XYZ"),
+                "XYZ",
+                ActionType::FullLoad,
+                &vienna,
+                at(0),
+                &[],
+            )
             .await
             .unwrap();
         store
@@ -1099,7 +1113,14 @@ mod tests {
             .map(|i| evse(&format!("DE*GEF*E{i:04}"), &json!({})))
             .collect();
         store
-            .apply_evse_data(&op("DE*GEF"), "GEF", ActionType::FullLoad, &records, at(0))
+            .apply_evse_data(
+                &op("DE*GEF"),
+                "GEF",
+                ActionType::FullLoad,
+                &records,
+                at(0),
+                &[],
+            )
             .await
             .unwrap();
         let page = |page: u32, size: u32, sort: Option<(&str, bool)>| {
@@ -1129,7 +1150,14 @@ mod tests {
         // lastUpdate order: the changed record comes last ascending, first descending.
         let changed = [evse("DE*GEF*E0001", &json!({"MaxCapacity": 1}))];
         store
-            .apply_evse_data(&op("DE*GEF"), "GEF", ActionType::Update, &changed, at(5))
+            .apply_evse_data(
+                &op("DE*GEF"),
+                "GEF",
+                ActionType::Update,
+                &changed,
+                at(5),
+                &[],
+            )
             .await
             .unwrap();
         let (asc, _) = page(2, 20, Some(("lastUpdate", false))).await;
@@ -1148,7 +1176,14 @@ mod tests {
             .map(|i| evse(&format!("DE*GEF*E{i:05}"), &json!({})))
             .collect();
         store
-            .apply_evse_data(&op("DE*GEF"), "GEF", ActionType::FullLoad, &records, at(0))
+            .apply_evse_data(
+                &op("DE*GEF"),
+                "GEF",
+                ActionType::FullLoad,
+                &records,
+                at(0),
+                &[],
+            )
             .await
             .unwrap();
         let mut query = EvseDataQuery::new(pull_request(&json!({})));
@@ -1174,7 +1209,14 @@ mod tests {
             })
             .collect();
         store
-            .apply_evse_data(&op("DE*GEF"), "GEF", ActionType::FullLoad, &records, at(0))
+            .apply_evse_data(
+                &op("DE*GEF"),
+                "GEF",
+                ActionType::FullLoad,
+                &records,
+                at(0),
+                &[],
+            )
             .await
             .unwrap();
         let mut query = EvseDataQuery::new(pull_request(&json!({"SearchCenter": {
@@ -1207,6 +1249,7 @@ mod tests {
                 ActionType::Unknown("upsert".to_owned()),
                 &[evse("DE*GEF*E1", &json!({}))],
                 at(0),
+                &[],
             )
             .await
             .unwrap_err();

@@ -164,23 +164,12 @@ impl Store {
     /// * `delete`: removes the named records of this operator; unknown ones are ignored.
     ///
     /// `operator_name` (optional in this push) replaces the known `OperatorName` if given.
-    pub async fn apply_evse_status(
-        &self,
-        operator: &OperatorId,
-        operator_name: Option<&str>,
-        action: ActionType,
-        records: &[EvseStatusRecord],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.apply_evse_status_with_outbox(operator, operator_name, action, records, now, &[])
-            .await
-    }
-
-    /// [`Store::apply_evse_status`], queuing `outbox` in the same transaction. For an
+    ///
+    /// Queues `outbox` in the same transaction. For an
     /// `update`, the entries of operation `PushEvseStatus` are coalesced per (target, EVSE)
     /// (their bodies are not stored; see the outbox module); every other entry is queued as
     /// it is.
-    pub async fn apply_evse_status_with_outbox(
+    pub async fn apply_evse_status(
         &self,
         operator: &OperatorId,
         operator_name: Option<&str>,
@@ -439,7 +428,7 @@ mod tests {
             status("DE*GEF*E2", "Occupied"),
         ];
         store
-            .apply_evse_status(&gef, Some("GEF"), ActionType::FullLoad, &first, at(0))
+            .apply_evse_status(&gef, Some("GEF"), ActionType::FullLoad, &first, at(0), &[])
             .await
             .unwrap();
         // insert of an existing record (spelled differently) fails as a whole.
@@ -453,6 +442,7 @@ mod tests {
                     status("DEGEFE2", "Available"),
                 ],
                 at(1),
+                &[],
             )
             .await
             .unwrap_err();
@@ -472,6 +462,7 @@ mod tests {
                     status("DE*GEF*E5", "OutOfService"),
                 ],
                 at(2),
+                &[],
             )
             .await
             .unwrap();
@@ -486,6 +477,7 @@ mod tests {
                     status("DE*GEF*E9", "Occupied"),
                 ],
                 at(3),
+                &[],
             )
             .await
             .unwrap();
@@ -506,6 +498,7 @@ mod tests {
                 ActionType::FullLoad,
                 &[status("DE*GEF*E7", "Unknown")],
                 at(4),
+                &[],
             )
             .await
             .unwrap();
@@ -513,7 +506,7 @@ mod tests {
         assert_eq!(flat(&list), [triple("DE*GEF", "DE*GEF*E7", "Unknown")]);
         assert_eq!(list[0].operator_name.as_ref().unwrap().as_str(), "GEF 2");
         store
-            .apply_evse_status(&gef, None, ActionType::FullLoad, &[], at(5))
+            .apply_evse_status(&gef, None, ActionType::FullLoad, &[], at(5), &[])
             .await
             .unwrap();
         assert!(
@@ -539,12 +532,13 @@ mod tests {
                 ActionType::FullLoad,
                 &gef,
                 at(0),
+                &[],
             )
             .await
             .unwrap();
         let abc = [status("DEABCE1", "Available")];
         store
-            .apply_evse_status(&op("DEABC"), None, ActionType::FullLoad, &abc, at(0))
+            .apply_evse_status(&op("DEABC"), None, ActionType::FullLoad, &abc, at(0), &[])
             .await
             .unwrap();
         // EVSE data with coordinates for E1 (Berlin centre) and E2 (8 km away); E3 has none.
@@ -562,6 +556,7 @@ mod tests {
                 ActionType::FullLoad,
                 &data,
                 at(0),
+                &[],
             )
             .await
             .unwrap();
@@ -659,6 +654,7 @@ mod tests {
                 ActionType::Insert,
                 std::slice::from_ref(&record),
                 at(0),
+                &[],
             )
             .await
             .unwrap();
@@ -688,7 +684,14 @@ mod tests {
                 .map(|i| status(&format!("DE*{n:03}*E{i:06}"), "Available"))
                 .collect();
             store
-                .apply_evse_status(operator, Some("Op"), ActionType::FullLoad, &records, at(0))
+                .apply_evse_status(
+                    operator,
+                    Some("Op"),
+                    ActionType::FullLoad,
+                    &records,
+                    at(0),
+                    &[],
+                )
                 .await
                 .unwrap();
         }
@@ -709,7 +712,14 @@ mod tests {
         for round in 0..5 {
             let started = Instant::now();
             store
-                .apply_evse_status(&operators[7], None, ActionType::Update, &changes, at(round))
+                .apply_evse_status(
+                    &operators[7],
+                    None,
+                    ActionType::Update,
+                    &changes,
+                    at(round),
+                    &[],
+                )
                 .await
                 .unwrap();
             best = best.min(started.elapsed());

@@ -11,11 +11,16 @@
 //! `EvseID`.
 //!
 //! # Targets
-//! A message names its target by kind (peer or own backend), role and ID ([`TargetRef`]), never
-//! by URL or token: the registry resolves it when the message is sent, so a peer whose URL or
+//! A message names its target by kind (peer, own backend, or the clearing house acting for an
+//! own party), role and ID ([`TargetRef`]), never by URL or token: the registry (or the
+//! clearing house configuration) resolves it when the message is sent, so a peer whose URL or
 //! token changed gets its queue at the new address. A message for a target that is not
-//! registered (a removed peer, a backend no longer configured) waits, and moves to the
-//! dead-letter list when it is older than `[delivery] dead_letter_after_s`.
+//! registered (a removed peer, a backend or clearing house no longer configured) waits, and
+//! moves to the dead-letter list when it is older than `[delivery] dead_letter_after_s`. A
+//! message may name a *fallback* target (the clearing house, for the route
+//! `direct-then-clearing-house`): when its target does not answer, the message is handed over
+//! to the fallback's queue ([`Store::outbox_hand_over`]), once per identical message, so a
+//! push falling back for several peers reaches the clearing house once.
 //!
 //! # Order and coalescing
 //! Every message takes a number from one sequence (`outbox_sequence`). Per target, messages go
@@ -61,13 +66,14 @@ pub const MAX_STATUS_BATCH: usize = 1000;
 const PENDING: &str = "pending";
 const DEAD: &str = "dead";
 
-/// Where a queued message goes: a peer or an own party's backend, by ID. Resolved through the
-/// registry when the message is sent.
+/// Where a queued message goes: a peer, an own party's backend, or the clearing house (acting
+/// for an own party), by ID. Resolved when the message is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TargetRef {
-    /// Peer or own backend.
+    /// Peer, own backend, or clearing house.
     pub kind: TargetKind,
-    /// The partner's `OperatorID` or `ProviderID` (compared canonically).
+    /// The partner's `OperatorID` or `ProviderID` (compared canonically); for the clearing
+    /// house, the own party the message is sent for.
     pub id: PartnerId,
 }
 
@@ -88,6 +94,22 @@ impl TargetRef {
         }
     }
 
+    /// The clearing house, for the own party `own`.
+    pub fn hub(own: PartnerId) -> Self {
+        Self {
+            kind: TargetKind::Hub,
+            id: own,
+        }
+    }
+
+    /// The reference of a resolved target.
+    pub fn of(target: &crate::peer::client::Target) -> Self {
+        Self {
+            kind: target.kind,
+            id: target.id.clone(),
+        }
+    }
+
     /// `peer:DEGDF`, `backend:DEGEF`: the key of the delivery log.
     pub fn key(&self) -> String {
         format!("{}:{}", self.kind.as_str(), self.id.canonical())
@@ -103,8 +125,9 @@ fn parse_kind(s: &str) -> Result<TargetKind, StoreError> {
     match s {
         "peer" => Ok(TargetKind::Peer),
         "backend" => Ok(TargetKind::Backend),
+        "hub" => Ok(TargetKind::Hub),
         other => Err(StoreError::Corrupt(format!(
-            "outbox_target.kind '{other}' is neither peer nor backend"
+            "outbox_target.kind '{other}' is none of peer, backend, hub"
         ))),
     }
 }
@@ -131,6 +154,29 @@ pub struct OutboxEntry {
     pub body: Arc<[u8]>,
     /// The `Process-ID` of the request that caused it.
     pub process_id: String,
+    /// Where to send it instead when the target does not answer (route
+    /// `direct-then-clearing-house`: the clearing house).
+    pub fallback: Option<TargetRef>,
+}
+
+impl OutboxEntry {
+    /// An entry for `target` at `operation`'s path for `path_id`, without fallback.
+    pub fn new(
+        target: TargetRef,
+        operation: Operation,
+        path: String,
+        body: Arc<[u8]>,
+        process_id: &str,
+    ) -> Self {
+        Self {
+            target,
+            operation,
+            path,
+            body,
+            process_id: process_id.to_owned(),
+            fallback: None,
+        }
+    }
 }
 
 /// Where a pending item came from, for its completion.
@@ -161,6 +207,8 @@ pub struct OutboxItem {
     /// When it was queued (for a batch: its oldest update); the dead-letter age counts from
     /// here.
     pub queued_at: DateTime<Utc>,
+    /// Where to send it instead when the target does not answer.
+    pub fallback: Option<TargetRef>,
     source: Source,
 }
 
@@ -320,6 +368,22 @@ fn target_row(
     Ok(id)
 }
 
+fn fallback_row(
+    tx: &Transaction<'_>,
+    fallback: Option<&TargetRef>,
+    cache: &mut HashMap<TargetRef, i64>,
+) -> Result<Option<i64>, StoreError> {
+    fallback.map(|f| target_row(tx, f, cache)).transpose()
+}
+
+/// A target by its row ID.
+fn target_by_row(conn: &Connection, id: i64) -> Result<TargetRef, StoreError> {
+    let (kind, role, partner): (String, String, String) = conn
+        .prepare_cached("SELECT kind, role, partner_id FROM outbox_target WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    target_ref(&kind, &role, &partner)
+}
+
 /// The row ID of a target if it ever had messages.
 fn existing_target_row(conn: &Connection, target: &TargetRef) -> Result<Option<i64>, StoreError> {
     Ok(conn
@@ -345,6 +409,7 @@ fn insert_message(
     tx: &Transaction<'_>,
     seq: i64,
     target: i64,
+    fallback: Option<i64>,
     operation: &str,
     path: &str,
     body: &[u8],
@@ -357,13 +422,14 @@ fn insert_message(
 ) -> Result<(), StoreError> {
     let dead_at = (state == DEAD).then_some(now);
     tx.prepare_cached(
-        "INSERT INTO outbox (id, seq, target, operation, path, body, process_id, state, attempts,
-                             last_error, created_at, queued_at, next_attempt_at, dead_at)
-         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
+        "INSERT INTO outbox (id, seq, target, fallback, operation, path, body, process_id, state,
+                             attempts, last_error, created_at, queued_at, next_attempt_at,
+                             dead_at)
+         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
     )?
     .execute(rusqlite::params![
-        seq, target, operation, path, body, process_id, state, attempts, last_error, created_at,
-        now, dead_at
+        seq, target, fallback, operation, path, body, process_id, state, attempts, last_error,
+        created_at, now, dead_at
     ])?;
     Ok(())
 }
@@ -381,10 +447,12 @@ pub(super) fn enqueue_in(
     let mut targets = HashMap::new();
     for (seq, entry) in (first..).zip(entries) {
         let target = target_row(tx, &entry.target, &mut targets)?;
+        let fallback = fallback_row(tx, entry.fallback.as_ref(), &mut targets)?;
         insert_message(
             tx,
             seq,
             target,
+            fallback,
             entry.operation.name(),
             &entry.path,
             &entry.body,
@@ -415,16 +483,18 @@ pub(super) fn coalesce_statuses_in(
     let mut targets = HashMap::new();
     let mut upsert = tx.prepare_cached(
         "INSERT INTO outbox_status (target, seq, evse_key, operator_key, evse_id, status, extra,
-                                    path, process_id, attempts, last_error, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, NULL, ?10)
+                                    path, process_id, attempts, last_error, created_at, fallback)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, NULL, ?10, ?11)
          ON CONFLICT (target, evse_key) DO UPDATE SET
              seq = excluded.seq, operator_key = excluded.operator_key,
+             fallback = excluded.fallback,
              evse_id = excluded.evse_id, status = excluded.status, extra = excluded.extra,
              path = excluded.path, process_id = excluded.process_id, attempts = 0,
              last_error = NULL, created_at = excluded.created_at",
     )?;
     for entry in entries {
         let target = target_row(tx, &entry.target, &mut targets)?;
+        let fallback = fallback_row(tx, entry.fallback.as_ref(), &mut targets)?;
         for row in rows {
             upsert.execute(rusqlite::params![
                 target,
@@ -436,7 +506,8 @@ pub(super) fn coalesce_statuses_in(
                 row.extra,
                 entry.path,
                 entry.process_id,
-                now
+                now,
+                fallback
             ])?;
             seq += 1;
         }
@@ -500,6 +571,7 @@ struct BatchRow {
     process_id: String,
     attempts: i64,
     created_at: i64,
+    fallback: Option<i64>,
 }
 
 /// Up to [`MAX_STATUS_BATCH`] coalesced rows of `operator_key` numbered below `below`, in order.
@@ -510,7 +582,7 @@ fn batch_rows(
     below: i64,
 ) -> Result<Vec<BatchRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, evse_id, status, extra, path, process_id, attempts, created_at
+        "SELECT seq, evse_id, status, extra, path, process_id, attempts, created_at, fallback
          FROM outbox_status WHERE target = ?1 AND seq < ?2 AND operator_key = ?3
          ORDER BY seq LIMIT ?4",
     )?;
@@ -535,6 +607,7 @@ fn batch_rows(
             process_id: r.get(5)?,
             attempts: r.get(6)?,
             created_at: r.get(7)?,
+            fallback: r.get(8)?,
         });
     }
     Ok(out)
@@ -555,6 +628,7 @@ fn batch_item(
     let process_id = last.process_id.clone();
     let most_attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
     let oldest = rows.iter().map(|r| r.created_at).min().unwrap_or(0);
+    let fallback = last.fallback.map(|f| target_by_row(conn, f)).transpose()?;
     let seqs = rows.iter().map(|r| r.seq).collect();
     let records = rows.into_iter().map(|r| r.record).collect();
     Ok(Some(OutboxItem {
@@ -565,18 +639,29 @@ fn batch_item(
         process_id,
         attempts: attempts(most_attempts),
         queued_at: from_millis(oldest),
+        fallback,
         source: Source::Statuses { target, seqs },
     }))
 }
 
 fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxItem>, StoreError> {
-    type Head = (i64, i64, String, String, Vec<u8>, String, i64, i64);
+    type Head = (
+        i64,
+        i64,
+        String,
+        String,
+        Vec<u8>,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+    );
     let Some(target) = existing_target_row(conn, target_ref)? else {
         return Ok(None);
     };
     let head: Option<Head> = conn
         .prepare_cached(
-            "SELECT id, seq, operation, path, body, process_id, attempts, queued_at
+            "SELECT id, seq, operation, path, body, process_id, attempts, queued_at, fallback
              FROM outbox WHERE target = ?1 AND state = 'pending' ORDER BY seq LIMIT 1",
         )?
         .query_row([target], |r| {
@@ -589,6 +674,7 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
                 r.get(5)?,
                 r.get(6)?,
                 r.get(7)?,
+                r.get(8)?,
             ))
         })
         .optional()?;
@@ -617,9 +703,10 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
         let rows = batch_rows(conn, target, &operator_key, barrier.unwrap_or(i64::MAX))?;
         return batch_item(conn, target_ref, target, &operator_key, rows);
     }
-    let Some((id, _seq, op, path, body, process_id, tries, queued_at)) = head else {
+    let Some((id, _seq, op, path, body, process_id, tries, queued_at, fallback)) = head else {
         return Ok(None);
     };
+    let fallback = fallback.map(|f| target_by_row(conn, f)).transpose()?;
     Ok(Some(OutboxItem {
         target: target_ref.clone(),
         operation: operation(&op)?,
@@ -628,8 +715,30 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
         process_id,
         attempts: attempts(tries),
         queued_at: from_millis(queued_at),
+        fallback,
         source: Source::Message { id },
     }))
+}
+
+/// Deletes the rows of an item; returns how many there were (a coalesced update replaced in
+/// the meantime is not one of them).
+fn remove_in(tx: &Transaction<'_>, source: &Source) -> Result<u64, StoreError> {
+    let mut removed = 0;
+    match source {
+        Source::Message { id } => {
+            removed += tx
+                .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
+                .execute([id])?;
+        }
+        Source::Statuses { target, seqs } => {
+            let mut delete =
+                tx.prepare_cached("DELETE FROM outbox_status WHERE target = ?1 AND seq = ?2")?;
+            for seq in seqs {
+                removed += delete.execute([target, seq])?;
+            }
+        }
+    }
+    Ok(removed as u64)
 }
 
 /// Moves an item to the dead-letter list (inside a transaction).
@@ -659,10 +768,15 @@ fn kill_in(
                 return Ok(());
             }
             let seq = take_seqs(tx, 1)?;
+            let fallback = match &item.fallback {
+                Some(f) => existing_target_row(tx, f)?,
+                None => None,
+            };
             insert_message(
                 tx,
                 seq,
                 *target,
+                fallback,
                 item.operation.name(),
                 &item.path,
                 &item.body,
@@ -724,7 +838,7 @@ fn expire_in(
     {
         let mut stmt = tx.prepare_cached(
             "SELECT seq, evse_id, status, extra, path, process_id, attempts, created_at,
-                    operator_key
+                    operator_key, fallback
              FROM outbox_status WHERE target = ?1 ORDER BY seq",
         )?;
         let mut rows = stmt.query([target])?;
@@ -746,6 +860,7 @@ fn expire_in(
                 process_id: r.get(5)?,
                 attempts: r.get(6)?,
                 created_at,
+                fallback: r.get(9)?,
             };
             let operator: String = r.get(8)?;
             match groups.iter_mut().find(|(o, _)| *o == operator) {
@@ -765,6 +880,13 @@ fn expire_in(
         }
     }
     Ok(expired)
+}
+
+/// The `SessionID` of a queued CDR.
+#[derive(serde::Deserialize)]
+struct CdrSession {
+    #[serde(rename = "SessionID")]
+    session_id: crate::oicp::v23::ids::SessionId,
 }
 
 fn listed_target(kind: &str, role: &str, id: &str) -> (String, &'static str) {
@@ -825,12 +947,14 @@ impl Store {
             let body: Arc<[u8]> = serde_json::to_vec(&body)?.into();
             let entries: Vec<OutboxEntry> = targets
                 .into_iter()
-                .map(|target| OutboxEntry {
-                    target,
-                    operation: Operation::PushEvseStatus,
-                    path: path.clone(),
-                    body: Arc::clone(&body),
-                    process_id: process_id.clone(),
+                .map(|target| {
+                    OutboxEntry::new(
+                        target,
+                        Operation::PushEvseStatus,
+                        path.clone(),
+                        Arc::clone(&body),
+                        &process_id,
+                    )
                 })
                 .collect();
             enqueue_in(tx, &entries, now)?;
@@ -870,27 +994,86 @@ impl Store {
     }
 
     /// The receiver accepted `item`: its rows are deleted (a coalesced update replaced by a
-    /// newer status in the meantime stays queued). Returns how many messages were removed.
+    /// newer status in the meantime stays queued), and a CDR is marked forwarded (the
+    /// `CDRForwarded` filter of `eRoamingGetChargeDetailRecords`), in one transaction. Returns
+    /// how many messages were removed.
     pub async fn outbox_delivered(&self, item: &OutboxItem) -> Result<u64, StoreError> {
         let source = item.source.clone();
+        let cdr_session = (item.operation == Operation::ChargeDetailRecord)
+            .then(|| serde_json::from_slice::<CdrSession>(&item.body).ok())
+            .flatten()
+            .map(|c| super::session_key(&c.session_id));
         self.write(move |tx| {
-            let mut removed = 0;
-            match source {
-                Source::Message { id } => {
-                    removed += tx
-                        .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
-                        .execute([id])?;
-                }
-                Source::Statuses { target, seqs } => {
-                    let mut delete = tx.prepare_cached(
-                        "DELETE FROM outbox_status WHERE target = ?1 AND seq = ?2",
-                    )?;
-                    for seq in seqs {
-                        removed += delete.execute([target, seq])?;
-                    }
-                }
+            let removed = remove_in(tx, &source)?;
+            if let Some(key) = cdr_session {
+                tx.prepare_cached("UPDATE cdr SET forwarded = 1 WHERE session_key = ?1")?
+                    .execute([key])?;
             }
-            Ok(removed as u64)
+            Ok(removed)
+        })
+        .await
+    }
+
+    /// The target of `item` did not answer: the item leaves its queue and joins the queue of
+    /// `fallback`, in one transaction, unless an identical message (operation, path,
+    /// `Process-ID` and body) was handed over to `fallback` within `remember` (a push falling
+    /// back for several peers goes to the clearing house once). Returns whether it was queued.
+    pub async fn outbox_hand_over(
+        &self,
+        item: &OutboxItem,
+        fallback: &TargetRef,
+        remember: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let item = item.clone();
+        let fallback = fallback.clone();
+        let now = millis(now);
+        let forget = now.saturating_sub(i64::try_from(remember.as_millis()).unwrap_or(i64::MAX));
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            item.body.hash(&mut h);
+            i64::from_ne_bytes(h.finish().to_ne_bytes())
+        };
+        self.write(move |tx| {
+            remove_in(tx, &item.source)?;
+            tx.prepare_cached("DELETE FROM outbox_handover WHERE at < ?1")?
+                .execute([forget])?;
+            let mut targets = HashMap::new();
+            let target = target_row(tx, &fallback, &mut targets)?;
+            let new = tx
+                .prepare_cached(
+                    "INSERT INTO outbox_handover (target, operation, path, process_id, body_hash, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                )?
+                .execute(rusqlite::params![
+                    target,
+                    item.operation.name(),
+                    item.path,
+                    item.process_id,
+                    hash,
+                    now
+                ])?
+                > 0;
+            if new {
+                let seq = take_seqs(tx, 1)?;
+                insert_message(
+                    tx,
+                    seq,
+                    target,
+                    None,
+                    item.operation.name(),
+                    &item.path,
+                    &item.body,
+                    &item.process_id,
+                    PENDING,
+                    0,
+                    None,
+                    millis(item.queued_at),
+                    now,
+                )?;
+            }
+            Ok(new)
         })
         .await
     }
@@ -1170,13 +1353,13 @@ mod tests {
     }
 
     fn entry(target: &TargetRef, op: Operation, body: &Value, pid: &str) -> OutboxEntry {
-        OutboxEntry {
-            target: target.clone(),
-            operation: op,
-            path: "/some/path".to_owned(),
-            body: serde_json::to_vec(body).unwrap().into(),
-            process_id: pid.to_owned(),
-        }
+        OutboxEntry::new(
+            target.clone(),
+            op,
+            "/some/path".to_owned(),
+            serde_json::to_vec(body).unwrap().into(),
+            pid,
+        )
     }
 
     fn status_entry(target: &TargetRef, pid: &str) -> OutboxEntry {
@@ -1199,7 +1382,7 @@ mod tests {
     ) {
         let records: Vec<EvseStatusRecord> = records.iter().map(|(e, s)| record_of(e, s)).collect();
         store
-            .apply_evse_status_with_outbox(
+            .apply_evse_status(
                 &op("DE*GEF"),
                 Some("GEF"),
                 action,
@@ -1209,6 +1392,10 @@ mod tests {
             )
             .await
             .unwrap();
+    }
+
+    fn body_of(item: &OutboxItem) -> Value {
+        body(item)
     }
 
     fn body(item: &OutboxItem) -> Value {
@@ -1271,7 +1458,11 @@ mod tests {
         // Changes 990..999 are the last of each EVSE: even n is Available, odd Occupied.
         for (evse, state) in got {
             let n: usize = evse[8..9].parse().unwrap();
-            let expected = if n % 2 == 0 { "Available" } else { "Occupied" };
+            let expected = if n.is_multiple_of(2) {
+                "Available"
+            } else {
+                "Occupied"
+            };
             assert_eq!(state, expected, "{evse}");
         }
         assert_eq!(store.outbox_delivered(&item).await.unwrap(), 10);
@@ -1398,7 +1589,7 @@ mod tests {
             .collect();
         let outbox = [status_entry(&target, "p")];
         store
-            .apply_evse_status_with_outbox(
+            .apply_evse_status(
                 &op("DE*GEF"),
                 None,
                 ActionType::Update,
@@ -1410,7 +1601,7 @@ mod tests {
             .unwrap();
         let abc = [record_of("DE*ABC*E1", "Occupied")];
         store
-            .apply_evse_status_with_outbox(
+            .apply_evse_status(
                 &op("DE*ABC"),
                 None,
                 ActionType::Update,
@@ -1664,7 +1855,7 @@ mod tests {
         let path = "/evsepush/v21/operators/DE*GEF/status-records";
         assert_eq!(
             store
-                .enqueue_status_refresh(&op("DE*GEF"), &[a.clone()], path, "r", at(0))
+                .enqueue_status_refresh(&op("DE*GEF"), std::slice::from_ref(&a), path, "r", at(0))
                 .await
                 .unwrap(),
             0
@@ -1709,7 +1900,7 @@ mod tests {
         store.outbox_delivered(&item).await.unwrap();
         // insert of an existing record fails as a whole: no message either.
         let err = store
-            .apply_evse_status_with_outbox(
+            .apply_evse_status(
                 &op("DE*GEF"),
                 None,
                 ActionType::Insert,
@@ -1721,6 +1912,111 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err:?}");
         assert!(store.outbox_next(&target).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_delivered_cdr_is_marked_forwarded_and_fallbacks_are_kept() {
+        use crate::oicp::v23::cdr::{ChargeDetailRecord, GetChargeDetailRecords};
+
+        let store = Store::open_in_memory().await.unwrap();
+        let target = gdf();
+        let hub = TargetRef::hub(PartnerId::parse(Role::Cpo, "DE*GEF").unwrap());
+        let cdr: ChargeDetailRecord = wire(&json!({
+            "SessionID": "b2688855-7f00-0002-6d8e-48d883f6abb6",
+            "EvseID": "DE*GEF*E1",
+            "Identification": {"RFIDMifareFamilyIdentification": {"UID": "1234ABCD"}},
+            "ChargingStart": "2024-05-01T08:00:00+02:00",
+            "ChargingEnd": "2024-05-01T09:00:00+02:00",
+            "SessionStart": "2024-05-01T07:59:00+02:00",
+            "SessionEnd": "2024-05-01T09:01:00+02:00",
+            "ConsumedEnergy": 12.5
+        }));
+        let mut entry = entry(
+            &target,
+            Operation::ChargeDetailRecord,
+            &serde_json::to_value(&cdr).unwrap(),
+            "p",
+        );
+        entry.fallback = Some(hub.clone());
+        let outcome = store
+            .insert_cdr(
+                &cdr,
+                &op("DE*GEF"),
+                Some(&provider("DE-GDF")),
+                at(0),
+                &[entry.clone()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome, crate::store::CdrInsert::New);
+        // The same CDR again is a duplicate: nothing more is queued.
+        let again = store
+            .insert_cdr(
+                &cdr,
+                &op("DE*GEF"),
+                Some(&provider("DE-GDF")),
+                at(1),
+                &[entry],
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, crate::store::CdrInsert::Duplicate);
+        assert_eq!(store.outbox_counts(&target).await.unwrap(), (1, 0));
+        let item = store.outbox_next(&target).await.unwrap().unwrap();
+        assert_eq!(item.fallback.as_ref(), Some(&hub));
+        store.outbox_delivered(&item).await.unwrap();
+        let forwarded: GetChargeDetailRecords = wire(&json!({"ProviderID": "DE-GDF",
+            "From": "2024-05-01T00:00:00Z", "To": "2024-05-02T00:00:00Z", "CDRForwarded": true}));
+        let (records, total) = store
+            .query_cdrs(None, None, &forwarded, 0, 20)
+            .await
+            .unwrap();
+        assert_eq!((records.len(), total), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_push_falling_back_for_two_peers_is_handed_over_once() {
+        let store = Store::open_in_memory().await.unwrap();
+        let (a, b) = (gdf(), other());
+        let hub = TargetRef::hub(PartnerId::parse(Role::Cpo, "DE*GEF").unwrap());
+        let body = json!({"ActionType": "fullLoad"});
+        let entries: Vec<OutboxEntry> = [&a, &b]
+            .iter()
+            .map(|t| OutboxEntry {
+                fallback: Some(hub.clone()),
+                ..entry(t, Operation::PushEvseData, &body, "p")
+            })
+            .collect();
+        store.enqueue(&entries, at(0)).await.unwrap();
+        let remember = std::time::Duration::from_mins(1);
+        let first = store.outbox_next(&a).await.unwrap().unwrap();
+        let second = store.outbox_next(&b).await.unwrap().unwrap();
+        assert!(
+            store
+                .outbox_hand_over(&first, &hub, remember, at(1))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .outbox_hand_over(&second, &hub, remember, at(2))
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.outbox_counts(&a).await.unwrap(), (0, 0));
+        assert_eq!(store.outbox_counts(&b).await.unwrap(), (0, 0));
+        assert_eq!(store.outbox_counts(&hub).await.unwrap(), (1, 0));
+        let item = store.outbox_next(&hub).await.unwrap().unwrap();
+        assert_eq!((body_of(&item), item.fallback), (body, None));
+        // Long after, the same message is handed over again.
+        store.enqueue(&entries[..1], at(100)).await.unwrap();
+        let again = store.outbox_next(&a).await.unwrap().unwrap();
+        assert!(
+            store
+                .outbox_hand_over(&again, &hub, remember, at(100))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -1751,7 +2047,10 @@ mod tests {
         .await;
         drop(store);
         let store = Store::open(&path).await.unwrap();
-        assert_eq!(store.outbox_targets().await.unwrap(), [target.clone()]);
+        assert_eq!(
+            store.outbox_targets().await.unwrap(),
+            std::slice::from_ref(&target)
+        );
         assert_eq!(store.outbox_counts(&target).await.unwrap(), (2, 0));
         // The sequence goes on: a new message is numbered after the old ones.
         store
@@ -1792,12 +2091,14 @@ mod perf {
             .collect();
         let outbox: Vec<OutboxEntry> = targets
             .iter()
-            .map(|t| OutboxEntry {
-                target: t.clone(),
-                operation: Operation::PushEvseStatus,
-                path: "/evsepush/v21/operators/DE*GEF/status-records".to_owned(),
-                body: Arc::from(&b""[..]),
-                process_id: "p".to_owned(),
+            .map(|t| {
+                OutboxEntry::new(
+                    t.clone(),
+                    Operation::PushEvseStatus,
+                    "/evsepush/v21/operators/DE*GEF/status-records".to_owned(),
+                    Arc::from(&b""[..]),
+                    "p",
+                )
             })
             .collect();
         for (label, queue) in [
@@ -1813,7 +2114,7 @@ mod perf {
                 })
                 .collect();
                 store
-                    .apply_evse_status_with_outbox(
+                    .apply_evse_status(
                         &op("DE*GEF"),
                         None,
                         ActionType::Update,

@@ -361,18 +361,9 @@ impl Store {
     /// The header of every push (`OperatorName`, `PricingDefaultPrice`,
     /// `PricingDefaultPriceCurrency`, `PricingDefaultReferenceUnit`, unknown members) replaces
     /// the set's header, and the set counts as changed at `now`.
+    ///
+    /// Queues `outbox` in the same transaction.
     pub async fn apply_pricing_products(
-        &self,
-        data: &PricingProductData,
-        action: ActionType,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.apply_pricing_products_with_outbox(data, action, now, &[])
-            .await
-    }
-
-    /// [`Store::apply_pricing_products`], queuing `outbox` in the same transaction.
-    pub async fn apply_pricing_products_with_outbox(
         &self,
         data: &PricingProductData,
         action: ActionType,
@@ -416,19 +407,9 @@ impl Store {
     /// * `update`: fails with [`StoreError::NotFound`] if any pair is not the operator's, and
     ///   nothing is written.
     /// * `delete`: removes the named pairs; unknown ones are ignored.
+    ///
+    /// Queues `outbox` in the same transaction.
     pub async fn apply_evse_pricing(
-        &self,
-        operator: &OperatorId,
-        action: ActionType,
-        entries: &[EvsePricing],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.apply_evse_pricing_with_outbox(operator, action, entries, now, &[])
-            .await
-    }
-
-    /// [`Store::apply_evse_pricing`], queuing `outbox` in the same transaction.
-    pub async fn apply_evse_pricing_with_outbox(
         &self,
         operator: &OperatorId,
         action: ActionType,
@@ -545,18 +526,18 @@ mod tests {
             &[product("AC", 0.4), product("DC", 0.6)],
         );
         store
-            .apply_pricing_products(&all, ActionType::FullLoad, at(0))
+            .apply_pricing_products(&all, ActionType::FullLoad, at(0), &[])
             .await
             .unwrap();
         let own = products("DE*GEF", "DE*GDF", 0.45, &[product("AC", 0.35)]);
         store
-            .apply_pricing_products(&own, ActionType::Insert, at(0))
+            .apply_pricing_products(&own, ActionType::Insert, at(0), &[])
             .await
             .unwrap();
         // Another provider's set is not returned.
         let other = products("DE*GEF", "DE-XYZ", 0.1, &[product("AC", 0.1)]);
         store
-            .apply_pricing_products(&other, ActionType::FullLoad, at(0))
+            .apply_pricing_products(&other, ActionType::FullLoad, at(0), &[])
             .await
             .unwrap();
         store
@@ -584,7 +565,7 @@ mod tests {
             &[product("HPC", 0.8), product("AC", 0.3)],
         );
         let err = store
-            .apply_pricing_products(&again, ActionType::Insert, at(1))
+            .apply_pricing_products(&again, ActionType::Insert, at(1), &[])
             .await
             .unwrap_err();
         assert!(
@@ -593,7 +574,7 @@ mod tests {
         );
         // update of a missing product fails and writes nothing.
         let err = store
-            .apply_pricing_products(&again, ActionType::Update, at(1))
+            .apply_pricing_products(&again, ActionType::Update, at(1), &[])
             .await
             .unwrap_err();
         assert!(
@@ -613,7 +594,7 @@ mod tests {
         // update and delete per product.
         let update = products("DE*GEF", "*", 0.55, &[product("DC", 0.65)]);
         store
-            .apply_pricing_products(&update, ActionType::Update, at(2))
+            .apply_pricing_products(&update, ActionType::Update, at(2), &[])
             .await
             .unwrap();
         let delete = products(
@@ -623,7 +604,7 @@ mod tests {
             &[product("AC", 0.0), product("XX", 0.0)],
         );
         store
-            .apply_pricing_products(&delete, ActionType::Delete, at(3))
+            .apply_pricing_products(&delete, ActionType::Delete, at(3), &[])
             .await
             .unwrap();
         let got = store
@@ -648,7 +629,7 @@ mod tests {
         let gdf = provider("DE-GDF");
         let update = products("DE*GEF", "*", 0.55, &[product("DC", 0.65)]);
         store
-            .apply_pricing_products(&update, ActionType::Update, at(2))
+            .apply_pricing_products(&update, ActionType::Update, at(2), &[])
             .await
             .unwrap();
         // Delta: only the sets changed since LastCall (not DE*GDF's), each in full.
@@ -668,6 +649,7 @@ mod tests {
                 &products("DE*GEF", "*", 0.5, &[]),
                 ActionType::FullLoad,
                 at(4),
+                &[],
             )
             .await
             .unwrap();
@@ -722,7 +704,7 @@ mod tests {
             evse_pricing("DE*GEF*E2", "DE-XYZ", &["AC"]),
         ];
         store
-            .apply_evse_pricing(&gef, ActionType::FullLoad, &load, at(0))
+            .apply_evse_pricing(&gef, ActionType::FullLoad, &load, at(0), &[])
             .await
             .unwrap();
         let got = store
@@ -746,6 +728,7 @@ mod tests {
                     evse_pricing("DEGEFE1", "DEGDF", &["X"]),
                 ],
                 at(1),
+                &[],
             )
             .await
             .unwrap_err();
@@ -759,6 +742,7 @@ mod tests {
                 ActionType::Update,
                 &[evse_pricing("DE*GEF*E2", "*", &["DC"])],
                 at(1),
+                &[],
             )
             .await
             .unwrap_err();
@@ -780,6 +764,7 @@ mod tests {
                 ActionType::Update,
                 &[evse_pricing("DE*GEF*E1", "*", &["DC"])],
                 at(2),
+                &[],
             )
             .await
             .unwrap();
@@ -808,6 +793,7 @@ mod tests {
                 ActionType::Delete,
                 &[evse_pricing("DE*GEF*E1", "DE-GDF", &["AC-GDF"])],
                 at(4),
+                &[],
             )
             .await
             .unwrap();
@@ -818,7 +804,7 @@ mod tests {
         assert_eq!(entries(&delta), [entry("DE*GEF", "DE*GEF*E1", "*")]);
         // A fullLoad without entries empties it; the delta reports an empty list.
         store
-            .apply_evse_pricing(&gef, ActionType::FullLoad, &[], at(5))
+            .apply_evse_pricing(&gef, ActionType::FullLoad, &[], at(5), &[])
             .await
             .unwrap();
         let delta = store

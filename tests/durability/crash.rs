@@ -40,16 +40,27 @@ async fn acknowledged_messages_survive_a_kill_and_arrive_exactly_once() {
     // Arrange: the EMP peer is down; the CPO backend sends CDRs and status changes.
     let dir = temp_dir("kill-after-ack");
     let (node_port, peer_port) = (free_port(), free_port());
-    let config = cpo_process_config(&dir, node_port, peer_port, "[delivery]\nmax_backoff_s = 1\n");
+    let config = cpo_process_config(
+        &dir,
+        node_port,
+        peer_port,
+        "[delivery]\nmax_backoff_s = 1\n",
+    );
     let log = dir.join("node.log");
     let mut node = Process::start(&config, node_port, &log).await;
     for n in 0..CDRS {
         let a = post(&node.url(CDR_PATH), CPO_BACKEND, &cdr(n)).await;
         assert_eq!((a.status, a.code()), (200, "000"), "{:?}", a.body);
     }
-    for (i, state) in ["Occupied", "Available", "Reserved", "Occupied", "OutOfService"]
-        .iter()
-        .enumerate()
+    for (i, state) in [
+        "Occupied",
+        "Available",
+        "Reserved",
+        "Occupied",
+        "OutOfService",
+    ]
+    .iter()
+    .enumerate()
     {
         let evse = format!("DE*GEF*E{}*1", i % 3);
         let a = post(
@@ -66,7 +77,9 @@ async fn acknowledged_messages_survive_a_kill_and_arrive_exactly_once() {
     let peer = Double::on(peer_port);
     peer.up();
     let node = Process::start(&config, node_port, &log).await;
-    let got = peer.wait_for_cdrs(CDRS as usize, Duration::from_secs(20)).await;
+    let got = peer
+        .wait_for_cdrs(CDRS as usize, Duration::from_secs(20))
+        .await;
     let statuses_arrived = eventually(Duration::from_secs(10), async || {
         latest_statuses(&peer).len() == 3
     })
@@ -105,7 +118,12 @@ async fn a_kill_while_deliveries_are_in_flight_loses_nothing() {
     // Arrange: a slow EMP peer (300 ms per answer).
     let dir = temp_dir("kill-in-flight");
     let (node_port, peer_port) = (free_port(), free_port());
-    let config = cpo_process_config(&dir, node_port, peer_port, "[delivery]\nmax_backoff_s = 1\n");
+    let config = cpo_process_config(
+        &dir,
+        node_port,
+        peer_port,
+        "[delivery]\nmax_backoff_s = 1\n",
+    );
     let log = dir.join("node.log");
     let peer = Double::on(peer_port);
     peer.set_delay(Some(Duration::from_millis(300)));
@@ -122,7 +140,9 @@ async fn a_kill_while_deliveries_are_in_flight_loses_nothing() {
     let before_restart = peer.cdr_receipts();
     peer.set_delay(None);
     let node = Process::start(&config, node_port, &log).await;
-    let got = peer.wait_for_cdrs(CDRS as usize, Duration::from_secs(20)).await;
+    let got = peer
+        .wait_for_cdrs(CDRS as usize, Duration::from_secs(20))
+        .await;
     let drained = eventually(Duration::from_secs(10), async || outbox_empty(&node).await).await;
 
     // Assert: every CDR arrived; at most the one in flight at the kill arrived twice (the
@@ -154,7 +174,12 @@ async fn dead_letters_are_listed_retried_and_dropped_by_the_cli() {
     // Arrange: the EMP peer refuses CDRs (Result false, 017).
     let dir = temp_dir("cli");
     let (node_port, peer_port) = (free_port(), free_port());
-    let config = cpo_process_config(&dir, node_port, peer_port, "[delivery]\nmax_backoff_s = 1\n");
+    let config = cpo_process_config(
+        &dir,
+        node_port,
+        peer_port,
+        "[delivery]\nmax_backoff_s = 1\n",
+    );
     let config_arg = config.display().to_string();
     let log = dir.join("node.log");
     let peer = Double::on(peer_port);
@@ -183,7 +208,13 @@ async fn dead_letters_are_listed_retried_and_dropped_by_the_cli() {
     assert!(listing.contains("017"), "{listing}");
     assert!(listing.contains("peer:DE-GDF"), "{listing}");
     peer.accept_all();
-    let (code, out, err) = roambridge(&["outbox", "retry", &ids[0].to_string(), "--config", &config_arg]);
+    let (code, out, err) = roambridge(&[
+        "outbox",
+        "retry",
+        &ids[0].to_string(),
+        "--config",
+        &config_arg,
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     let retried = eventually(Duration::from_secs(10), async || {
         peer.cdr_receipts().get(&session(0)) == Some(&2)
@@ -192,9 +223,21 @@ async fn dead_letters_are_listed_retried_and_dropped_by_the_cli() {
 
     // Act 2: with the node stopped, retry one and drop the other.
     node.kill();
-    let (code, _, err) = roambridge(&["outbox", "retry", &ids[1].to_string(), "--config", &config_arg]);
+    let (code, _, err) = roambridge(&[
+        "outbox",
+        "retry",
+        &ids[1].to_string(),
+        "--config",
+        &config_arg,
+    ]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = roambridge(&["outbox", "drop", &ids[2].to_string(), "--config", &config_arg]);
+    let (code, _, err) = roambridge(&[
+        "outbox",
+        "drop",
+        &ids[2].to_string(),
+        "--config",
+        &config_arg,
+    ]);
     assert_eq!(code, 0, "{err}");
     let (code, pending, _) = roambridge(&["outbox", "list", "--config", &config_arg]);
     assert_eq!(code, 0);
@@ -209,7 +252,11 @@ async fn dead_letters_are_listed_retried_and_dropped_by_the_cli() {
 
     // Assert
     assert!(retried);
-    assert_eq!(ids_in(&pending, "ChargeDetailRecord"), [ids[1]], "{pending}");
+    assert_eq!(
+        ids_in(&pending, "ChargeDetailRecord"),
+        [ids[1]],
+        "{pending}"
+    );
     assert_eq!(unknown, 1, "{unknown_err}");
     assert!(unknown_err.contains("999999"), "{unknown_err}");
     assert!(delivered);

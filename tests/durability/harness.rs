@@ -25,6 +25,13 @@ pub struct Received {
     pub body: Value,
 }
 
+impl Received {
+    /// The request's `Process-ID`, if it had one.
+    pub fn process_id(&self) -> Option<&str> {
+        self.process_id.as_deref()
+    }
+}
+
 type Responder = dyn Fn(&str, &Value) -> Option<(u16, Value)> + Send + Sync;
 
 #[derive(Default)]
@@ -32,12 +39,12 @@ struct Shared {
     received: Mutex<Vec<Received>>,
     responders: Mutex<Vec<Box<Responder>>>,
     delay: Mutex<Option<Duration>>,
-    /// CDR receipts per SessionID (every receipt counts, accepted or not).
+    /// CDR receipts per `SessionID` (every receipt counts, accepted or not).
     cdr_receipts: Mutex<HashMap<String, u32>>,
 }
 
 /// A stand-in for an OICP partner (peer or backend). It records every request, counts CDR
-/// receipts per SessionID (a real EMP deduplicates CDRs by SessionID), and answers with the
+/// receipts per `SessionID` (a real EMP deduplicates CDRs by `SessionID`), and answers with the
 /// first responder that claims the request, else a positive acknowledgement.
 #[derive(Clone)]
 pub struct Double {
@@ -47,8 +54,8 @@ pub struct Double {
 }
 
 impl Double {
-    /// A double on a free port, running.
-    pub async fn start() -> Self {
+    /// A double on a free port, running (inside an actix system).
+    pub fn start() -> Self {
         let double = Self::on(free_port());
         double.up();
         double
@@ -125,7 +132,7 @@ impl Double {
             .collect()
     }
 
-    /// CDR receipts per SessionID.
+    /// CDR receipts per `SessionID`.
     pub fn cdr_receipts(&self) -> HashMap<String, u32> {
         self.shared.cdr_receipts.lock().unwrap().clone()
     }
@@ -142,7 +149,7 @@ impl Double {
         }
     }
 
-    /// Waits (up to `within`) until `n` distinct SessionIDs had a CDR.
+    /// Waits (up to `within`) until `n` distinct `SessionIDs` had a CDR.
     pub async fn wait_for_cdrs(&self, n: usize, within: Duration) -> HashMap<String, u32> {
         let start = Instant::now();
         loop {
@@ -178,15 +185,15 @@ async fn answer(shared: &Shared, req: &HttpRequest, body: &[u8]) -> HttpResponse
         .unwrap()
         .iter()
         .find_map(|f| f(&path, &body));
-    if path.contains("charge-detail-record") {
-        if let Some(session) = body["SessionID"].as_str() {
-            *shared
-                .cdr_receipts
-                .lock()
-                .unwrap()
-                .entry(session.to_ascii_lowercase())
-                .or_default() += 1;
-        }
+    if path.contains("charge-detail-record")
+        && let Some(session) = body["SessionID"].as_str()
+    {
+        *shared
+            .cdr_receipts
+            .lock()
+            .unwrap()
+            .entry(session.to_ascii_lowercase())
+            .or_default() += 1;
     }
     let (status, value) = answer.unwrap_or_else(|| (200, ack(true, "000")));
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).json(value)
@@ -218,7 +225,7 @@ pub fn session(n: u32) -> String {
     format!("{n:08x}-7f00-0002-6d8e-48d883f6abb6")
 }
 
-/// The CDR fixture for session `n` (it names the EMP DE-GDF as HubProviderID).
+/// The CDR fixture for session `n` (it names the EMP DE-GDF as `HubProviderID`).
 pub fn cdr(n: u32) -> Value {
     let mut body = request("ChargeDetailRecord");
     body["SessionID"] = json!(session(n));
@@ -286,7 +293,10 @@ pub async fn admin(method: &str, url: &str) -> (u16, Value) {
     let mut resp = req.bearer_auth(ADMIN).send().await.unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.body().await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// Polls `f` every 20 ms until it holds or `within` passed; returns whether it held.
@@ -307,7 +317,6 @@ pub async fn eventually(within: Duration, mut f: impl AsyncFnMut() -> bool) -> b
 pub struct Node {
     pub port: u16,
     pub state: Arc<NodeState>,
-    handle: actix_web::dev::ServerHandle,
 }
 
 impl Node {
@@ -323,13 +332,8 @@ impl Node {
             .unwrap_or_else(|e| panic!("{e}"));
         let port = app.port();
         let state = app.state();
-        let handle = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
-        Self {
-            port,
-            state,
-            handle,
-        }
+        Self { port, state }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -338,10 +342,6 @@ impl Node {
 
     pub fn admin_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}/admin{path}", self.port)
-    }
-
-    pub async fn stop(&self) {
-        self.handle.stop(false).await;
     }
 }
 

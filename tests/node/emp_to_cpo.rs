@@ -374,6 +374,7 @@ async fn an_emp_peer_pulling_the_cpo_node_sees_only_the_cpo_own_data() {
             foreign.action_type.clone(),
             &data.evse_data_record,
             chrono::Utc::now(),
+            &[],
         )
         .await
         .unwrap();

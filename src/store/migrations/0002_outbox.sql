@@ -64,3 +64,17 @@ CREATE TABLE outbox_status (
     PRIMARY KEY (target, seq)
 ) STRICT, WITHOUT ROWID;
 CREATE UNIQUE INDEX outbox_status_evse ON outbox_status (target, evse_key);
+
+-- Messages handed over to a fallback target (the clearing house of `direct-then-clearing-house`)
+-- because their target did not answer, so that the same push falling back for several peers
+-- reaches the fallback once. Rows older than the dead-letter age are removed.
+CREATE TABLE outbox_handover (
+    target     INTEGER NOT NULL,           -- outbox_target.id of the fallback
+    operation  TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    process_id TEXT NOT NULL,
+    body_hash  INTEGER NOT NULL,
+    at         INTEGER NOT NULL,
+    PRIMARY KEY (target, operation, path, process_id, body_hash)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX outbox_handover_at ON outbox_handover (at);

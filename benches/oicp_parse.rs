@@ -1,8 +1,13 @@
 //! Typed parse + validation of large OICP pushes against a plain `serde_json::Value` parse of
 //! the same bytes (issue target: ratio <= 1.0).
 //!
-//! Run: `cargo bench --bench oicp_parse`. The bodies are generated here: 1,000 EvseDataRecords
-//! (every mandatory and most optional members) and 10,000 EvseStatusRecords.
+//! Run: `cargo bench --bench oicp_parse`. The bodies are generated here: 1,000 `EvseDataRecords`
+//! (every mandatory and most optional members) and 10,000 `EvseStatusRecords`.
+
+#![expect(
+    clippy::cast_precision_loss,
+    reason = "coordinates of generated records from small indices"
+)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use roambridge::oicp::v23::evse_data::PushEvseData;
@@ -11,7 +16,7 @@ use roambridge::oicp::v23::wire::parse;
 use serde_json::{Value, json};
 use std::hint::black_box;
 
-/// A realistic EvseDataRecord with index `i`.
+/// A realistic `EvseDataRecord` with index `i`.
 fn evse_record(i: usize) -> Value {
     let lat = 48.0 + (i % 1000) as f64 * 0.001;
     let lon = 9.0 + (i / 1000) as f64 * 0.001;

@@ -1,4 +1,4 @@
-//! Load figures for the P2P node (issue 3): a CPO node receives single-record PushEvseStatus
+//! Load figures for the P2P node (issue 3): a CPO node receives single-record `PushEvseStatus`
 //! requests from its backend at concurrency 16 and fans each out to 3 EMP nodes; the baseline
 //! pushes the same requests straight to one EMP node. Prints inbound pushes/s, p50/p99 latency
 //! and how long the fan-out took to drain.
@@ -6,7 +6,15 @@
 //! Run: `cargo run --release --example load_fanout -- [seconds per run, default 10] [both|baseline|fanout]`
 //! Everything runs on 127.0.0.1 in this process, with in-memory databases.
 
+#![expect(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "request counts and percentile indices of a bounded benchmark run"
+)]
+
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -36,9 +44,10 @@ fn cpo_config(emp_ports: &[u16]) -> Config {
          [[party]]\nrole = \"cpo\"\nid = \"DE*GEF\"\nbackend_token = \"load-backend\"\n",
     );
     for (i, port) in emp_ports.iter().enumerate() {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "\n[[peer]]\nrole = \"emp\"\nid = \"DE-E0{i}\"\nurl = \"http://127.0.0.1:{port}/api/oicp\"\ntoken = \"gef-to-e0{i}\"\n"
-        ));
+        );
     }
     config(&text)
 }
@@ -220,7 +229,7 @@ async fn main() {
             .filter_map(|i| log.get(&format!("peer:DEE0{i}")))
             .map(|r| r.delivered + r.failed)
             .sum();
-        if done >= expected || drain_start.elapsed() > Duration::from_secs(120) {
+        if done >= expected || drain_start.elapsed() > Duration::from_mins(2) {
             break done;
         }
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
@@ -252,8 +261,7 @@ async fn main() {
         fanout.rate() / baseline.rate()
     );
     println!(
-        "fan-out deliveries: {delivered} of {expected} finished, drained {:.2?} after the load stopped",
-        drain
+        "fan-out deliveries: {delivered} of {expected} finished, drained {drain:.2?} after the load stopped"
     );
     for h in handles {
         h.stop(true).await;

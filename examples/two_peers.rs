@@ -40,8 +40,8 @@ async fn main() -> Result<(), String> {
         Config::load(format!("{root}/config/cpo.toml").as_ref()).map_err(|e| e.to_string())?;
     let mut emp =
         Config::load(format!("{root}/config/emp.toml").as_ref()).map_err(|e| e.to_string())?;
-    cpo.node.database = ":memory:".to_owned();
-    emp.node.database = ":memory:".to_owned();
+    ":memory:".clone_into(&mut cpo.node.database);
+    ":memory:".clone_into(&mut emp.node.database);
 
     let cpo_node = Application::build(cpo).await.map_err(|e| e.to_string())?;
     let emp_node = Application::build(emp).await.map_err(|e| e.to_string())?;

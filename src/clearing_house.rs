@@ -51,7 +51,6 @@ pub const HUBJECT_PROD: &str = "https://service.hubject.com/api/oicp";
 /// How the hub is named in [`CallError`]s and logs.
 pub const HUB: &str = "clearing house";
 
-
 const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
 /// The checked `[clearing_house]` table.

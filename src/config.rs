@@ -53,7 +53,7 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-/// Whether a party or peer is a CPO (OperatorID) or an EMP (ProviderID).
+/// Whether a party or peer is a CPO (`OperatorID`) or an EMP (`ProviderID`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -90,12 +90,12 @@ impl std::fmt::Display for Role {
     }
 }
 
-/// A validated OperatorID or ProviderID, depending on the role.
+/// A validated `OperatorID` or `ProviderID`, depending on the role.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PartnerId {
-    /// A CPO's OperatorID.
+    /// A CPO's `OperatorID`.
     Operator(OperatorId),
-    /// An EMP's ProviderID.
+    /// An EMP's `ProviderID`.
     Provider(ProviderId),
 }
 
@@ -273,7 +273,7 @@ struct RawParty {
 pub struct RawPeer {
     /// `cpo` or `emp`.
     pub role: String,
-    /// OperatorID (cpo) or ProviderID (emp).
+    /// `OperatorID` (cpo) or `ProviderID` (emp).
     pub id: String,
     /// Base URL of the peer's OICP API (up to and including `/api/oicp`).
     pub url: String,
@@ -293,7 +293,7 @@ pub struct RawPeer {
 pub struct NodeConfig {
     /// Address to bind.
     pub listen: SocketAddr,
-    /// SQLite file, or `:memory:`.
+    /// `SQLite` file, or `:memory:`.
     pub database: String,
     /// Bearer token of the admin API; `None` disables the admin API.
     pub admin_token: Option<String>,
@@ -307,9 +307,9 @@ pub struct NodeConfig {
 /// An own party: a CPO or EMP hosted by this node.
 #[derive(Debug, Clone)]
 pub struct Party {
-    /// Its OperatorID or ProviderID.
+    /// Its `OperatorID` or `ProviderID`.
     pub id: PartnerId,
-    /// Display name (OperatorName).
+    /// Display name (`OperatorName`).
     pub name: Option<String>,
     /// Base URL of the party's own OICP system.
     pub backend: Option<String>,
@@ -320,7 +320,7 @@ pub struct Party {
 /// A remote peer reached directly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
-    /// Its OperatorID or ProviderID.
+    /// Its `OperatorID` or `ProviderID`.
     pub id: PartnerId,
     /// Base URL (up to and including `/api/oicp`).
     pub url: String,
@@ -384,6 +384,48 @@ fn check_url(url: &str) -> Result<(), String> {
         return Err(format!("'{url}' has no host"));
     }
     Ok(())
+}
+
+/// Checks the `[[party]]` entries.
+fn parse_parties(raw: &[RawParty], file: &str) -> Result<Vec<Party>, ConfigError> {
+    let err = |key: String, problem: String| ConfigError {
+        file: file.to_owned(),
+        key,
+        problem,
+    };
+    let mut parties = Vec::new();
+    for (i, p) in raw.iter().enumerate() {
+        let key = |k: &str| format!("party[{i}].{k}");
+        let role = Role::parse(&p.role).ok_or_else(|| {
+            err(
+                key("role"),
+                format!("'{}' is not a role (cpo or emp)", p.role),
+            )
+        })?;
+        let id = PartnerId::parse(role, &p.id).map_err(|e| err(key("id"), e))?;
+        if let Some(b) = &p.backend {
+            check_url(b).map_err(|e| err(key("backend"), e))?;
+        }
+        if p.backend_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err(err(key("backend_token"), "must not be empty".into()));
+        }
+        if parties.iter().any(|q: &Party| q.id == id) {
+            return Err(err(key("id"), format!("party {id} is configured twice")));
+        }
+        parties.push(Party {
+            id,
+            name: p.name.clone(),
+            backend: p
+                .backend
+                .as_ref()
+                .map(|b| b.trim_end_matches('/').to_owned()),
+            backend_token: p.backend_token.clone(),
+        });
+    }
+    Ok(parties)
 }
 
 /// The whole, checked configuration.
@@ -465,38 +507,7 @@ impl Config {
             request_timeout: Duration::from_millis(raw.node.request_timeout_ms),
             tls,
         };
-        let mut parties = Vec::new();
-        for (i, p) in raw.party.iter().enumerate() {
-            let key = |k: &str| format!("party[{i}].{k}");
-            let role = Role::parse(&p.role).ok_or_else(|| {
-                err(
-                    key("role"),
-                    format!("'{}' is not a role (cpo or emp)", p.role),
-                )
-            })?;
-            let id = PartnerId::parse(role, &p.id).map_err(|e| err(key("id"), e))?;
-            if let Some(b) = &p.backend {
-                check_url(b).map_err(|e| err(key("backend"), e))?;
-            }
-            if p.backend_token
-                .as_deref()
-                .is_some_and(|t| t.trim().is_empty())
-            {
-                return Err(err(key("backend_token"), "must not be empty".into()));
-            }
-            if parties.iter().any(|q: &Party| q.id == id) {
-                return Err(err(key("id"), format!("party {id} is configured twice")));
-            }
-            parties.push(Party {
-                id,
-                name: p.name.clone(),
-                backend: p
-                    .backend
-                    .as_ref()
-                    .map(|b| b.trim_end_matches('/').to_owned()),
-                backend_token: p.backend_token.clone(),
-            });
-        }
+        let parties = parse_parties(&raw.party, file)?;
         let mut peers: Vec<Peer> = Vec::new();
         for (i, raw_peer) in raw.peer.iter().enumerate() {
             let peer = Peer::from_raw(raw_peer, node.request_timeout)
@@ -654,16 +665,15 @@ fn check_tokens(
             ));
         }
     }
-    if let Some(a) = admin {
-        if parties
+    if let Some(a) = admin
+        && parties
             .iter()
             .any(|p| p.backend_token.as_deref() == Some(a))
-        {
-            return Err((
-                "node.admin_token".into(),
-                "is also used as a backend token".into(),
-            ));
-        }
+    {
+        return Err((
+            "node.admin_token".into(),
+            "is also used as a backend token".into(),
+        ));
     }
     Ok(())
 }

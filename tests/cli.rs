@@ -1,5 +1,8 @@
 //! The `roambridge oicp` command line, run as the real binary.
 
+// A test binary: its helpers unwrap freely.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 

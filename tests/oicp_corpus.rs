@@ -1,4 +1,4 @@
-//! Every file of `../shared/oicp-examples/` (Hubject's spec snippets and OpenAPI examples) goes
+//! Every file of `../shared/oicp-examples/` (Hubject's spec snippets and `OpenAPI` examples) goes
 //! through the validator: accepted, or rejected for exactly the defects the corpus README lists.
 //!
 //! The corpus is read from `$ROAMBRIDGE_SHARED/oicp-examples` (`.ci/run` sets it); without the
@@ -8,16 +8,16 @@
 //! variant on input" (these files are therefore expected to be **accepted**):
 //! * `ChargingStationID` vs `…Id` (E2), `OperatorId` in pull records (E19), `EvseStatus` vs
 //!   `EVSEStatus` (E9), `Periods` vs `Period` (E8), `CDRForwarded` vs `CDRForwarder` (E4), an
-//!   `OperatorID` list in GetChargeDetailRecords (E11), `"StatusCode": null` on a CDR page.
+//!   `OperatorID` list in `GetChargeDetailRecords` (E11), `"StatusCode": null` on a CDR page.
 //! * `ErrorType: "Connector Error"` (E7: the CPO table's spelling, accepted and written
 //!   `ConnectorError`).
-//! * `ProductID "AC 1"`: any text up to 100 characters is a ProductID (§4.3).
-//! * An AuthorizationStop that carries `Result` (an unknown member there, kept) and no
+//! * `ProductID "AC 1"`: any text up to 100 characters is a `ProductID` (§4.3).
+//! * An `AuthorizationStop` that carries `Result` (an unknown member there, kept) and no
 //!   `ProviderID` (optional).
 //! * `deltaType`/`lastUpdate` in a push: HBS-assigned, accepted and kept.
 //!
 //! Defects the corpus README does not list, found by this validator and expected here:
-//! * The OpenAPI examples went through a YAML 1.1 loader that reads the key `on` as the boolean
+//! * The `OpenAPI` examples went through a YAML 1.1 loader that reads the key `on` as the boolean
 //!   `true`: `OpeningTimes.example.json`, `eRoamingPushEvseData.example.json` and
 //!   `eRoamingPushPricingProductData.example.json` carry `"true": "Everyday"` and lack the
 //!   mandatory `on`.

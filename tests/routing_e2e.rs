@@ -754,7 +754,6 @@ async fn status_push_with_two_peers_falling_back_reaches_the_hub_once() {
 }
 
 #[actix_web::test]
-#[ignore = "bug: the hub gets a push twice when it serves the other EMPs and a direct-then-clearing-house peer falls back: ops.rs Ctx::fan_out queues the hub copy directly, and the hand-over dedup (store/outbox.rs outbox_hand_over) only remembers earlier hand-overs, not that copy"]
 async fn status_push_falling_back_while_the_hub_serves_the_others_reaches_the_hub_once() {
     // Arrange: every EMP direct-then-clearing-house, so the hub gets a copy for the EMPs that
     // are not peers; the one peer is down and falls back to the hub.
@@ -1019,7 +1018,6 @@ async fn remote_start_routed_to_the_hub_returns_the_hub_ack() {
 }
 
 #[actix_web::test]
-#[ignore = "bug: when the hub acknowledges a remote start with its own SessionID, the EMP backend gets the hub's SessionID but the node keeps only the session it minted (ops.rs remote(): upsert_session before the call, answer.session_id only filled in), so the hub's later messages for that SessionID find no session"]
 async fn remote_start_via_the_hub_records_the_session_id_the_hub_answered() {
     // Arrange
     let net = Net::start(
@@ -1698,7 +1696,6 @@ async fn routes_are_recorded_in_metrics_and_the_admin_api() {
 }
 
 #[actix_web::test]
-#[ignore = "bug: a synchronous call routed clearing-house records the own party (DE*GEF) as partner, because Ctx::call -> Ctx::route notes target.id of the hub target and call_routed's ClearingHouse arm never notes the partner (ops.rs)"]
 async fn a_call_routed_to_the_hub_is_recorded_with_the_partner_it_was_for() {
     // Arrange
     let routes = format!(

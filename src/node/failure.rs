@@ -1,12 +1,14 @@
 //! The one place where the node's failures become OICP wire answers: a [`Failure`] carries the
 //! OICP code, a safe description and the HTTP status; [`Negative`] builds each operation's
-//! negative response body around it (Result false, NotAuthorized, or an empty page with the
+//! negative response body around it (Result false, `NotAuthorized`, or an empty page with the
 //! status).
 //!
 //! HTTP statuses: 401 for a missing or unknown credential and for a caller acting for an ID it
 //! is not bound to (as the HBS answers when an ID is not linked to the client certificate), 400
 //! for a body that is not JSON, 200 for everything else (business and data errors travel in the
-//! StatusCode, oicp-2.3.md §6.2).
+//! `StatusCode`, oicp-2.3.md §6.2).
+
+use std::fmt::Write as _;
 
 use crate::oicp::v23::acknowledgement::Acknowledgement;
 use crate::oicp::v23::authorization::{AuthorizationStart, AuthorizationStatus, AuthorizationStop};
@@ -77,7 +79,7 @@ impl Failure {
             .collect();
         let mut info = listed.join("; ");
         if errors.len() > MAX_LISTED_ERRORS {
-            info.push_str(&format!("; and {} more", errors.len() - MAX_LISTED_ERRORS));
+            let _ = write!(info, "; and {} more", errors.len() - MAX_LISTED_ERRORS);
         }
         status.additional_info = Some(crate::oicp::v23::scalars::Text::truncated(&info));
         Self {

@@ -186,12 +186,13 @@ impl Ctx {
     }
 
     fn route(&self, target: &Target) {
-        let route = match target.kind {
-            TargetKind::Backend => "local",
-            TargetKind::Peer => "direct",
-            TargetKind::Hub => "clearing-house",
-        };
-        self.note_route(Some(&target.id.to_string()), route);
+        match target.kind {
+            TargetKind::Backend => self.note_route(Some(&target.id.to_string()), "local"),
+            TargetKind::Peer => self.note_route(Some(&target.id.to_string()), "direct"),
+            // A hub target's ID is the own party the call is made for; the caller records the
+            // partner the call is for.
+            TargetKind::Hub => self.note_route(None, "clearing-house"),
+        }
     }
 
     fn route_local(&self, _what: &str) {
@@ -249,7 +250,11 @@ impl Ctx {
         })?;
         match self.route_for(op, partner) {
             RouteKind::Direct => self.call(&direct?, op, path_id, body).await,
-            RouteKind::ClearingHouse => self.call(&self.hub_target(&own)?, op, path_id, body).await,
+            RouteKind::ClearingHouse => {
+                let answer = self.call(&self.hub_target(&own)?, op, path_id, body).await;
+                self.note_route(Some(&partner.to_string()), "clearing-house");
+                answer
+            }
             RouteKind::DirectThenClearingHouse => {
                 let first = match direct {
                     Ok(target) => Some(self.call::<Req, Resp>(&target, op, path_id, body).await),
@@ -467,16 +472,18 @@ impl Ctx {
         }
         // Serialized once, shared by every entry.
         let bytes = serialize(body)?;
+        let routes: Vec<RouteKind> = peers.iter().map(|p| self.route_for(op, &p.id)).collect();
+        hub_copy |= routes
+            .iter()
+            .any(|r| matches!(r, RouteKind::ClearingHouse | RouteKind::Both));
         let mut entries = Vec::with_capacity(peers.len() + 1);
-        for peer in &peers {
-            let route = self.route_for(op, &peer.id);
+        for (peer, route) in peers.iter().zip(routes) {
+            // A push to the hub is for every EMP: when the hub gets its own copy anyway, a peer
+            // that does not answer needs no fallback copy.
             let fallback = match route {
-                RouteKind::DirectThenClearingHouse => Some(self.hub_target(own)?),
+                RouteKind::DirectThenClearingHouse if !hub_copy => Some(self.hub_target(own)?),
                 _ => None,
             };
-            if matches!(route, RouteKind::ClearingHouse | RouteKind::Both) {
-                hub_copy = true;
-            }
             if route != RouteKind::ClearingHouse {
                 entries.push(self.entry(
                     &Registry::peer_target(peer),
@@ -792,32 +799,7 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
         check_evses(&operator, [(evse, None)])?;
     }
     if let Some(provider) = named_provider(Some(&req.identification)) {
-        // The EMP named by the contract ID, along its route.
-        let partner = PartnerId::Provider(provider.clone());
-        let direct = ctx.emp_target(&provider);
-        let mut body = req.clone();
-        if direct.as_ref().is_ok_and(|t| t.kind == TargetKind::Backend) && body.session_id.is_none()
-        {
-            body.session_id = Some(new_session_id());
-        }
-        let answer: AuthorizationStart = ctx
-            .call_routed(
-                Operation::AuthorizeStart,
-                &partner,
-                direct,
-                operator.as_str(),
-                &body,
-            )
-            .await?;
-        return finish_authorized(
-            &ctx,
-            &req,
-            &operator,
-            Some(provider),
-            body.session_id,
-            answer,
-        )
-        .await;
+        return authorize_named(&ctx, &req, &operator, provider).await;
     }
     if ctx.called_by_backend()
         && let Some(answer) = authorize_offline(&ctx, &req, &operator).await?
@@ -858,6 +840,10 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
         match result {
             Ok(answer) if answer.is_authorized() => {
                 ctx.route(&target);
+                if target.kind == TargetKind::Hub {
+                    let partner = answer.provider_id.as_ref().map(ToString::to_string);
+                    ctx.note_route(partner.as_deref(), "clearing-house");
+                }
                 let provider = match &target.id {
                     PartnerId::Provider(p) if target.kind != TargetKind::Hub => Some(p.clone()),
                     _ => None,
@@ -884,6 +870,33 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
     Err(Failure::no_route(
         "no e-mobility provider authorized the identification",
     ))
+}
+
+/// `AuthorizeStart` to the EMP named by the contract ID, along its route (the node mints the
+/// `SessionID` when that EMP is an own party).
+async fn authorize_named(
+    ctx: &Ctx,
+    req: &AuthorizeStart,
+    operator: &OperatorId,
+    provider: ProviderId,
+) -> Result<AuthorizationStart, Failure> {
+    // The EMP named by the contract ID, along its route.
+    let partner = PartnerId::Provider(provider.clone());
+    let direct = ctx.emp_target(&provider);
+    let mut body = req.clone();
+    if direct.as_ref().is_ok_and(|t| t.kind == TargetKind::Backend) && body.session_id.is_none() {
+        body.session_id = Some(new_session_id());
+    }
+    let answer: AuthorizationStart = ctx
+        .call_routed(
+            Operation::AuthorizeStart,
+            &partner,
+            direct,
+            operator.as_str(),
+            &body,
+        )
+        .await?;
+    finish_authorized(ctx, req, operator, Some(provider), body.session_id, answer).await
 }
 
 /// Every EMP an `AuthorizeStart` is broadcast to: own EMPs, EMP peers whose route is not the
@@ -914,7 +927,7 @@ fn broadcast_candidates(ctx: &Ctx, operator: &OperatorId) -> Result<Vec<Target>,
     Ok(out)
 }
 
-/// Completes a positive `AuthorizeStart` answer (ProviderID, SessionID — the one the answering
+/// Completes a positive `AuthorizeStart` answer (`ProviderID`, `SessionID` — the one the answering
 /// side minted is kept — and the CPO's partner session ID) and records the session; passes a
 /// negative one on unchanged.
 async fn finish_authorized(
@@ -1253,8 +1266,18 @@ async fn remote<Req: Serialize>(
     let mut answer: Acknowledgement = ctx
         .call_routed(op, &partner, direct, provider.as_str(), body)
         .await?;
-    if answer.session_id.is_none() {
-        answer.session_id = Some(session_id.clone());
+    match &answer.session_id {
+        None => answer.session_id = Some(session_id.clone()),
+        // The answering side (the hub, when it mints its own) named another session: later
+        // notifications and the CDR come with that ID, so the node knows it too.
+        Some(theirs) if theirs != session_id => {
+            let record = SessionRecord {
+                session_id: theirs.clone(),
+                ..record
+            };
+            ctx.state.store.upsert_session(&record).await?;
+        }
+        Some(_) => {}
     }
     Ok(answer)
 }
@@ -1385,6 +1408,14 @@ fn restrict(requested: &[OperatorId], visible: Option<&[OperatorId]>) -> Vec<Ope
 /// eRoamingPullEvseData, paged.
 pub async fn pull_evse_data(ctx: Ctx, req: PullEvseData) -> Result<EvseDataPage, Failure> {
     check_body_provider(&ctx, &req.provider_id)?;
+    if let Some(target) = live_pull_target(
+        &ctx,
+        Operation::PullEvseData,
+        req.operator_ids.as_deref().unwrap_or_default(),
+    ) {
+        let paging = format!("page={}&size={}", ctx.page.page, ctx.page.size);
+        return pull_live(&ctx, &target, Operation::PullEvseData, &paging, &req).await;
+    }
     ctx.route_local("store");
     let query = EvseDataQuery {
         operators: ctx.visible_operators(),
@@ -1433,6 +1464,51 @@ pub async fn pull_evse_data(ctx: Ctx, req: PullEvseData) -> Result<EvseDataPage,
     })
 }
 
+/// A pull an own EMP backend sends for exactly one operator goes live to that CPO peer when a
+/// route rule names the peer with `direct` for the operation (e.g. `[[route]] operation =
+/// "evse-status"`, `partner = "DE*GEF"`, `route = "direct"`); otherwise pulls are answered from
+/// the node's store.
+fn live_pull_target(ctx: &Ctx, op: Operation, operators: &[OperatorId]) -> Option<Target> {
+    let first = operators.first()?;
+    if !ctx.called_by_backend() || operators.iter().any(|o| o != first) {
+        return None;
+    }
+    let id = PartnerId::Operator(first.clone());
+    let peer = ctx.registry().peer(&id)?;
+    let table = &ctx.state.config.routing;
+    let resolution = table.resolve(op, &id);
+    let named = resolution
+        .rule
+        .and_then(|i| table.rules().iter().find(|r| r.index == i))
+        .is_some_and(|r| r.partner.is_some());
+    (named && resolution.route == RouteKind::Direct).then(|| Registry::peer_target(&peer))
+}
+
+/// Forwards a pull to a CPO peer (the own provider's ID in the path, paging passed on).
+async fn pull_live<Req, Resp>(
+    ctx: &Ctx,
+    target: &Target,
+    op: Operation,
+    query: &str,
+    body: &Req,
+) -> Result<Resp, Failure>
+where
+    Req: Serialize,
+    Resp: serde::de::DeserializeOwned + crate::oicp::v23::validate::Validate,
+{
+    let own = ctx.path_provider()?;
+    let mut path = fill_path(op.path_template(), own.as_str());
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(query);
+    }
+    ctx.route(target);
+    ctx.client
+        .call(target, &path, &ctx.process_id, body)
+        .await
+        .map_err(Failure::from)
+}
+
 /// Whether the node has the data of `operator` itself: an own CPO or a directly connected CPO
 /// peer. The clearing house answers merged pulls only for the other operators.
 fn is_direct_operator(ctx: &Ctx, operator: &OperatorId) -> bool {
@@ -1440,7 +1516,7 @@ fn is_direct_operator(ctx: &Ctx, operator: &OperatorId) -> bool {
     ctx.registry().party(&id).is_some() || ctx.registry().peer(&id).is_some()
 }
 
-/// Pulls `body` from the clearing house for a merged pull (the caller's ProviderID in the path,
+/// Pulls `body` from the clearing house for a merged pull (the caller's `ProviderID` in the path,
 /// the paging query passed on); a failure of the hub leaves the local answer alone.
 async fn pull_from_hub<Req, Resp>(ctx: &Ctx, op: Operation, query: &str, body: &Req) -> Option<Resp>
 where
@@ -1534,6 +1610,10 @@ pub async fn pull_evse_status_by_id(
     req: PullEvseStatusById,
 ) -> Result<EvseStatusByIdResponse, Failure> {
     check_body_provider(&ctx, &req.provider_id)?;
+    let operators: Vec<OperatorId> = req.evse_id.iter().map(EvseId::operator_id).collect();
+    if let Some(target) = live_pull_target(&ctx, Operation::PullEvseStatusById, &operators) {
+        return pull_live(&ctx, &target, Operation::PullEvseStatusById, "", &req).await;
+    }
     ctx.route_local("store");
     let visible = ctx.visible_operators();
     let mut records = ctx
@@ -1586,6 +1666,20 @@ pub async fn pull_evse_status_by_operator_id(
     req: PullEvseStatusByOperatorId,
 ) -> Result<EvseStatusResponse, Failure> {
     check_body_provider(&ctx, &req.provider_id)?;
+    if let Some(target) = live_pull_target(
+        &ctx,
+        Operation::PullEvseStatusByOperatorId,
+        &req.operator_id,
+    ) {
+        return pull_live(
+            &ctx,
+            &target,
+            Operation::PullEvseStatusByOperatorId,
+            "",
+            &req,
+        )
+        .await;
+    }
     ctx.route_local("store");
     let visible = ctx.visible_operators();
     let operators = restrict(&req.operator_id, visible.as_deref());
@@ -1629,6 +1723,11 @@ pub async fn pull_pricing_products(
     req: PullPricingProductData,
 ) -> Result<PricingProductDataResponse, Failure> {
     let provider = ctx.path_provider()?;
+    if let Some(target) =
+        live_pull_target(&ctx, Operation::PullPricingProductData, &req.operator_ids)
+    {
+        return pull_live(&ctx, &target, Operation::PullPricingProductData, "", &req).await;
+    }
     ctx.route_local("store");
     let visible = ctx.visible_operators();
     let operators = restrict(&req.operator_ids, visible.as_deref());
@@ -1650,6 +1749,9 @@ pub async fn pull_evse_pricing(
     req: PullEvsePricing,
 ) -> Result<EvsePricingResponse, Failure> {
     let provider = check_body_provider(&ctx, &req.provider_id)?;
+    if let Some(target) = live_pull_target(&ctx, Operation::PullEvsePricing, &req.operator_ids) {
+        return pull_live(&ctx, &target, Operation::PullEvsePricing, "", &req).await;
+    }
     ctx.route_local("store");
     let visible = ctx.visible_operators();
     let operators = restrict(&req.operator_ids, visible.as_deref());

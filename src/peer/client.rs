@@ -47,7 +47,7 @@ impl TargetKind {
 pub struct Target {
     /// Peer or backend.
     pub kind: TargetKind,
-    /// The partner's OperatorID or ProviderID.
+    /// The partner's `OperatorID` or `ProviderID`.
     pub id: PartnerId,
     /// Base URL up to and including `/api/oicp`.
     pub base_url: String,
@@ -73,7 +73,7 @@ pub enum CallError {
         partner: String,
         /// The HTTP status.
         http: u16,
-        /// The body's StatusCode, if the body was an OICP fault.
+        /// The body's `StatusCode`, if the body was an OICP fault.
         status: Option<StatusCode>,
     },
     /// HTTP 200 with a body that is not the operation's response.
@@ -88,13 +88,10 @@ impl CallError {
             Self::Timeout(..) => {
                 StatusCode::with_description(Code::PartnerDidNotRespond, &self.to_string())
             }
-            Self::Unreachable(..) => {
-                StatusCode::with_description(Code::ServiceNotAvailable, &self.to_string())
-            }
             Self::Http {
                 status: Some(s), ..
             } if !s.code.is_success() => s.clone(),
-            Self::Http { .. } => {
+            Self::Unreachable(..) | Self::Http { .. } => {
                 StatusCode::with_description(Code::ServiceNotAvailable, &self.to_string())
             }
             Self::InvalidResponse(..) => {
@@ -142,7 +139,7 @@ impl OicpClient {
     /// A client with keep-alive connection pooling and no clearing house.
     pub fn new() -> Self {
         let http = awc::Client::builder()
-            .timeout(Duration::from_secs(600))
+            .timeout(Duration::from_mins(10))
             .add_default_header((
                 "User-Agent",
                 concat!("roambridge/", env!("CARGO_PKG_VERSION")),
@@ -193,7 +190,12 @@ impl OicpClient {
             TargetKind::Peer | TargetKind::Backend => &self.http,
         };
         let url = format!("{}{}", target.base_url, path);
-        let request = Request { url: &url, token: target.token.as_deref(), process_id, timeout: target.timeout };
+        let request = Request {
+            url: &url,
+            token: target.token.as_deref(),
+            process_id,
+            timeout: target.timeout,
+        };
         exchange(http, &request, body, &partner).await
     }
 }
@@ -239,7 +241,9 @@ pub(crate) async fn exchange(
     let timeout = request.timeout;
     let exchange = async {
         let mut response = builder.send_body(body).await.map_err(|e| match e {
-            awc::error::SendRequestError::Timeout => CallError::Timeout(partner.to_owned(), timeout),
+            awc::error::SendRequestError::Timeout => {
+                CallError::Timeout(partner.to_owned(), timeout)
+            }
             other => {
                 let text = other.to_string();
                 let hint = crate::tls::handshake_hint(&text);
@@ -247,11 +251,22 @@ pub(crate) async fn exchange(
             }
         })?;
         let status = response.status().as_u16();
-        if let Some(their_pid) = response.headers().get("Process-ID").and_then(|v| v.to_str().ok()) {
-            tracing::debug!(partner_process_id = their_pid, http = status, "partner answered");
+        if let Some(their_pid) = response
+            .headers()
+            .get("Process-ID")
+            .and_then(|v| v.to_str().ok())
+        {
+            tracing::debug!(
+                partner_process_id = their_pid,
+                http = status,
+                "partner answered"
+            );
         }
         let body = response.body().limit(MAX_RESPONSE).await.map_err(|e| {
-            CallError::Unreachable(partner.to_owned(), format!("reading the response failed: {e}"))
+            CallError::Unreachable(
+                partner.to_owned(),
+                format!("reading the response failed: {e}"),
+            )
         })?;
         Ok((status, body.to_vec()))
     };
@@ -268,8 +283,14 @@ where
     Resp: DeserializeOwned + Validate,
 {
     if http != 200 {
-        let status = serde_json::from_slice::<Fault>(body).ok().and_then(|f| f.status_code);
-        return Err(CallError::Http { partner: partner.to_owned(), http, status });
+        let status = serde_json::from_slice::<Fault>(body)
+            .ok()
+            .and_then(|f| f.status_code);
+        return Err(CallError::Http {
+            partner: partner.to_owned(),
+            http,
+            status,
+        });
     }
     parse_forwarding::<Resp>(body).map_err(|errors| {
         let first = errors.first().map(ToString::to_string).unwrap_or_default();

@@ -123,12 +123,12 @@ impl Registry {
         self.parties.iter().find(|p| p.id == *id)
     }
 
-    /// The own CPO with this OperatorID.
+    /// The own CPO with this `OperatorID`.
     pub fn own_cpo(&self, operator: &OperatorId) -> Option<&Party> {
         self.party(&PartnerId::Operator(operator.clone()))
     }
 
-    /// The own EMP with this ProviderID.
+    /// The own EMP with this `ProviderID`.
     pub fn own_emp(&self, provider: &ProviderId) -> Option<&Party> {
         self.party(&PartnerId::Provider(provider.clone()))
     }
@@ -175,12 +175,13 @@ impl Registry {
                 return Err(RegistryError::TokenInUse(peer.id.to_string()));
             }
         }
-        let old = peers.by_id.insert(peer.id.clone(), Arc::new(peer.clone()));
+        let (id, token) = (peer.id.clone(), peer.inbound_token.clone());
+        let old = peers.by_id.insert(id.clone(), Arc::new(peer));
         if let Some(old_token) = old.as_ref().and_then(|o| o.inbound_token.clone()) {
             peers.by_token.remove(&old_token);
         }
-        if let Some(t) = &peer.inbound_token {
-            peers.by_token.insert(t.clone(), peer.id.clone());
+        if let Some(t) = token {
+            peers.by_token.insert(t, id);
         }
         Ok(old.is_none())
     }

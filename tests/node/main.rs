@@ -15,6 +15,7 @@ mod dual_role;
 mod emp_to_cpo;
 mod errors;
 mod fan_out;
+mod live_pull;
 mod process_id;
 mod smoke;
 mod visibility;

@@ -288,7 +288,10 @@ impl Identification {
         if let Some(name) = self.member_name()
             && name != "RemoteIdentification"
         {
-            v.error_at(name, "only RemoteIdentification may be used in remote authorization");
+            v.error_at(
+                name,
+                "only RemoteIdentification may be used in remote authorization",
+            );
         }
     }
 }
@@ -299,7 +302,10 @@ impl Validate for Identification {
             && qr.pin.is_some()
             && qr.hashed_pin.is_some()
         {
-            v.error_at("QRCodeIdentification", "PIN and HashedPIN must not both be present");
+            v.error_at(
+                "QRCodeIdentification",
+                "PIN and HashedPIN must not both be present",
+            );
         }
     }
 }

@@ -68,6 +68,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_outbox",
         include_str!("store/migrations/0002_outbox.sql"),
     ),
+    (
+        "0003_status_changes",
+        include_str!("store/migrations/0003_status_changes.sql"),
+    ),
 ];
 
 /// How long a statement waits for a lock held by another connection (another process on the
@@ -565,7 +569,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(version, known_version());
-        assert_eq!(known_version(), 2);
+        assert_eq!(known_version(), 3);
         assert!(format!("{store:?}").starts_with("Store"));
     }
 
@@ -616,7 +620,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 2
+                    known: 3
                 }
             ),
             "{err:?}"

@@ -647,8 +647,8 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
     )?;
     ctx.route_local("store");
     let name = data.operator_name.as_ref().map(Bounded::as_str);
-    // The entries of an `update` are coalesced per peer and EVSE by the store (latest status
-    // wins, batched at delivery); every other action is queued as pushed.
+    // The entries of an `update` are coalesced per EVSE by the store, once for all peers (latest
+    // status wins, batched per peer at delivery); every other action is queued as pushed.
     let outbox = ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?;
     ctx.state
         .store

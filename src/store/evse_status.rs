@@ -165,10 +165,9 @@ impl Store {
     ///
     /// `operator_name` (optional in this push) replaces the known `OperatorName` if given.
     ///
-    /// Queues `outbox` in the same transaction. For an
-    /// `update`, the entries of operation `PushEvseStatus` are coalesced per (target, EVSE)
-    /// (their bodies are not stored; see the outbox module); every other entry is queued as
-    /// it is.
+    /// Queues `outbox` in the same transaction. For an `update`, the entries of operation
+    /// `PushEvseStatus` are coalesced per (operator, EVSE), once for all their targets (their
+    /// bodies are not stored; see the outbox module); every other entry is queued as it is.
     pub async fn apply_evse_status(
         &self,
         operator: &OperatorId,

@@ -25,12 +25,35 @@
 //! # Order and coalescing
 //! Every message takes a number from one sequence (`outbox_sequence`). Per target, messages go
 //! out in sequence order. Status updates (`eRoamingPushEvseStatus` with `update`) are not
-//! stored as messages but per (target, EVSE) in `outbox_status`: a newer status of the same
-//! EVSE replaces the queued one and takes a new number, so 1,000 changes on 10 EVSEs leave 10
-//! rows. [`Store::outbox_next`] batches them into one `update` per operator (up to
-//! [`MAX_STATUS_BATCH`] records), but only the rows numbered below the target's next queued
-//! `eRoamingPushEvseStatus` message (a `fullLoad`, `insert` or `delete`), which is never
-//! overtaken.
+//! stored as messages, and not per target: a change is one row per (operator, EVSE) in
+//! `outbox_change`, shared by every target; a newer status of the same EVSE replaces it and
+//! takes a new number, so 1,000 changes on 10 EVSEs leave 10 rows, whatever the number of
+//! peers. Each target has a cursor per operator (`outbox_cursor`): the highest number it
+//! received, and `until_seq`, the last number meant for it. [`Store::outbox_next`] batches the
+//! changes above the cursor into one `update` per operator (up to [`MAX_STATUS_BATCH`]
+//! records), but only those numbered below the target's next queued `eRoamingPushEvseStatus`
+//! message (a `fullLoad`, `insert` or `delete`), which is never overtaken. A positive answer
+//! (or a hand-over, or a dead letter) moves the cursor in the same transaction as the rest.
+//!
+//! # Which targets get a change
+//! The entries of a status `update` passed to `apply_evse_status` are the operator's fan-out,
+//! decided by the node as for any push (peers along their routes, the hub copy, the fallback
+//! of `direct-then-clearing-house`); their target, fallback and path are kept on the cursor.
+//! A target new to the fan-out starts just below the changes of that push (it gets nothing
+//! queued before); a target that left it (a removed peer, a route changed to the clearing
+//! house) gets `until_seq` just below them: it still receives what was queued for it, and
+//! nothing newer. One difference to per-target rows: a change it was still waiting for that is
+//! replaced by a newer status after it left is no longer sent to it (the newer status was not
+//! meant for it). A target rejoining before it received everything resumes at its cursor.
+//!
+//! # Garbage collection
+//! When a cursor moves, the operator's changes at or below the lowest cursor still waiting
+//! (`cursor_seq < until_seq`) are deleted, and cursors of targets out of the fan-out that
+//! received everything meant for them are dropped. A target that is no longer registered
+//! (removed peer) never advances by delivery; like any message, its pending changes become a
+//! dead letter once older than `[delivery] dead_letter_after_s` (the worker expires them),
+//! which moves its cursor to the end, so it holds rows at most that long, and its cursor is
+//! dropped once the next status `update` of the operator takes it out of the fan-out.
 //!
 //! # Dead letters
 //! A message the receiver refused (`Result` false, or an HTTP status that is not worth
@@ -38,7 +61,9 @@
 //! state `dead`, its attempts and last error. [`Store::outbox_retry`] makes it pending again
 //! (attempts reset, a new sequence number: it goes out after what is already queued);
 //! [`Store::outbox_drop`] deletes it. A refused batch of coalesced status updates becomes one
-//! dead message holding the batch.
+//! dead message holding the batch. In the admin listing, a pending change appears once per
+//! target still waiting for it (ID: the change's number); dropping it drops the change for
+//! every target.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -184,8 +209,15 @@ impl OutboxEntry {
 enum Source {
     /// One row of `outbox`.
     Message { id: i64 },
-    /// Coalesced rows of `outbox_status` (target row ID and their numbers).
-    Statuses { target: i64, seqs: Vec<i64> },
+    /// Changes of `outbox_change` for a target's cursor: the operator's changes numbered in
+    /// (`from`, `last`], `count` of them when read.
+    Statuses {
+        target: i64,
+        operator_key: String,
+        from: i64,
+        last: i64,
+        count: u64,
+    },
 }
 
 /// The next thing to send to a target ([`Store::outbox_next`]): one queued message, or a batch
@@ -218,7 +250,7 @@ impl OutboxItem {
     pub fn messages(&self) -> u64 {
         match &self.source {
             Source::Message { .. } => 1,
-            Source::Statuses { seqs, .. } => seqs.len() as u64,
+            Source::Statuses { count, .. } => *count,
         }
     }
 
@@ -467,8 +499,26 @@ pub(super) fn enqueue_in(
     Ok(())
 }
 
+/// `until_seq` of a cursor whose target is in the operator's fan-out.
+const OPEN: i64 = i64::MAX;
+
+/// A cursor row as the enqueue compares it.
+struct CursorRow {
+    cursor: i64,
+    until: i64,
+    fallback: Option<i64>,
+    path: String,
+}
+
 /// Queues the status update `rows` of `operator_key` for the targets of `entries`, coalesced
-/// per (target, EVSE): each entry's body is not stored, only its target, path and `Process-ID`.
+/// per (operator, EVSE) in `outbox_change`: each entry's body is not stored, only its target,
+/// fallback and path (on the target's cursor), and the `Process-ID` (on the changes).
+///
+/// The targets of `entries` are the operator's fan-out: a target not yet in it gets a cursor
+/// just below the new changes (it receives nothing queued before); a target no longer in it
+/// gets `until_seq` just below them (it still receives what was queued for it before). A
+/// target coming back before it received everything up to its `until_seq` resumes where it
+/// was (it also receives the latest statuses queued while it was out: at least once).
 pub(super) fn coalesce_statuses_in(
     tx: &Transaction<'_>,
     entries: &[OutboxEntry],
@@ -479,38 +529,93 @@ pub(super) fn coalesce_statuses_in(
     if entries.is_empty() || rows.is_empty() {
         return Ok(());
     }
-    let mut seq = take_seqs(tx, entries.len() * rows.len())?;
+    let first = take_seqs(tx, rows.len())?;
     let mut targets = HashMap::new();
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO outbox_status (target, seq, evse_key, operator_key, evse_id, status, extra,
-                                    path, process_id, attempts, last_error, created_at, fallback)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, NULL, ?10, ?11)
-         ON CONFLICT (target, evse_key) DO UPDATE SET
-             seq = excluded.seq, operator_key = excluded.operator_key,
-             fallback = excluded.fallback,
-             evse_id = excluded.evse_id, status = excluded.status, extra = excluded.extra,
-             path = excluded.path, process_id = excluded.process_id, attempts = 0,
-             last_error = NULL, created_at = excluded.created_at",
-    )?;
+    let mut wanted: Vec<(i64, Option<i64>, &str)> = Vec::with_capacity(entries.len());
     for entry in entries {
         let target = target_row(tx, &entry.target, &mut targets)?;
         let fallback = fallback_row(tx, entry.fallback.as_ref(), &mut targets)?;
-        for row in rows {
-            upsert.execute(rusqlite::params![
-                target,
-                seq,
-                row.key,
-                operator_key,
-                row.evse_id,
-                row.status,
-                row.extra,
-                entry.path,
-                entry.process_id,
-                now,
-                fallback
-            ])?;
-            seq += 1;
+        match wanted.iter_mut().find(|w| w.0 == target) {
+            Some(w) => *w = (target, fallback, &entry.path),
+            None => wanted.push((target, fallback, &entry.path)),
         }
+    }
+    let mut existing: HashMap<i64, CursorRow> = HashMap::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT target, cursor_seq, until_seq, fallback, path FROM outbox_cursor
+             WHERE operator_key = ?1",
+        )?;
+        let mut found = stmt.query([operator_key])?;
+        while let Some(r) = found.next()? {
+            existing.insert(
+                r.get(0)?,
+                CursorRow {
+                    cursor: r.get(1)?,
+                    until: r.get(2)?,
+                    fallback: r.get(3)?,
+                    path: r.get(4)?,
+                },
+            );
+        }
+    }
+    let mut set = tx.prepare_cached(
+        "INSERT INTO outbox_cursor (target, operator_key, cursor_seq, until_seq, fallback, path)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (target, operator_key) DO UPDATE SET
+             cursor_seq = excluded.cursor_seq, until_seq = excluded.until_seq,
+             fallback = excluded.fallback, path = excluded.path",
+    )?;
+    for &(target, fallback, path) in &wanted {
+        let cursor = match existing.remove(&target) {
+            Some(c) if c.until == OPEN => {
+                if c.fallback == fallback && c.path == path {
+                    continue;
+                }
+                c.cursor
+            }
+            // Out of the fan-out for a while: resume if it has not caught up yet.
+            Some(c) if c.cursor < c.until => c.cursor,
+            None | Some(_) => first - 1,
+        };
+        set.execute(rusqlite::params![
+            target,
+            operator_key,
+            cursor,
+            OPEN,
+            fallback,
+            path
+        ])?;
+    }
+    let mut close = tx.prepare_cached(
+        "UPDATE outbox_cursor SET until_seq = ?3 WHERE target = ?1 AND operator_key = ?2",
+    )?;
+    for (target, c) in existing {
+        if c.until == OPEN {
+            close.execute(rusqlite::params![target, operator_key, first - 1])?;
+        }
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO outbox_change (operator_key, evse_key, seq, evse_id, status, extra,
+                                    process_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (operator_key, evse_key) DO UPDATE SET
+             seq = excluded.seq, evse_id = excluded.evse_id, status = excluded.status,
+             extra = excluded.extra, process_id = excluded.process_id,
+             created_at = excluded.created_at",
+    )?;
+    let process_id = &entries[entries.len() - 1].process_id;
+    for (seq, row) in (first..).zip(rows) {
+        upsert.execute(rusqlite::params![
+            operator_key,
+            row.key,
+            seq,
+            row.evse_id,
+            row.status,
+            row.extra,
+            process_id,
+            now
+        ])?;
     }
     Ok(())
 }
@@ -528,7 +633,7 @@ fn status_batch_body(
         known
     } else {
         let id: OperatorId = records.first().map_or_else(
-            || super::stored(operator_key, "outbox_status.operator_key"),
+            || super::stored(operator_key, "outbox_change.operator_key"),
             |r| Ok(r.evse_id.operator_id()),
         )?;
         (id, None)
@@ -551,7 +656,7 @@ fn record(
     status: &str,
     extra: Option<&str>,
 ) -> Result<EvseStatusRecord, StoreError> {
-    let evse_id: EvseId = super::stored(evse_id, "outbox_status.evse_id")?;
+    let evse_id: EvseId = super::stored(evse_id, "outbox_change.evse_id")?;
     let extra: Extra = match extra {
         Some(json) => serde_json::from_str(json)?,
         None => Extra::new(),
@@ -563,34 +668,63 @@ fn record(
     })
 }
 
-/// One coalesced row read for a batch.
+/// One change read for a batch.
 struct BatchRow {
     seq: i64,
     record: EvseStatusRecord,
-    path: String,
     process_id: String,
-    attempts: i64,
     created_at: i64,
-    fallback: Option<i64>,
 }
 
-/// Up to [`MAX_STATUS_BATCH`] coalesced rows of `operator_key` numbered below `below`, in order.
+/// A target's cursor for one operator, as a batch is read.
+struct Cursor {
+    target: i64,
+    operator_key: String,
+    done: i64,
+    until: i64,
+    fallback: Option<i64>,
+    path: String,
+    attempts: i64,
+}
+
+fn cursor_of(conn: &Connection, target: i64, operator_key: &str) -> Result<Cursor, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT cursor_seq, until_seq, fallback, path, attempts FROM outbox_cursor
+             WHERE target = ?1 AND operator_key = ?2",
+        )?
+        .query_row(rusqlite::params![target, operator_key], |r| {
+            Ok(Cursor {
+                target,
+                operator_key: operator_key.to_owned(),
+                done: r.get(0)?,
+                until: r.get(1)?,
+                fallback: r.get(2)?,
+                path: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?)
+}
+
+/// The target's changes of the cursor's operator numbered below `below`, in order, at most
+/// `limit` (`None`: all).
 fn batch_rows(
     conn: &Connection,
-    target: i64,
-    operator_key: &str,
+    c: &Cursor,
     below: i64,
+    limit: Option<usize>,
 ) -> Result<Vec<BatchRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, evse_id, status, extra, path, process_id, attempts, created_at, fallback
-         FROM outbox_status WHERE target = ?1 AND seq < ?2 AND operator_key = ?3
-         ORDER BY seq LIMIT ?4",
+        "SELECT seq, evse_id, status, extra, process_id, created_at
+         FROM outbox_change WHERE operator_key = ?1 AND seq > ?2 AND seq <= ?3 AND seq < ?4
+         ORDER BY seq LIMIT ?5",
     )?;
     let mut rows = stmt.query(rusqlite::params![
-        target,
+        c.operator_key,
+        c.done,
+        c.until,
         below,
-        operator_key,
-        i64::try_from(MAX_STATUS_BATCH).unwrap_or(i64::MAX)
+        limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX))
     ])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -603,45 +737,64 @@ fn batch_rows(
         out.push(BatchRow {
             seq: r.get(0)?,
             record: record(evse_id, status, extra)?,
-            path: r.get(4)?,
-            process_id: r.get(5)?,
-            attempts: r.get(6)?,
-            created_at: r.get(7)?,
-            fallback: r.get(8)?,
+            process_id: r.get(4)?,
+            created_at: r.get(5)?,
         });
     }
     Ok(out)
 }
 
-/// A batch of coalesced rows as one item.
+/// A batch of changes (following `from`, the cursor when they were read) as one item.
 fn batch_item(
     conn: &Connection,
     target_ref: &TargetRef,
-    target: i64,
-    operator_key: &str,
+    c: &Cursor,
+    from: i64,
     rows: Vec<BatchRow>,
 ) -> Result<Option<OutboxItem>, StoreError> {
     let Some(last) = rows.last() else {
         return Ok(None);
     };
-    let path = last.path.clone();
+    let last_seq = last.seq;
     let process_id = last.process_id.clone();
-    let most_attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
     let oldest = rows.iter().map(|r| r.created_at).min().unwrap_or(0);
-    let fallback = last.fallback.map(|f| target_by_row(conn, f)).transpose()?;
-    let seqs = rows.iter().map(|r| r.seq).collect();
+    let fallback = c.fallback.map(|f| target_by_row(conn, f)).transpose()?;
+    let count = rows.len() as u64;
     let records = rows.into_iter().map(|r| r.record).collect();
     Ok(Some(OutboxItem {
         target: target_ref.clone(),
         operation: Operation::PushEvseStatus,
-        path,
-        body: status_batch_body(conn, operator_key, records)?,
+        path: c.path.clone(),
+        body: status_batch_body(conn, &c.operator_key, records)?,
         process_id,
-        attempts: attempts(most_attempts),
+        attempts: attempts(c.attempts),
         queued_at: from_millis(oldest),
         fallback,
-        source: Source::Statuses { target, seqs },
+        source: Source::Statuses {
+            target: c.target,
+            operator_key: c.operator_key.clone(),
+            from,
+            last: last_seq,
+            count,
+        },
     }))
+}
+
+/// The operator of the target's lowest-numbered pending change, and that number.
+fn first_change(conn: &Connection, target: i64) -> Result<Option<(String, i64)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT operator_key, first FROM (
+                 SELECT c.operator_key,
+                        (SELECT ch.seq FROM outbox_change ch
+                         WHERE ch.operator_key = c.operator_key AND ch.seq > c.cursor_seq
+                           AND ch.seq <= c.until_seq
+                         ORDER BY ch.seq LIMIT 1) AS first
+                 FROM outbox_cursor c WHERE c.target = ?1)
+             WHERE first IS NOT NULL ORDER BY first LIMIT 1",
+        )?
+        .query_row([target], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
 }
 
 fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxItem>, StoreError> {
@@ -678,18 +831,13 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
             ))
         })
         .optional()?;
-    let first_status: Option<(i64, String)> = conn
-        .prepare_cached(
-            "SELECT seq, operator_key FROM outbox_status WHERE target = ?1 ORDER BY seq LIMIT 1",
-        )?
-        .query_row([target], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let first_status = first_change(conn, target)?;
     let statuses_first = match (&head, &first_status) {
         (_, None) => false,
         (None, Some(_)) => true,
-        (Some(h), Some(s)) => s.0 < h.1,
+        (Some(h), Some(s)) => s.1 < h.1,
     };
-    if statuses_first && let Some((_, operator_key)) = first_status {
+    if statuses_first && let Some((operator_key, _)) = first_status {
         // The next non-mergeable status push of this target is a barrier.
         let barrier: Option<i64> = conn
             .prepare_cached(
@@ -700,8 +848,14 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
                 rusqlite::params![target, Operation::PushEvseStatus.name()],
                 |r| r.get(0),
             )?;
-        let rows = batch_rows(conn, target, &operator_key, barrier.unwrap_or(i64::MAX))?;
-        return batch_item(conn, target_ref, target, &operator_key, rows);
+        let c = cursor_of(conn, target, &operator_key)?;
+        let rows = batch_rows(
+            conn,
+            &c,
+            barrier.unwrap_or(i64::MAX),
+            Some(MAX_STATUS_BATCH),
+        )?;
+        return batch_item(conn, target_ref, &c, c.done, rows);
     }
     let Some((id, _seq, op, path, body, process_id, tries, queued_at, fallback)) = head else {
         return Ok(None);
@@ -720,25 +874,64 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
     }))
 }
 
-/// Deletes the rows of an item; returns how many there were (a coalesced update replaced in
-/// the meantime is not one of them).
-fn remove_in(tx: &Transaction<'_>, source: &Source) -> Result<u64, StoreError> {
-    let mut removed = 0;
-    match source {
-        Source::Message { id } => {
-            removed += tx
-                .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
-                .execute([id])?;
-        }
-        Source::Statuses { target, seqs } => {
-            let mut delete =
-                tx.prepare_cached("DELETE FROM outbox_status WHERE target = ?1 AND seq = ?2")?;
-            for seq in seqs {
-                removed += delete.execute([target, seq])?;
-            }
-        }
+/// Moves the target's cursor for an operator to `last` (attempts reset), and collects the
+/// garbage: the operator's changes no cursor still waits for, and the cursors of targets out of
+/// the fan-out that received everything meant for them. Returns how many changes in
+/// (`from`, `last`] are still queued (a change replaced in the meantime by a newer status is
+/// not one of them: it has a higher number and stays pending).
+fn advance_in(
+    tx: &Transaction<'_>,
+    target: i64,
+    operator_key: &str,
+    from: i64,
+    last: i64,
+) -> Result<u64, StoreError> {
+    let moved = tx
+        .prepare_cached(
+            "UPDATE outbox_cursor SET cursor_seq = ?3, attempts = 0, last_error = NULL
+             WHERE target = ?1 AND operator_key = ?2 AND cursor_seq < ?3",
+        )?
+        .execute(rusqlite::params![target, operator_key, last])?;
+    if moved == 0 {
+        return Ok(0);
     }
-    Ok(removed as u64)
+    let still: i64 = tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM outbox_change
+             WHERE operator_key = ?1 AND seq > ?2 AND seq <= ?3",
+        )?
+        .query_row(rusqlite::params![operator_key, from, last], |r| r.get(0))?;
+    // Every change at or below the lowest cursor still waiting is done for every target.
+    let low: Option<i64> = tx
+        .prepare_cached(
+            "SELECT MIN(cursor_seq) FROM outbox_cursor
+             WHERE operator_key = ?1 AND cursor_seq < until_seq",
+        )?
+        .query_row([operator_key], |r| r.get(0))?;
+    tx.prepare_cached("DELETE FROM outbox_change WHERE operator_key = ?1 AND seq <= ?2")?
+        .execute(rusqlite::params![operator_key, low.unwrap_or(i64::MAX)])?;
+    tx.prepare_cached(
+        "DELETE FROM outbox_cursor WHERE operator_key = ?1 AND cursor_seq >= until_seq",
+    )?
+    .execute([operator_key])?;
+    Ok(super::count(still))
+}
+
+/// Removes an item from its target's queue; returns how many messages it still stood for (a
+/// coalesced update replaced in the meantime is not one of them).
+fn remove_in(tx: &Transaction<'_>, source: &Source) -> Result<u64, StoreError> {
+    match source {
+        Source::Message { id } => Ok(tx
+            .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
+            .execute([id])? as u64),
+        Source::Statuses {
+            target,
+            operator_key,
+            from,
+            last,
+            ..
+        } => advance_in(tx, *target, operator_key, *from, *last),
+    }
 }
 
 /// Moves an item to the dead-letter list (inside a transaction).
@@ -757,14 +950,8 @@ fn kill_in(
             )?
             .execute(rusqlite::params![id, error, now])?;
         }
-        Source::Statuses { target, seqs } => {
-            let mut delete =
-                tx.prepare_cached("DELETE FROM outbox_status WHERE target = ?1 AND seq = ?2")?;
-            let mut removed = 0;
-            for seq in seqs {
-                removed += delete.execute([target, seq])?;
-            }
-            if removed == 0 {
+        Source::Statuses { target, .. } => {
+            if remove_in(tx, &item.source)? == 0 {
                 return Ok(());
             }
             let seq = take_seqs(tx, 1)?;
@@ -833,50 +1020,31 @@ fn expire_in(
             expired += 1;
         }
     }
-    // Coalesced status updates: group the expired ones per operator into dead batches.
-    let mut groups: Vec<(String, Vec<BatchRow>)> = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT seq, evse_id, status, extra, path, process_id, attempts, created_at,
-                    operator_key, fallback
-             FROM outbox_status WHERE target = ?1 ORDER BY seq",
-        )?;
-        let mut rows = stmt.query([target])?;
-        while let Some(r) = rows.next()? {
-            let created_at: i64 = r.get(7)?;
-            if created_at >= cutoff {
-                break;
-            }
-            let evse_id = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-            let status = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
-            let extra = r
-                .get_ref(3)?
-                .as_str_or_null()
-                .map_err(rusqlite::Error::from)?;
-            let row = BatchRow {
-                seq: r.get(0)?,
-                record: record(evse_id, status, extra)?,
-                path: r.get(4)?,
-                process_id: r.get(5)?,
-                attempts: r.get(6)?,
-                created_at,
-                fallback: r.get(9)?,
-            };
-            let operator: String = r.get(8)?;
-            match groups.iter_mut().find(|(o, _)| *o == operator) {
-                Some((_, list)) => list.push(row),
-                None => groups.push((operator, vec![row])),
-            }
-        }
-    }
-    for (operator, rows) in groups {
+    // Coalesced status updates: per operator, the expired prefix becomes dead batches.
+    let operators: Vec<String> = {
+        let mut stmt =
+            tx.prepare_cached("SELECT operator_key FROM outbox_cursor WHERE target = ?1")?;
+        stmt.query_map([target], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    for operator in operators {
+        let c = cursor_of(tx, target, &operator)?;
+        let mut rows = batch_rows(tx, &c, i64::MAX, None)?;
+        let keep = rows
+            .iter()
+            .position(|r| r.created_at >= cutoff)
+            .unwrap_or(rows.len());
+        rows.truncate(keep);
+        let mut from = c.done;
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<BatchRow> = rows.by_ref().take(MAX_STATUS_BATCH).collect();
-            if let Some(item) = batch_item(tx, target_ref, target, &operator, chunk)? {
+            let next_from = chunk.last().map_or(from, |r| r.seq);
+            if let Some(item) = batch_item(tx, target_ref, &c, from, chunk)? {
                 expired += item.messages();
                 kill_in(tx, &item, reason, now)?;
             }
+            from = next_from;
         }
     }
     Ok(expired)
@@ -969,7 +1137,10 @@ impl Store {
             let mut stmt = conn.prepare_cached(
                 "SELECT kind, role, partner_id FROM outbox_target t
                  WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.target = t.id AND o.state = 'pending')
-                    OR EXISTS (SELECT 1 FROM outbox_status s WHERE s.target = t.id)
+                    OR EXISTS (SELECT 1 FROM outbox_cursor c JOIN outbox_change ch
+                                 ON ch.operator_key = c.operator_key AND ch.seq > c.cursor_seq
+                                    AND ch.seq <= c.until_seq
+                               WHERE c.target = t.id)
                  ORDER BY id",
             )?;
             let mut rows = stmt.query([])?;
@@ -1099,14 +1270,20 @@ impl Store {
                     )?
                     .execute(rusqlite::params![id, error, next])?;
                 }
-                Source::Statuses { target, seqs } => {
-                    let mut update = tx.prepare_cached(
-                        "UPDATE outbox_status SET attempts = attempts + 1, last_error = ?3
-                         WHERE target = ?1 AND seq = ?2",
-                    )?;
-                    for seq in seqs {
-                        update.execute(rusqlite::params![target, seq, error])?;
-                    }
+                Source::Statuses {
+                    target,
+                    operator_key,
+                    ..
+                } => {
+                    tx.prepare_cached(
+                        "UPDATE outbox_cursor SET attempts = attempts + 1, last_error = ?3
+                         WHERE target = ?1 AND operator_key = ?2",
+                    )?
+                    .execute(rusqlite::params![
+                        target,
+                        operator_key,
+                        error
+                    ])?;
                 }
             }
             Ok(())
@@ -1155,13 +1332,16 @@ impl Store {
                     )?
                     .query_row([t], |r| r.get(0))
                     .optional()?;
-                let b: Option<i64> = conn
-                    .prepare_cached(
-                        "SELECT created_at FROM outbox_status WHERE target = ?1
-                         ORDER BY seq LIMIT 1",
-                    )?
-                    .query_row([t], |r| r.get(0))
-                    .optional()?;
+                let b: Option<i64> = match first_change(conn, t)? {
+                    Some((operator, seq)) => conn
+                        .prepare_cached(
+                            "SELECT created_at FROM outbox_change
+                             WHERE operator_key = ?1 AND seq = ?2",
+                        )?
+                        .query_row(rusqlite::params![operator, seq], |r| r.get(0))
+                        .optional()?,
+                    None => None,
+                };
                 Ok(a.into_iter().chain(b).min())
             })
             .await?
@@ -1187,7 +1367,12 @@ impl Store {
             };
             let pending =
                 count("SELECT COUNT(*) FROM outbox WHERE target = ?1 AND state = 'pending'")?
-                    + count("SELECT COUNT(*) FROM outbox_status WHERE target = ?1")?;
+                    + count(
+                        "SELECT COUNT(*) FROM outbox_cursor c JOIN outbox_change ch
+                             ON ch.operator_key = c.operator_key AND ch.seq > c.cursor_seq
+                                AND ch.seq <= c.until_seq
+                         WHERE c.target = ?1",
+                    )?;
             let dead = count("SELECT COUNT(*) FROM outbox WHERE target = ?1 AND state = 'dead'")?;
             Ok((pending, dead))
         })
@@ -1243,10 +1428,13 @@ impl Store {
             drop(rows);
             if state == OutboxState::Pending {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT s.seq, t.kind, t.role, t.partner_id, s.path, s.evse_id, s.attempts,
-                            s.last_error, s.created_at, s.process_id
-                     FROM outbox_status s JOIN outbox_target t ON t.id = s.target
-                     ORDER BY s.seq LIMIT ?1",
+                    "SELECT ch.seq, t.kind, t.role, t.partner_id, c.path, ch.evse_id, c.attempts,
+                            c.last_error, ch.created_at, ch.process_id
+                     FROM outbox_cursor c
+                     JOIN outbox_change ch ON ch.operator_key = c.operator_key
+                          AND ch.seq > c.cursor_seq AND ch.seq <= c.until_seq
+                     JOIN outbox_target t ON t.id = c.target
+                     ORDER BY ch.seq, t.id LIMIT ?1",
                 )?;
                 let mut rows = stmt.query([limit])?;
                 while let Some(r) = rows.next()? {
@@ -1273,7 +1461,7 @@ impl Store {
                         bytes: 0,
                     });
                 }
-                out.sort_by_key(|m| m.id);
+                out.sort_by_key(|m| (m.id, m.evse_id.is_some()));
                 out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
             }
             Ok(out)
@@ -1297,7 +1485,7 @@ impl Store {
             match state.as_deref() {
                 None => {
                     let coalesced = tx
-                        .prepare_cached("SELECT 1 FROM outbox_status WHERE seq = ?1")?
+                        .prepare_cached("SELECT 1 FROM outbox_change WHERE seq = ?1")?
                         .exists([id])?;
                     Ok(if coalesced {
                         RetryOutcome::NotDead
@@ -1323,13 +1511,14 @@ impl Store {
     }
 
     /// Deletes the message `id`, pending or dead (a pending coalesced status update by its
-    /// current ID); `false` if there is none.
+    /// current ID: the change is shared, so it is dropped for every target still waiting for
+    /// it); `false` if there is none.
     pub async fn outbox_drop(&self, id: i64) -> Result<bool, StoreError> {
         self.write(move |tx| {
             let n = tx
                 .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
                 .execute([id])?
-                + tx.prepare_cached("DELETE FROM outbox_status WHERE seq = ?1")?
+                + tx.prepare_cached("DELETE FROM outbox_change WHERE seq = ?1")?
                     .execute([id])?;
             Ok(n > 0)
         })
@@ -1441,7 +1630,7 @@ mod tests {
             )
             .await;
         }
-        assert_eq!(table_count(&store, "outbox_status").await, 10);
+        assert_eq!(table_count(&store, "outbox_change").await, 10);
         assert_eq!(table_count(&store, "outbox").await, 0);
         assert_eq!(store.outbox_counts(&target).await.unwrap(), (10, 0));
 
@@ -1741,6 +1930,150 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_change_is_stored_once_for_every_target_and_collected_after_the_last() {
+        let store = Store::open_in_memory().await.unwrap();
+        let (a, b) = (gdf(), other());
+        let hub = TargetRef::hub(PartnerId::parse(Role::Cpo, "DE*GEF").unwrap());
+        let outbox = [
+            OutboxEntry {
+                fallback: Some(hub.clone()),
+                ..status_entry(&a, "p")
+            },
+            status_entry(&b, "p"),
+        ];
+        for n in 0..20_usize {
+            let evse = format!("DE*GEF*E{}*1", n % 5);
+            push_status(
+                &store,
+                ActionType::Update,
+                &[(&evse, "Occupied")],
+                &outbox,
+                0,
+            )
+            .await;
+        }
+        assert_eq!(table_count(&store, "outbox_change").await, 5);
+        assert_eq!(table_count(&store, "outbox_cursor").await, 2);
+        for t in [&a, &b] {
+            assert_eq!(store.outbox_counts(t).await.unwrap(), (5, 0));
+        }
+        assert_eq!(
+            store
+                .outbox_list(OutboxState::Pending, 100)
+                .await
+                .unwrap()
+                .len(),
+            10
+        );
+        let first = store.outbox_next(&a).await.unwrap().unwrap();
+        assert_eq!((first.messages(), first.fallback.as_ref()), (5, Some(&hub)));
+        assert_eq!(store.outbox_delivered(&first).await.unwrap(), 5);
+        // b still waits for them.
+        assert_eq!(table_count(&store, "outbox_change").await, 5);
+        assert_eq!(store.outbox_counts(&a).await.unwrap(), (0, 0));
+        assert_eq!(
+            store.outbox_targets().await.unwrap(),
+            std::slice::from_ref(&b)
+        );
+        let second = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!((second.messages(), second.fallback.is_none()), (5, true));
+        store.outbox_delivered(&second).await.unwrap();
+        assert_eq!(table_count(&store, "outbox_change").await, 0);
+        assert!(store.outbox_targets().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn targets_joining_or_leaving_the_fan_out_get_exactly_what_was_queued_for_them() {
+        let store = Store::open_in_memory().await.unwrap();
+        let (a, b) = (gdf(), other());
+        let c = TargetRef::peer(PartnerId::parse(Role::Emp, "DE-NEW").unwrap());
+        let (to_a, to_b, to_c) = (
+            status_entry(&a, "p"),
+            status_entry(&b, "p"),
+            status_entry(&c, "p"),
+        );
+        let update = |evse: &'static str, outbox: Vec<OutboxEntry>| {
+            let store = &store;
+            async move {
+                push_status(store, ActionType::Update, &[(evse, "Occupied")], &outbox, 0).await;
+            }
+        };
+        update("DE*GEF*E1", vec![to_a.clone(), to_b.clone()]).await;
+        // b leaves the fan-out (a removed peer): it keeps E1 and gets nothing newer.
+        update("DE*GEF*E2", vec![to_a.clone()]).await;
+        // c joins: it gets nothing queued before.
+        update("DE*GEF*E3", vec![to_a.clone(), to_c.clone()]).await;
+        let evses = |item: &OutboxItem| -> Vec<String> {
+            statuses(item).into_iter().map(|(e, _)| e).collect()
+        };
+        let of_b = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(evses(&of_b), ["DE*GEF*E1"]);
+        let of_c = store.outbox_next(&c).await.unwrap().unwrap();
+        assert_eq!(evses(&of_c), ["DE*GEF*E3"]);
+        let of_a = store.outbox_next(&a).await.unwrap().unwrap();
+        assert_eq!(evses(&of_a), ["DE*GEF*E1", "DE*GEF*E2", "DE*GEF*E3"]);
+        // b received all that was meant for it: its cursor is dropped.
+        store.outbox_delivered(&of_b).await.unwrap();
+        assert_eq!(table_count(&store, "outbox_cursor").await, 2);
+        // A removed target's changes expire into a dead letter and release the rows.
+        update("DE*GEF*E4", vec![to_a.clone()]).await;
+        store.outbox_delivered(&of_a).await.unwrap();
+        assert_eq!(
+            store
+                .outbox_expire(&c, at(1), "too old", at(1))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.outbox_counts(&c).await.unwrap(), (0, 1));
+        assert_eq!(table_count(&store, "outbox_cursor").await, 1);
+        let rest = store.outbox_next(&a).await.unwrap().unwrap();
+        assert_eq!(evses(&rest), ["DE*GEF*E4"]);
+        store.outbox_delivered(&rest).await.unwrap();
+        assert_eq!(table_count(&store, "outbox_change").await, 0);
+    }
+
+    #[tokio::test]
+    async fn coalesced_rows_of_schema_2_become_changes_and_cursors() {
+        let dir = temp_dir("outbox-v2");
+        let path = dir.join("node.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &super::super::MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 2;
+                 UPDATE outbox_sequence SET last = 4;
+                 INSERT INTO outbox_target (id, kind, role, target_key, partner_id)
+                 VALUES (1, 'peer', 'emp', 'DEGDF', 'DE-GDF'), (2, 'peer', 'emp', 'DEXYZ', 'DE-XYZ');
+                 INSERT INTO outbox_status (target, seq, evse_key, operator_key, evse_id, status,
+                                            path, process_id, created_at)
+                 VALUES (1, 1, 'DEGEFE1', 'DEGEF', 'DE*GEF*E1', 'Occupied', '/p', 'a', 0),
+                        (2, 2, 'DEGEFE2', 'DEGEF', 'DE*GEF*E2', 'Occupied', '/p', 'a', 0),
+                        (2, 3, 'DEGEFE1', 'DEGEF', 'DE*GEF*E1', 'Available', '/p', 'b', 0);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).await.unwrap();
+        let (a, b) = (gdf(), other());
+        assert_eq!(table_count(&store, "outbox_change").await, 2);
+        let of_a = store.outbox_next(&a).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_a),
+            [
+                ("DE*GEF*E2".to_owned(), "Occupied".to_owned()),
+                ("DE*GEF*E1".to_owned(), "Available".to_owned())
+            ]
+        );
+        let of_b = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(of_b.messages(), 2);
+        assert_eq!(of_b.path, "/p");
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn a_refused_batch_becomes_one_dead_letter() {
         let store = Store::open_in_memory().await.unwrap();
         let target = gdf();
@@ -1758,7 +2091,7 @@ mod tests {
             .outbox_kill(&item, "022 refused", at(1))
             .await
             .unwrap();
-        assert_eq!(table_count(&store, "outbox_status").await, 0);
+        assert_eq!(table_count(&store, "outbox_change").await, 0);
         let dead = store.outbox_list(OutboxState::Dead, 10).await.unwrap();
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].operation, "PushEvseStatus");

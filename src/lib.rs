@@ -6,20 +6,25 @@
 //!   OICP 2.3, validated ID newtypes, status codes, the rules the spec states beyond types, and
 //!   the table of operations. It knows nothing of HTTP or SQL.
 //! * [`ocpi`]: the OCPI 2.2.1 wire model (`ocpi::v221`): module objects, IDs and their rules.
-//! * [`cli`]: the command line (`roambridge oicp validate|operations`).
+//! * [`config`]: the node's TOML configuration, checked into typed values at startup.
+//! * [`peer`]: the outbound OICP client and the registry of own parties and peers.
+//! * [`routing`]: route rules (direct, clearing house, fallback, both) resolved by operation and
+//!   partner.
+//! * [`clearing_house`] and [`tls`]: the hub's mutual-TLS client and recognition, PEM loading.
+//! * [`node`]: the actix-web node: OICP routes, operation logic, delivery worker, admin API.
+//! * [`store`]: `SQLite` (rusqlite, WAL, migrations) with the durable outbox, off the executor.
+//! * [`mapping`]: pure OICP <-> OCPI mapping functions and the value tables in `mappings/`.
+//! * [`cli`]: the command line (`run`, `oicp validate|operations`, `routes explain`, `outbox`).
 //!
-//! Still to come, each as a sibling module with the same dependency rule (wire types and
-//! mappings do no IO): `peer` (own parties, registered peers, routing), `clearing_house` (the
-//! Hubject client), `mapping` (pure OICP <-> OCPI functions with the value tables in
-//! `mappings/`), `ocpi` (OCPI 2.2.1 wire types and endpoints) and `store` (`SQLite`, off the async
-//! executor).
+//! Still to come with the same dependency rule (wire types and mappings do no IO): the rest of
+//! the OICP <-> OCPI mapping functions and the OCPI endpoints.
 
 pub mod clearing_house;
 pub mod cli;
 pub mod config;
+pub mod mapping;
 pub mod node;
 pub mod ocpi;
-
 pub mod oicp;
 pub mod peer;
 pub mod routing;

@@ -58,6 +58,9 @@ pub enum StartError {
         /// What is wrong.
         problem: String,
     },
+    /// A value table in `mappings/` is broken.
+    #[error("{0}")]
+    Tables(crate::mapping::tables::TableError),
     /// The clearing house's TLS material could not be loaded.
     #[error("{0}")]
     Tls(crate::config::ConfigError),
@@ -135,6 +138,8 @@ impl Application {
                     source,
                 })?;
         }
+        // The OICP <-> OCPI value tables: a broken table stops startup (file, row, reason).
+        crate::mapping::tables::Tables::load().map_err(StartError::Tables)?;
         let hub = match &config.clearing_house {
             Some(c) => Some(
                 crate::clearing_house::ClearingHouseClient::new(c).map_err(|e| {

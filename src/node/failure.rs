@@ -173,39 +173,30 @@ impl Negative for AuthorizationStop {
     }
 }
 
-impl Negative for EvseDataPage {
-    fn negative(status: StatusCode) -> Self {
-        Self {
-            content: Vec::new(),
-            number: None,
-            size: None,
-            total_elements: None,
-            total_pages: None,
-            number_of_elements: None,
-            first: None,
-            last: None,
-            status_code: Some(status),
-            extra: Extra::new(),
+/// The two paged answers (`PullEvseData`, `GetChargeDetailRecords`) share their shape: an empty
+/// page with the status.
+macro_rules! negative_page {
+    ($($page:ty),*) => {$(
+        impl Negative for $page {
+            fn negative(status: StatusCode) -> Self {
+                Self {
+                    content: Vec::new(),
+                    number: None,
+                    size: None,
+                    total_elements: None,
+                    total_pages: None,
+                    number_of_elements: None,
+                    first: None,
+                    last: None,
+                    status_code: Some(status),
+                    extra: Extra::new(),
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl Negative for ChargeDetailRecordPage {
-    fn negative(status: StatusCode) -> Self {
-        Self {
-            content: Vec::new(),
-            number: None,
-            size: None,
-            total_elements: None,
-            total_pages: None,
-            number_of_elements: None,
-            first: None,
-            last: None,
-            status_code: Some(status),
-            extra: Extra::new(),
-        }
-    }
-}
+negative_page!(EvseDataPage, ChargeDetailRecordPage);
 
 impl Negative for EvseStatusResponse {
     fn negative(status: StatusCode) -> Self {

@@ -14,6 +14,7 @@
 //! * A conversion that cannot produce a value returns [`MappingError`] with the field path and
 //!   the reason (from the table where the table lists the value as unmappable).
 
+pub mod evse_location;
 pub mod status;
 pub mod tables;
 

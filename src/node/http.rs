@@ -488,15 +488,26 @@ fn path_peer_id(path: &web::Path<(String, String)>) -> Result<PartnerId, HttpRes
     PartnerId::parse(role, &percent_decode(id)).map_err(|e| admin_error(400, e))
 }
 
+/// The admin token check and the peer ID of `/admin/peers/{role}/{id}`, in that order.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the finished admin answer, returned at once"
+)]
+fn admin_peer_id(
+    req: &HttpRequest,
+    path: &web::Path<(String, String)>,
+    state: &NodeState,
+) -> Result<PartnerId, HttpResponse> {
+    admin_auth(req, state)?;
+    path_peer_id(path)
+}
+
 async fn get_peer(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     state: web::Data<NodeState>,
 ) -> HttpResponse {
-    if let Err(r) = admin_auth(&req, &state) {
-        return r;
-    }
-    let id = match path_peer_id(&path) {
+    let id = match admin_peer_id(&req, &path, &state) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -570,10 +581,7 @@ async fn update_peer(
     body: web::Bytes,
     state: web::Data<NodeState>,
 ) -> HttpResponse {
-    if let Err(r) = admin_auth(&req, &state) {
-        return r;
-    }
-    let id = match path_peer_id(&path) {
+    let id = match admin_peer_id(&req, &path, &state) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -595,10 +603,7 @@ async fn remove_peer(
     path: web::Path<(String, String)>,
     state: web::Data<NodeState>,
 ) -> HttpResponse {
-    if let Err(r) = admin_auth(&req, &state) {
-        return r;
-    }
-    let id = match path_peer_id(&path) {
+    let id = match admin_peer_id(&req, &path, &state) {
         Ok(id) => id,
         Err(r) => return r,
     };

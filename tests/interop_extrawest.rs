@@ -2,7 +2,7 @@
 //! talks to it: it starts, serves `/ocpi/versions` and its version details behind the
 //! library's token check, and its control API drives both directions of the credentials
 //! handshake and the module calls the roambridge interop tests will make (pagination,
-//! START_SESSION with the result at `response_url`, real-time authorization, a location
+//! `START_SESSION` with the result at `response_url`, real-time authorization, a location
 //! push and a status change, token rotation, unregistering), here between two peers.
 //!
 //! Skipped (a `SKIPPED` line, then pass) unless `ROAMBRIDGE_OCPI_PEER_PYTHON` names the

@@ -1,5 +1,5 @@
 //! The extrawest-ocpi interop peer (`tests/interop/peer/app.py`, an in-memory OCPI 2.2.1
-//! platform written on the PyPI library `extrawest-ocpi`) as a child process of a test.
+//! platform written on the library `extrawest-ocpi`) as a child process of a test.
 //!
 //! The peer runs from the Python of the virtual environment `.ci/run` prepares
 //! (`tests/interop/setup-venv.sh`), named by [`PYTHON_ENV`]. Without that variable
@@ -23,7 +23,7 @@ use serde_json::Value;
 pub const PYTHON_ENV: &str = "ROAMBRIDGE_OCPI_PEER_PYTHON";
 
 /// How long the peer may take to print its port and then to answer.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+const START_TIMEOUT: Duration = Duration::from_mins(1);
 
 static STARTED: AtomicUsize = AtomicUsize::new(0);
 

@@ -37,6 +37,17 @@ fn relayed(reply: &Reply) -> &Value {
     &reply.body["response"]
 }
 
+/// `GET` of the first of the peer's own locations with that token C.
+async fn first_location(peer: &OcpiPeer, token: &str) -> Reply {
+    peer.ocpi(
+        "GET",
+        "/ocpi/cpo/2.2.1/locations/?limit=1",
+        Some(token),
+        None,
+    )
+    .await
+}
+
 fn header<'a>(response: &'a Value, name: &str) -> Option<&'a str> {
     response["headers"][name].as_str()
 }
@@ -398,23 +409,9 @@ async fn two_peers_register_and_exercise_the_interop_scenario() {
         .unwrap()
         .to_owned();
     assert_ne!(new_c, token_c);
-    let old = a
-        .ocpi(
-            "GET",
-            "/ocpi/cpo/2.2.1/locations/?limit=1",
-            Some(&token_c),
-            None,
-        )
-        .await;
+    let old = first_location(&a, &token_c).await;
     assert_eq!(old.status, 403, "old token C after rotation: {}", old.body);
-    let new = a
-        .ocpi(
-            "GET",
-            "/ocpi/cpo/2.2.1/locations/?limit=1",
-            Some(&new_c),
-            None,
-        )
-        .await;
+    let new = first_location(&a, &new_c).await;
     assert_eq!(new.status, 200, "{}", new.body);
     let at_a = a.control_get("/state").await;
     assert_eq!(
@@ -426,13 +423,6 @@ async fn two_peers_register_and_exercise_the_interop_scenario() {
     assert_eq!(gone.status, 200, "{}", gone.body);
     assert_eq!(gone.body["response"]["status"], 200);
     assert_eq!(a.control_get("/state").await["partners"], json!([]));
-    let after = a
-        .ocpi(
-            "GET",
-            "/ocpi/cpo/2.2.1/locations/?limit=1",
-            Some(&new_c),
-            None,
-        )
-        .await;
+    let after = first_location(&a, &new_c).await;
     assert_eq!(after.status, 403, "{}", after.body);
 }

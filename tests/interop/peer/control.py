@@ -21,7 +21,7 @@ import uuid
 from typing import Any, Optional
 
 import httpx
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -168,6 +168,15 @@ async def fetch_endpoints(client: OcpiClient, versions_url: str, steps: list) ->
     return endpoints
 
 
+async def discover(client: OcpiClient, versions_url: str, steps: list) -> tuple:
+    """The partner's endpoints and its credentials URL, or ValueError / httpx.HTTPError."""
+    endpoints = await fetch_endpoints(client, versions_url, steps)
+    credentials_url = Partner(versions_url, "", endpoints=endpoints).endpoint("credentials")
+    if not credentials_url:
+        raise ValueError("version details list no credentials endpoint")
+    return endpoints, credentials_url
+
+
 def credentials_answer(response: httpx.Response) -> Optional[dict]:
     body = body_of(response)
     if response.status_code not in (200, 201) or not isinstance(body, dict):
@@ -185,6 +194,10 @@ def build_router(state: State) -> APIRouter:
 
     def pick_partner(index: Optional[int]) -> Optional[Partner]:
         return state.partner(index)
+
+    def done(partner: Partner, steps: list) -> Any:
+        summary = partner.summary(state.partners.index(partner))
+        return jsonable_encoder({"ok": True, "partner": summary, "steps": steps})
 
     @router.get("/health")
     async def health() -> dict:
@@ -224,12 +237,9 @@ def build_router(state: State) -> APIRouter:
         probe = Partner(versions_url=versions_url, token_we_accept="", registered_by="us")
         client = OcpiClient(state, probe, token=str(token_a))
         try:
-            endpoints = await fetch_endpoints(client, versions_url, steps)
+            endpoints, credentials_url = await discover(client, versions_url, steps)
         except (ValueError, httpx.HTTPError) as error:
             return failed(502, str(error), steps=steps)
-        credentials_url = Partner(versions_url, "", endpoints=endpoints).endpoint("credentials")
-        if not credentials_url:
-            return failed(502, "version details list no credentials endpoint", steps=steps)
         # The partner calls our versions and details with token B while it handles the
         # POST, so B must be valid before we send it.
         partner = Partner(
@@ -258,9 +268,7 @@ def build_router(state: State) -> APIRouter:
         partner.token_we_send = str(answer["token"])
         partner.roles = answer.get("roles") or []
         partner.pending = False
-        return jsonable_encoder(
-            {"ok": True, "partner": partner.summary(state.partners.index(partner)), "steps": steps}
-        )
+        return done(partner, steps)
 
     @router.post("/update-credentials")
     async def update_credentials(body: dict = Body(default={})) -> Any:
@@ -271,12 +279,9 @@ def build_router(state: State) -> APIRouter:
         steps: list = []
         client = OcpiClient(state, partner)
         try:
-            endpoints = await fetch_endpoints(client, partner.versions_url, steps)
+            endpoints, credentials_url = await discover(client, partner.versions_url, steps)
         except (ValueError, httpx.HTTPError) as error:
             return failed(502, str(error), steps=steps)
-        credentials_url = Partner(partner.versions_url, "", endpoints=endpoints).endpoint("credentials")
-        if not credentials_url:
-            return failed(502, "version details list no credentials endpoint", steps=steps)
         offered = new_token()
         partner.pending_accept = offered
         try:
@@ -298,9 +303,7 @@ def build_router(state: State) -> APIRouter:
         partner.token_we_send = str(answer["token"])
         partner.roles = answer.get("roles") or partner.roles
         partner.endpoints = endpoints
-        return jsonable_encoder(
-            {"ok": True, "partner": partner.summary(state.partners.index(partner)), "steps": steps}
-        )
+        return done(partner, steps)
 
     @router.post("/unregister")
     async def unregister(body: dict = Body(default={})) -> Any:
@@ -441,7 +444,7 @@ def build_router(state: State) -> APIRouter:
         return await send_command("START_SESSION", payload, body.get("partner"), body.get("url"))
 
     @router.post("/call")
-    async def call(request: Request, body: dict = Body(...)) -> Any:
+    async def call(body: dict = Body(...)) -> Any:
         """Any request to a partner endpoint: ``module``, ``role`` (the partner's interface
         role: SENDER/RECEIVER), ``method``, ``path`` (appended to the endpoint URL),
         ``query``, ``body``, ``headers`` (override or add), ``to_role``, ``partner``,

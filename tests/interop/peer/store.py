@@ -371,7 +371,6 @@ class PeerCrud(Crud):
 
     async def create(self, module, role, data, *args, **kwargs) -> Any:
         name = module_name(module)
-        state = self.state
         if name == "credentials":
             return self._register(data, kwargs.get("auth_token"))
         if name not in OWNER:

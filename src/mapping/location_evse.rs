@@ -74,14 +74,16 @@ use crate::ocpi::v221::locations::{
 };
 use crate::ocpi::v221::types::{DisplayText, GeoLocation, Hours};
 use crate::oicp::v23::common::{
-    Address, DecimalDegree, Day, GeoCoordinates, HourMinute, InfoText, OpeningTimes, Period,
+    Address, Day, DecimalDegree, GeoCoordinates, HourMinute, InfoText, OpeningTimes, Period,
 };
 use crate::oicp::v23::evse_data::{
-    Accessibility, AuthenticationMode, CalibrationLawDataAvailability, ChargingFacility,
-    DeltaType, DynamicInfoAvailable, EnergySource, EnergyType, EnvironmentalImpact, PaymentOption,
-    Plug, Power, PowerType as OicpPowerType, PullEvseDataRecord, ValueAddedService,
+    Accessibility, AuthenticationMode, CalibrationLawDataAvailability, ChargingFacility, DeltaType,
+    DynamicInfoAvailable, EnergySource, EnergyType, EnvironmentalImpact, PaymentOption, Plug,
+    Power, PowerType as OicpPowerType, PullEvseDataRecord, ValueAddedService,
 };
-use crate::oicp::v23::ids::{ChargingPoolId, CountryCode, EvseId, LanguageCode, OperatorId, PhoneNumber};
+use crate::oicp::v23::ids::{
+    ChargingPoolId, CountryCode, EvseId, LanguageCode, OperatorId, PhoneNumber,
+};
 use crate::oicp::v23::scalars::{Bounded, DateTime, Decimal, Int, Text};
 use crate::oicp::v23::wire::Extra;
 
@@ -222,7 +224,10 @@ fn bounded<const MIN: usize, const N: usize>(
 
 fn info_text(lang: &str, value: &str, field: &str, notes: &mut Notes) -> Option<InfoText> {
     let Ok(lang) = LanguageCode::parse(&lang.to_ascii_lowercase()) else {
-        notes.add(field, format!("'{lang}' is not an OICP language code; not carried"));
+        notes.add(
+            field,
+            format!("'{lang}' is not an OICP language code; not carried"),
+        );
         return None;
     };
     Some(InfoText {
@@ -343,7 +348,9 @@ fn location_shared(
     );
     note_precision(&l.coordinates, "coordinates", notes);
     let names = match &l.name {
-        Some(n) => info_text("en", n.as_str(), "name", notes).into_iter().collect(),
+        Some(n) => info_text("en", n.as_str(), "name", notes)
+            .into_iter()
+            .collect(),
         None => Vec::new(),
     };
     let names = if names.is_empty() {
@@ -464,12 +471,16 @@ fn opening_times(hours: Option<&Hours>, notes: &mut Notes) -> (bool, Option<Vec<
         return (true, None);
     };
     notes.add_if(
-        h.exceptional_openings.as_ref().is_some_and(|e| !e.is_empty()),
+        h.exceptional_openings
+            .as_ref()
+            .is_some_and(|e| !e.is_empty()),
         "opening_times.exceptional_openings",
         "OICP has no exceptional opening periods",
     );
     notes.add_if(
-        h.exceptional_closings.as_ref().is_some_and(|e| !e.is_empty()),
+        h.exceptional_closings
+            .as_ref()
+            .is_some_and(|e| !e.is_empty()),
         "opening_times.exceptional_closings",
         "OICP has no exceptional closing periods",
     );
@@ -564,7 +575,13 @@ fn energy(l: &Location, notes: &mut Notes) -> Energy {
         return (false, None, None);
     };
     let mut sources = Vec::new();
-    for (k, s) in mix.energy_sources.as_deref().unwrap_or_default().iter().enumerate() {
+    for (k, s) in mix
+        .energy_sources
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let field = format!("energy_mix.energy_sources[{k}]");
         let energy = match s.source {
             EnergySourceCategory::Solar => EnergyType::Solar,
@@ -603,7 +620,13 @@ fn energy(l: &Location, notes: &mut Notes) -> Energy {
         nuclear_waste: None,
         extra: Extra::new(),
     };
-    for (k, e) in mix.environ_impact.as_deref().unwrap_or_default().iter().enumerate() {
+    for (k, e) in mix
+        .environ_impact
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let v = Some(Decimal::from(e.amount.value()));
         match e.category {
             EnvironmentalImpactCategory::CarbonDioxide => impact.co2_emission = v,
@@ -624,7 +647,8 @@ fn energy(l: &Location, notes: &mut Notes) -> Energy {
         "energy_mix.energy_product_name",
         "OICP has no energy product",
     );
-    let impact = (impact.co2_emission.is_some() || impact.nuclear_waste.is_some()).then_some(impact);
+    let impact =
+        (impact.co2_emission.is_some() || impact.nuclear_waste.is_some()).then_some(impact);
     (
         mix.is_green_energy,
         (!sources.is_empty()).then_some(sources),
@@ -881,7 +905,11 @@ fn facility(
     }
 }
 
-type CapabilityLists = (Vec<AuthenticationMode>, Vec<PaymentOption>, Vec<ValueAddedService>);
+type CapabilityLists = (
+    Vec<AuthenticationMode>,
+    Vec<PaymentOption>,
+    Vec<ValueAddedService>,
+);
 
 /// Capabilities -> (`AuthenticationModes`, `PaymentOptions`, `ValueAddedServices`) via the
 /// tables; a capability that maps to neither list is noted.

@@ -83,6 +83,9 @@ pub(super) fn loaded(path: &str) -> Result<&'static super::tables::Tables, Mappi
 }
 
 /// A value our own code built that the target type refused: a bug, reported as an error.
-pub(super) fn built<T, E: std::fmt::Display>(path: &str, r: Result<T, E>) -> Result<T, MappingError> {
+pub(super) fn built<T, E: std::fmt::Display>(
+    path: &str,
+    r: Result<T, E>,
+) -> Result<T, MappingError> {
     r.map_err(|e| MappingError::new(path, format!("built an invalid value: {e}")))
 }

@@ -195,7 +195,10 @@ pub fn provider_auth_data_to_tokens(
         tokens.extend(token);
     }
     for k in data.extra.keys() {
-        notes.add(k, "not an OICP ProviderAuthenticationData member; not carried");
+        notes.add(
+            k,
+            "not an OICP ProviderAuthenticationData member; not carried",
+        );
     }
     Ok(Mapped {
         value: tokens,
@@ -213,10 +216,14 @@ fn record_to_token(
     notes: &mut Notes,
 ) -> Result<Option<Token>, MappingError> {
     for k in record.extra.keys() {
-        notes.add(k, "not an OICP AuthenticationDataRecord member; not carried");
+        notes.add(
+            k,
+            "not an OICP AuthenticationDataRecord member; not carried",
+        );
     }
     let mut idn = Notes::new(notes.path("Identification"));
-    let token = identification_to_token(&record.identification, provider, issuer, t, ctx, &mut idn)?;
+    let token =
+        identification_to_token(&record.identification, provider, issuer, t, ctx, &mut idn)?;
     notes.losses.append(&mut idn.losses);
     Ok(token.map(|mut token| {
         token.valid &= valid;
@@ -226,7 +233,9 @@ fn record_to_token(
 }
 
 /// The eMSP party of a `ProviderID`.
-pub(super) fn provider_party(provider: &ProviderId) -> Result<(CountryCode, PartyId), MappingError> {
+pub(super) fn provider_party(
+    provider: &ProviderId,
+) -> Result<(CountryCode, PartyId), MappingError> {
     Ok((
         built(
             "ProviderID",
@@ -306,7 +315,13 @@ pub(super) fn identification_to_token(
         }
         IdentificationKind::PlugAndCharge(m) => {
             let e = m.evco_id.normalized();
-            (IdentificationMember::PlugAndCharge, e.clone(), e, None, false)
+            (
+                IdentificationMember::PlugAndCharge,
+                e.clone(),
+                e,
+                None,
+                false,
+            )
         }
         IdentificationKind::Remote(m) => {
             let e = m.evco_id.normalized();
@@ -389,7 +404,9 @@ pub(super) fn token_identification(
     };
     notes.add_if(
         member != IdentificationMember::RfidMifareFamily
-            && !evco.canonical().eq_ignore_ascii_case(&uid.replace(['-', '*'], "")),
+            && !evco
+                .canonical()
+                .eq_ignore_ascii_case(&uid.replace(['-', '*'], "")),
         "uid",
         "OICP RemoteIdentification carries only the EvcoID; the uid is not carried",
     );
@@ -490,8 +507,16 @@ fn token_record(
         "OICP authentication data has no printed number for this identification; not carried",
     );
     notes.add("issuer", "OICP has no token issuer; not carried");
-    notes.add_if(token.group_id.is_some(), "group_id", "OICP has no token groups; not carried");
-    notes.add_if(token.language.is_some(), "language", "OICP has no driver language; not carried");
+    notes.add_if(
+        token.group_id.is_some(),
+        "group_id",
+        "OICP has no token groups; not carried",
+    );
+    notes.add_if(
+        token.language.is_some(),
+        "language",
+        "OICP has no driver language; not carried",
+    );
     notes.add_if(
         token.default_profile_type.is_some(),
         "default_profile_type",

@@ -26,7 +26,7 @@
 //! * `DynamicInfoAvailable`: `true` (every OCPI EVSE has a status).
 //! * `AuthenticationModes` (not empty): from the capabilities via the table, else
 //!   `NFC RFID Classic` (noted). `PaymentOptions` (not empty): from the capabilities, else
-//!   `Contract` (noted; roaming customers pay by contract). `ValueAddedServices`:
+//!   `Contract` (OCPI's default: a roaming customer pays through the eMSP contract). `ValueAddedServices`:
 //!   `Reservation` for `RESERVABLE`, else `None`.
 //! * `Accessibility`: `Restricted access` for `CUSTOMERS`, else `Free publicly accessible`.
 //!   A Location with `publish: false` is left out (OICP has no visibility control and would
@@ -37,6 +37,8 @@
 //! * `address` -> `Street` + `HouseNum`: the last word becomes `HouseNum` when it starts with a
 //!   digit and fits 10 characters (`F.Rooseveltlaan 3A` -> `F.Rooseveltlaan`, `3A`), else
 //!   `HouseNum` is empty (WWCP's choice). `Street` is padded with `_` to 2 characters (P17).
+//!   A missing `postal_code` is sent as an empty `PostalCode` (mandatory in a push; the reverse
+//!   mapping reads an empty one as absent).
 //! * Coordinates are written as `DecimalDegree` rounded to 6 decimals (OCPI allows 7).
 //! * `time_zone` (IANA) is not written: an OICP `TimeZone` is a fixed offset that goes stale
 //!   at the next daylight-saving change (P16). Noted once per Location.
@@ -327,10 +329,10 @@ fn location_shared(
         country,
         city: bounded::<1, 50>(l.city.as_str(), "city", notes),
         street: bounded::<2, 100>(&street, "address", notes),
-        postal_code: l
-            .postal_code
-            .as_ref()
-            .map(|p| text::<10>(p.as_str(), "postal_code", notes)),
+        postal_code: Some(l.postal_code.as_ref().map_or_else(
+            || Text::truncated(""),
+            |p| text::<10>(p.as_str(), "postal_code", notes),
+        )),
         house_num: Some(text::<10>(&house, "address", notes)),
         floor: None,
         region: l
@@ -956,10 +958,7 @@ fn capability_lists(caps: &[Capability], t: &Tables, notes: &mut Notes) -> Capab
         auth.push(AuthenticationMode::NfcRfidClassic);
     }
     if payment.is_empty() {
-        notes.add(
-            "capabilities",
-            "no capability gives an OICP payment option, which OICP requires: Contract is assumed",
-        );
+        // Contract payment is OCPI's default (mappings/payment_options.toml): nothing lost.
         payment.push(PaymentOption::Contract);
     }
     if services.is_empty() {
@@ -978,11 +977,17 @@ fn parking_restrictions(e: &Evse, s: &Shared, t: &Tables, notes: &mut Notes) -> 
         .iter()
         .enumerate()
     {
-        let entry = t.accessibility.to_oicp(r);
-        if let Some(a) = notes.lookup(&entry, r, &format!("parking_restrictions[{k}]"))
-            && out == Accessibility::FreePubliclyAccessible
-        {
-            out = a;
+        let field = format!("parking_restrictions[{k}]");
+        if out == Accessibility::FreePubliclyAccessible {
+            let entry = t.accessibility.to_oicp(r);
+            if let Some(a) = notes.lookup(&entry, r, &field) {
+                out = a;
+            }
+        } else {
+            notes.add(
+                &field,
+                format!("OICP has one Accessibility, already {out}; not carried"),
+            );
         }
     }
     out

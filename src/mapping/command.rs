@@ -14,7 +14,9 @@
 //! The reverse functions build the OICP request from an OCPI command: `ProviderID` from the
 //! token's party, `SessionID` from `authorization_reference` when it is a GUID, else the GUID the
 //! caller minted; `Duration` from `expiry_date - now` in whole minutes, clamped to 1..=99.
-//! `response_url` is the caller's to keep (passed in or returned, never lost).
+//! `response_url` is the caller's to keep (passed in or returned, never lost). Of a command's
+//! Token only the contract id reaches OICP (`RemoteIdentification`); the rest is the eMSP's own
+//! data, which the OICP side never sees, and a differing `uid` is noted.
 //!
 //! # Answers (P23)
 //! *OICP caller, OCPI CPO*: the OCPI CPO answers `CommandResponse` at once and POSTs the
@@ -640,7 +642,13 @@ pub fn reserve_now_to_remote_reservation_start(
     let (provider_id, identification) = provider_and_identification(&cmd.token, &mut notes)?;
     let session_id = match SessionId::parse(cmd.reservation_id.as_str()) {
         Ok(id) => id,
-        Err(_) => session_of(cmd.authorization_reference.as_ref(), ctx, &mut notes),
+        Err(_) => {
+            notes.add(
+                "reservation_id",
+                "not a GUID: OICP names the reservation by its SessionID; the bridge keeps the pair",
+            );
+            session_of(cmd.authorization_reference.as_ref(), ctx, &mut notes)
+        }
     };
     let seconds = (cmd.expiry_date.value() - ctx.now).num_seconds();
     let minutes = (seconds + 59).div_euclid(60);

@@ -640,15 +640,14 @@ pub fn reserve_now_to_remote_reservation_start(
 ) -> Result<Mapped<AuthorizeRemoteReservationStart>, MappingError> {
     let mut notes = Notes::new("");
     let (provider_id, identification) = provider_and_identification(&cmd.token, &mut notes)?;
-    let session_id = match SessionId::parse(cmd.reservation_id.as_str()) {
-        Ok(id) => id,
-        Err(_) => {
-            notes.add(
-                "reservation_id",
-                "not a GUID: OICP names the reservation by its SessionID; the bridge keeps the pair",
-            );
-            session_of(cmd.authorization_reference.as_ref(), ctx, &mut notes)
-        }
+    let session_id = if let Ok(id) = SessionId::parse(cmd.reservation_id.as_str()) {
+        id
+    } else {
+        notes.add(
+            "reservation_id",
+            "not a GUID: OICP names the reservation by its SessionID; the bridge keeps the pair",
+        );
+        session_of(cmd.authorization_reference.as_ref(), ctx, &mut notes)
     };
     let seconds = (cmd.expiry_date.value() - ctx.now).num_seconds();
     let minutes = (seconds + 59).div_euclid(60);

@@ -9,10 +9,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
+use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
-use roambridge::mapping::LossNote;
+use fixtures::{check, losses_json, read};
 use roambridge::mapping::authorize::{
     AuthorizationAnswerCtx, AuthorizationFailure, OcpiAuthorizationAnswer, StartedSession,
     answer_authorize_stop, authorization_failure_to_oicp, authorization_info_to_oicp,
@@ -35,29 +38,13 @@ use serde_json::{Value, json};
 const MINTED: &str = "11111111-2222-4333-8444-555555555555";
 
 fn dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/mapping/authorize")
-        .join(case)
-}
-
-fn read(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    fixtures::case_dir("authorize", case)
 }
 
 fn oicp<T: roambridge::oicp::v23::validate::Validate + serde::de::DeserializeOwned>(
     v: &Value,
 ) -> T {
     roambridge::oicp::v23::wire::parse_value(v).unwrap()
-}
-
-fn losses_json(losses: &[LossNote]) -> Value {
-    Value::Array(
-        losses
-            .iter()
-            .map(|l| json!({"path": l.path, "reason": l.reason}))
-            .collect(),
-    )
 }
 
 fn answer_ctx(input: &Value) -> AuthorizationAnswerCtx {
@@ -101,7 +88,6 @@ fn run(case: &str, input: &Value) -> (Value, Value) {
 
 #[test]
 fn fixtures_map_exactly() {
-    let bless = std::env::var_os("ROAMBRIDGE_BLESS").is_some();
     for case in [
         "start_rfid",
         "start_qr_code",
@@ -111,23 +97,7 @@ fn fixtures_map_exactly() {
     ] {
         let dir = dir(case);
         let (out, losses) = run(case, &read(&dir.join("input.json")));
-        if bless {
-            for (file, value) in [("expected.json", &out), ("losses.json", &losses)] {
-                let text = serde_json::to_string_pretty(value).unwrap() + "\n";
-                std::fs::write(dir.join(file), text).unwrap();
-            }
-            continue;
-        }
-        assert_eq!(
-            out,
-            read(&dir.join("expected.json")),
-            "{case}: expected.json"
-        );
-        assert_eq!(
-            losses,
-            read(&dir.join("losses.json")),
-            "{case}: losses.json"
-        );
+        check(&dir, &[("expected.json", &out), ("losses.json", &losses)]);
     }
 }
 

@@ -8,10 +8,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
+use fixtures::{check, losses_json, read};
+use roambridge::mapping::Mapped;
 use roambridge::mapping::command::{
     AcceptedWithoutResult, CommandOutcome, CommandPolicy, EvseLocation, ToOcpiCommandCtx,
     ToOicpCommandCtx, acknowledgement_to_command_result,
@@ -22,7 +27,6 @@ use roambridge::mapping::command::{
     start_session_to_remote_start, stop_session_to_remote_stop, unsupported_command_response,
 };
 use roambridge::mapping::token::TokenCtx;
-use roambridge::mapping::{LossNote, Mapped};
 use roambridge::ocpi::v221::commands::{
     CommandResponse, CommandResult, CommandResultType, CommandType, ReserveNow, StartSession,
 };
@@ -41,14 +45,7 @@ use serde_json::{Value, json};
 const MINTED: &str = "11111111-2222-4333-8444-555555555555";
 
 fn dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/mapping/command")
-        .join(case)
-}
-
-fn read(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    fixtures::case_dir("command", case)
 }
 
 fn oicp<T: roambridge::oicp::v23::validate::Validate + serde::de::DeserializeOwned>(
@@ -95,14 +92,9 @@ fn to_oicp_ctx() -> ToOicpCommandCtx {
 }
 
 fn out<T: Serialize>(m: &Mapped<T>) -> (Value, Value) {
-    let losses: Vec<Value> = m
-        .losses
-        .iter()
-        .map(|l: &LossNote| json!({"path": l.path, "reason": l.reason}))
-        .collect();
     (
         serde_json::to_value(&m.value).unwrap(),
-        Value::Array(losses),
+        losses_json(&m.losses),
     )
 }
 
@@ -143,7 +135,6 @@ fn run(case: &str, input: &Value) -> (Value, Value) {
 
 #[test]
 fn fixtures_map_exactly() {
-    let bless = std::env::var_os("ROAMBRIDGE_BLESS").is_some();
     for case in [
         "remote_start",
         "remote_stop",
@@ -155,23 +146,7 @@ fn fixtures_map_exactly() {
     ] {
         let dir = dir(case);
         let (value, losses) = run(case, &read(&dir.join("input.json")));
-        if bless {
-            for (file, v) in [("expected.json", &value), ("losses.json", &losses)] {
-                let text = serde_json::to_string_pretty(v).unwrap() + "\n";
-                std::fs::write(dir.join(file), text).unwrap();
-            }
-            continue;
-        }
-        assert_eq!(
-            value,
-            read(&dir.join("expected.json")),
-            "{case}: expected.json"
-        );
-        assert_eq!(
-            losses,
-            read(&dir.join("losses.json")),
-            "{case}: losses.json"
-        );
+        check(&dir, &[("expected.json", &value), ("losses.json", &losses)]);
     }
 }
 

@@ -8,10 +8,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
+use fixtures::{check, losses_json, read};
 use proptest::prelude::*;
 use roambridge::mapping::MappingCtx;
 use roambridge::mapping::evse_location::evse_data_to_locations;
@@ -26,14 +30,7 @@ const CASES: &[&str] = &["full_location", "lossy_evses", "opening_hours"];
 const HOTLINE: &str = "+4930123456";
 
 fn dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/mapping/location_evse")
-        .join(case)
-}
-
-fn read(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    fixtures::case_dir("location_evse", case)
 }
 
 fn now() -> chrono::DateTime<Utc> {
@@ -42,15 +39,6 @@ fn now() -> chrono::DateTime<Utc> {
 
 fn ctx() -> LocationsToOicpCtx {
     LocationsToOicpCtx::new(now(), PhoneNumber::parse(HOTLINE).unwrap())
-}
-
-fn losses_json(losses: &[roambridge::mapping::LossNote]) -> Value {
-    Value::Array(
-        losses
-            .iter()
-            .map(|l| json!({"path": l.path, "reason": l.reason}))
-            .collect(),
-    )
 }
 
 fn parse_locations(v: &Value) -> Vec<Location> {
@@ -63,26 +51,13 @@ fn parse_locations(v: &Value) -> Vec<Location> {
 
 #[test]
 fn fixtures_map_exactly() {
-    let bless = std::env::var_os("ROAMBRIDGE_BLESS").is_some();
     for case in CASES {
         let dir = dir(case);
         let locations = parse_locations(&read(&dir.join("ocpi.json")));
         let mapped = locations_to_evse_data(&locations, &ctx()).unwrap();
         let oicp = serde_json::to_value(&mapped.value).unwrap();
         let losses = losses_json(&mapped.losses);
-        if bless {
-            for (file, value) in [("oicp.json", &oicp), ("losses.json", &losses)] {
-                let text = serde_json::to_string_pretty(value).unwrap() + "\n";
-                std::fs::write(dir.join(file), text).unwrap();
-            }
-            continue;
-        }
-        assert_eq!(oicp, read(&dir.join("oicp.json")), "{case}: oicp.json");
-        assert_eq!(
-            losses,
-            read(&dir.join("losses.json")),
-            "{case}: losses.json"
-        );
+        check(&dir, &[("oicp.json", &oicp), ("losses.json", &losses)]);
     }
 }
 
@@ -437,13 +412,7 @@ proptest! {
 // The OCPI example corpus.
 
 fn corpus_dir() -> Option<PathBuf> {
-    let Some(shared) = std::env::var_os("ROAMBRIDGE_SHARED") else {
-        println!(
-            "skipped: ROAMBRIDGE_SHARED is not set (the OCPI example corpus is not available)"
-        );
-        return None;
-    };
-    Some(PathBuf::from(shared).join("ocpi-examples/2.2.1"))
+    fixtures::ocpi_corpus()
 }
 
 /// The notes every record gets on its way back to OCPI (members OCPI has no place for).

@@ -8,11 +8,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
+use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
+use fixtures::{check, losses_json, read};
 use proptest::prelude::*;
-use roambridge::mapping::LossNote;
 use roambridge::mapping::token::{
     TokenBatch, TokenBatchAction, TokenCtx, auth_data_to_tokens, tokens_to_auth_data,
 };
@@ -22,27 +25,11 @@ use roambridge::oicp::v23::common::ActionType;
 use serde_json::{Value, json};
 
 fn dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/mapping/token")
-        .join(case)
-}
-
-fn read(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    fixtures::case_dir("token", case)
 }
 
 fn ctx() -> TokenCtx {
     TokenCtx::new(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap())
-}
-
-fn losses_json(losses: &[LossNote]) -> Value {
-    Value::Array(
-        losses
-            .iter()
-            .map(|l| json!({"path": l.path, "reason": l.reason}))
-            .collect(),
-    )
 }
 
 fn batch_json(b: &TokenBatch) -> Value {
@@ -63,21 +50,8 @@ fn parse_tokens(v: &Value) -> Vec<Token> {
 }
 
 /// Compares (or with `ROAMBRIDGE_BLESS`, writes) `output` and `losses` of a case.
-fn check(case: &str, file: &str, output: &Value, losses: &Value) {
-    let dir = dir(case);
-    if std::env::var_os("ROAMBRIDGE_BLESS").is_some() {
-        for (f, value) in [(file, output), ("losses.json", losses)] {
-            let text = serde_json::to_string_pretty(value).unwrap() + "\n";
-            std::fs::write(dir.join(f), text).unwrap();
-        }
-        return;
-    }
-    assert_eq!(output, &read(&dir.join(file)), "{case}: {file}");
-    assert_eq!(
-        losses,
-        &read(&dir.join("losses.json")),
-        "{case}: losses.json"
-    );
+fn check_case(case: &str, file: &str, output: &Value, losses: &Value) {
+    check(&dir(case), &[(file, output), ("losses.json", losses)]);
 }
 
 #[test]
@@ -90,7 +64,7 @@ fn auth_data_fixtures_map_exactly() {
             let errors = roambridge::ocpi::v221::Validator::run(token);
             assert!(errors.is_empty(), "{case}: {errors:?}");
         }
-        check(
+        check_case(
             case,
             "ocpi.json",
             &batch_json(&mapped.value),
@@ -148,7 +122,7 @@ fn tokens_fixture_maps_exactly() {
         assert!(errors.is_empty(), "{errors:?}");
     }
     let output = serde_json::to_value(&mapped.value).unwrap();
-    check(case, "oicp.json", &output, &losses_json(&mapped.losses));
+    check_case(case, "oicp.json", &output, &losses_json(&mapped.losses));
 }
 
 #[test]
@@ -265,13 +239,9 @@ fn sorted(paths: impl IntoIterator<Item = String>) -> Vec<String> {
 
 #[test]
 fn corpus_tokens_go_to_oicp_and_back_with_the_listed_losses() {
-    let Some(shared) = std::env::var_os("ROAMBRIDGE_SHARED") else {
-        println!(
-            "skipped: ROAMBRIDGE_SHARED is not set (the OCPI example corpus is not available)"
-        );
+    let Some(dir) = fixtures::ocpi_corpus() else {
         return;
     };
-    let dir = PathBuf::from(shared).join("ocpi-examples/2.2.1");
     for (file, pointer, to_oicp, back) in CORPUS {
         let value = read(&dir.join(file));
         let member = value.pointer(pointer).unwrap();

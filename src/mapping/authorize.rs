@@ -184,14 +184,7 @@ pub fn authorization_info_to_oicp(
     let t = loaded("token")?;
     let mut notes = Notes::new("");
     let token = &info.token;
-    let provider = built(
-        "token",
-        ProviderId::parse(&format!(
-            "{}-{}",
-            token.country_code.as_str().to_ascii_uppercase(),
-            token.party_id.as_str().to_ascii_uppercase()
-        )),
-    )?;
+    let provider = super::token::token_provider(token, "token")?;
     let reference = info.authorization_reference.as_ref();
     let session_id = match reference.map(|r| SessionId::parse(r.as_str())) {
         Some(Ok(id)) => id,

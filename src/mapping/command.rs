@@ -184,16 +184,28 @@ fn reference(session: &SessionId) -> Result<AuthorizationReference, MappingError
     built("SessionID", AuthorizationReference::parse(session.as_str()))
 }
 
-fn note_partner_ids<A, B>(a: Option<&A>, b: Option<&B>, notes: &mut Notes) {
+/// Notes the members of an OICP remote request that OCPI commands have no place for: partner
+/// session ids (kept by the bridge) and the product (`what` names the command).
+fn note_session_extras<A, B, C>(
+    ids: (Option<&A>, Option<&B>),
+    product: Option<&C>,
+    what: &str,
+    notes: &mut Notes,
+) {
     notes.add_if(
-        a.is_some(),
+        ids.0.is_some(),
         "CPOPartnerSessionID",
         "OCPI has no partner session ids (kept by the bridge)",
     );
     notes.add_if(
-        b.is_some(),
+        ids.1.is_some(),
         "EMPPartnerSessionID",
         "OCPI has no partner session ids (kept by the bridge)",
+    );
+    notes.add_if(
+        product.is_some(),
+        "PartnerProductID",
+        &format!("OCPI {what} names no product"),
     );
 }
 
@@ -209,15 +221,14 @@ pub fn remote_start_to_start_session(
 ) -> Result<Mapped<StartSession>, MappingError> {
     let mut notes = Notes::new("");
     let token = token_from(&req.identification, &req.provider_id, ctx, &mut notes)?;
-    note_partner_ids(
-        req.cpo_partner_session_id.as_ref(),
-        req.emp_partner_session_id.as_ref(),
+    note_session_extras(
+        (
+            req.cpo_partner_session_id.as_ref(),
+            req.emp_partner_session_id.as_ref(),
+        ),
+        req.partner_product_id.as_ref(),
+        "START_SESSION",
         &mut notes,
-    );
-    notes.add_if(
-        req.partner_product_id.is_some(),
-        "PartnerProductID",
-        "OCPI START_SESSION names no product",
     );
     Ok(Mapped {
         value: StartSession {
@@ -241,9 +252,13 @@ pub fn remote_stop_to_stop_session(
     response_url: Url,
 ) -> Mapped<StopSession> {
     let mut notes = Notes::new("");
-    note_partner_ids(
-        req.cpo_partner_session_id.as_ref(),
-        req.emp_partner_session_id.as_ref(),
+    note_session_extras(
+        (
+            req.cpo_partner_session_id.as_ref(),
+            req.emp_partner_session_id.as_ref(),
+        ),
+        None::<&()>,
+        "",
         &mut notes,
     );
     Mapped {
@@ -280,15 +295,14 @@ pub fn remote_reservation_start_to_reserve_now(
         },
         Int::get,
     );
-    note_partner_ids(
-        req.cpo_partner_session_id.as_ref(),
-        req.emp_partner_session_id.as_ref(),
+    note_session_extras(
+        (
+            req.cpo_partner_session_id.as_ref(),
+            req.emp_partner_session_id.as_ref(),
+        ),
+        req.partner_product_id.as_ref(),
+        "RESERVE_NOW",
         &mut notes,
-    );
-    notes.add_if(
-        req.partner_product_id.is_some(),
-        "PartnerProductID",
-        "OCPI RESERVE_NOW names no product",
     );
     Ok(Mapped {
         value: ReserveNow {
@@ -315,9 +329,13 @@ pub fn remote_reservation_stop_to_cancel_reservation(
     response_url: Url,
 ) -> Result<Mapped<CancelReservation>, MappingError> {
     let mut notes = Notes::new("");
-    note_partner_ids(
-        req.cpo_partner_session_id.as_ref(),
-        req.emp_partner_session_id.as_ref(),
+    note_session_extras(
+        (
+            req.cpo_partner_session_id.as_ref(),
+            req.emp_partner_session_id.as_ref(),
+        ),
+        None::<&()>,
+        "",
         &mut notes,
     );
     Ok(Mapped {
@@ -551,14 +569,7 @@ fn provider_and_identification(
     notes: &mut Notes,
 ) -> Result<(ProviderId, crate::oicp::v23::common::Identification), MappingError> {
     let t = loaded("token")?;
-    let provider = built(
-        "token",
-        ProviderId::parse(&format!(
-            "{}-{}",
-            token.country_code.as_str().to_ascii_uppercase(),
-            token.party_id.as_str().to_ascii_uppercase()
-        )),
-    )?;
+    let provider = super::token::token_provider(token, "token")?;
     let mut tn = Notes::new(notes.path("token"));
     // OICP remote operations take only RemoteIdentification: the contract id.
     let evco = token_identification(

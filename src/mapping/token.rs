@@ -232,6 +232,16 @@ fn record_to_token(
     }))
 }
 
+/// The OICP `ProviderID` of a Token's eMSP (`{CC}-{PARTY}`); errors name `path`.
+pub(super) fn token_provider(token: &Token, path: &str) -> Result<ProviderId, MappingError> {
+    let provider = format!(
+        "{}-{}",
+        token.country_code.as_str().to_ascii_uppercase(),
+        token.party_id.as_str().to_ascii_uppercase()
+    );
+    built(path, ProviderId::parse(&provider))
+}
+
 /// The eMSP party of a `ProviderID`.
 pub(super) fn provider_party(
     provider: &ProviderId,
@@ -495,12 +505,7 @@ fn token_record(
     ) else {
         return Ok(None);
     };
-    let provider = format!(
-        "{}-{}",
-        token.country_code.as_str().to_ascii_uppercase(),
-        token.party_id.as_str().to_ascii_uppercase()
-    );
-    let provider = built(&notes.prefix, ProviderId::parse(&provider))?;
+    let provider = token_provider(token, &notes.prefix)?;
     notes.add_if(
         token.visual_number.is_some(),
         "visual_number",

@@ -185,18 +185,11 @@ pub fn authorization_info_to_oicp(
     let mut notes = Notes::new("");
     let token = &info.token;
     let provider = super::token::token_provider(token, "token")?;
-    let reference = info.authorization_reference.as_ref();
-    let session_id = match reference.map(|r| SessionId::parse(r.as_str())) {
-        Some(Ok(id)) => id,
-        Some(Err(_)) => {
-            notes.add(
-                "authorization_reference",
-                "not a GUID, which an OICP SessionID must be: a new SessionID is used and the bridge keeps the pair",
-            );
-            ctx.minted_session_id.clone()
-        }
-        None => ctx.minted_session_id.clone(),
-    };
+    let session_id = super::notes::session_from_reference(
+        info.authorization_reference.as_ref(),
+        &ctx.minted_session_id,
+        &mut notes,
+    );
     if info.location.is_some() && info.location != ctx.requested {
         notes.add(
             "location",

@@ -551,17 +551,7 @@ fn session_of(
     ctx: &ToOicpCommandCtx,
     notes: &mut Notes,
 ) -> SessionId {
-    match reference.map(|r| SessionId::parse(r.as_str())) {
-        Some(Ok(id)) => id,
-        Some(Err(_)) => {
-            notes.add(
-                "authorization_reference",
-                "not a GUID, which an OICP SessionID must be: the bridge's SessionID is used and the pair kept",
-            );
-            ctx.session_id.clone()
-        }
-        None => ctx.session_id.clone(),
-    }
+    super::notes::session_from_reference(reference, &ctx.session_id, notes)
 }
 
 fn provider_and_identification(

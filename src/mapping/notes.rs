@@ -89,3 +89,23 @@ pub(super) fn built<T, E: std::fmt::Display>(
 ) -> Result<T, MappingError> {
     r.map_err(|e| MappingError::new(path, format!("built an invalid value: {e}")))
 }
+
+/// The OICP `SessionID` for an OCPI `authorization_reference`: the reference itself when it is
+/// a GUID, else (noted) `minted`, the GUID the caller made (§0, P6); the caller keeps the pair.
+pub(super) fn session_from_reference(
+    reference: Option<&crate::ocpi::v221::ids::AuthorizationReference>,
+    minted: &crate::oicp::v23::ids::SessionId,
+    notes: &mut Notes,
+) -> crate::oicp::v23::ids::SessionId {
+    match reference.map(|r| crate::oicp::v23::ids::SessionId::parse(r.as_str())) {
+        Some(Ok(id)) => id,
+        Some(Err(_)) => {
+            notes.add(
+                "authorization_reference",
+                "not a GUID, which an OICP SessionID must be: the bridge's own SessionID is used and the pair kept",
+            );
+            minted.clone()
+        }
+        None => minted.clone(),
+    }
+}

@@ -3,7 +3,8 @@
 //! * fixtures `tests/fixtures/mapping/authorize/<case>/{input.json, expected.json,
 //!   losses.json}`: `start_*` cases map an `AuthorizeStart` (with the bridge's Location for its
 //!   EVSE) to the OCPI request, `info_*` cases an `AuthorizationInfo` to the OICP answer;
-//!   `ROAMBRIDGE_BLESS=1` rewrites the expected files;
+//!   `request_*`/`answer_*` cases the OCPI CPO side (OCPI request -> `AuthorizeStart`, OICP
+//!   answer -> `AuthorizationInfo`); `ROAMBRIDGE_BLESS=1` rewrites the expected files;
 //! * the code policy of both directions, the unknown-token and failure answers, round trips of
 //!   the request, and `AuthorizeStop` answered locally.
 
@@ -63,7 +64,38 @@ fn answer_ctx(input: &Value) -> AuthorizationAnswerCtx {
 
 /// Maps one case's input; (expected output, losses).
 fn run(case: &str, input: &Value) -> (Value, Value) {
-    if case.starts_with("start_") {
+    if case == "request_rfid_to_oicp" {
+        let location: LocationReferences =
+            roambridge::ocpi::v221::parse_value(&input["location"]).unwrap();
+        let mapped = ocpi_authorize_to_authorize_start(
+            &TokenUid::parse(input["token_uid"].as_str().unwrap()).unwrap(),
+            &TokenType::from_wire(input["type"].as_str().unwrap()),
+            Some(&location),
+            OperatorId::parse(input["operator_id"].as_str().unwrap()).unwrap(),
+            Some(EvseId::parse(input["evse_id"].as_str().unwrap()).unwrap()),
+        )
+        .unwrap();
+        let errors = roambridge::oicp::v23::validate::Validator::run(&mapped.value);
+        assert!(errors.is_empty(), "{case}: {errors:?}");
+        (
+            serde_json::to_value(&mapped.value).unwrap(),
+            losses_json(&mapped.losses),
+        )
+    } else if case == "answer_not_authorized_to_ocpi" {
+        let answer: AuthorizationStart = oicp(&input["answer"]);
+        let id: Identification = oicp(&input["identification"]);
+        let provider = ProviderId::parse(input["provider"].as_str().unwrap()).unwrap();
+        let token = authorize_identification_token(&id, &provider, &token_ctx()).unwrap();
+        let location = roambridge::ocpi::v221::parse_value(&input["location"]).unwrap();
+        let mapped = authorization_start_to_ocpi(&answer, token.value, Some(location));
+        let OcpiAuthorizationAnswer::Info(info) = &mapped.value else {
+            panic!("{case}: expected an AuthorizationInfo")
+        };
+        assert!(roambridge::ocpi::v221::Validator::run(info.as_ref()).is_empty());
+        let mut losses = token.losses;
+        losses.extend(mapped.losses.iter().cloned());
+        (serde_json::to_value(info).unwrap(), losses_json(&losses))
+    } else if case.starts_with("start_") {
         let req: AuthorizeStart = oicp(&input["request"]);
         let location: Option<LocationReferences> = (!input["location"].is_null())
             .then(|| roambridge::ocpi::v221::parse_value(&input["location"]).unwrap());
@@ -94,6 +126,8 @@ fn fixtures_map_exactly() {
         "info_allowed",
         "info_blocked_not_guid",
         "info_not_allowed_app_user",
+        "request_rfid_to_oicp",
+        "answer_not_authorized_to_ocpi",
     ] {
         let dir = dir(case);
         let (out, losses) = run(case, &read(&dir.join("input.json")));

@@ -365,11 +365,22 @@ pub fn authorization_start_to_ocpi(
         "AuthorizationStopIdentifications",
         "OCPI has no stop identifications (the CPO decides who may stop); not carried",
     );
-    notes.add_if(
-        answer.cpo_partner_session_id.is_some() || answer.emp_partner_session_id.is_some(),
-        "EMPPartnerSessionID",
-        "OCPI has no partner session ids (kept by the bridge)",
-    );
+    for (present, field) in [
+        (
+            answer.cpo_partner_session_id.is_some(),
+            "CPOPartnerSessionID",
+        ),
+        (
+            answer.emp_partner_session_id.is_some(),
+            "EMPPartnerSessionID",
+        ),
+    ] {
+        notes.add_if(
+            present,
+            field,
+            "OCPI has no partner session ids (kept by the bridge)",
+        );
+    }
     Mapped {
         value: OcpiAuthorizationAnswer::Info(Box::new(AuthorizationInfo {
             allowed,

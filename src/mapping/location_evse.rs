@@ -698,7 +698,7 @@ fn map_evse(
         }
     };
     let normalized = evse_id.normalized();
-    if e.uid.as_str() != evse_uid(&normalized) {
+    if !e.uid.as_str().eq_ignore_ascii_case(&evse_uid(&normalized)) {
         notes.add(
             "uid",
             "OICP has no EVSE uid (it is derived from the EvseID on the way back); not carried",

@@ -14,9 +14,12 @@
 //! * A conversion that cannot produce a value returns [`MappingError`] with the field path and
 //!   the reason (from the table where the table lists the value as unmappable).
 
+pub mod cdr;
 pub mod evse_location;
+pub mod session;
 pub mod status;
 pub mod tables;
+pub mod tariff;
 
 use chrono::{DateTime, FixedOffset, Utc};
 

@@ -22,6 +22,8 @@
 //!   then `PARKING_TIME` from `ChargingEnd` when the session ended later. `tariff_id` is the
 //!   tariff's id, else `PartnerProductID`. `total_time` = `SessionEnd` − `SessionStart`,
 //!   `total_parking_time` the two parking spans (when not 0).
+//! * **Token** (P27): the eMSP is the context's, else `HubProviderID`, else the `EvcoID`'s
+//!   provider.
 //! * **Ids**: `id` and `session_id` = `SessionID` (a GUID fits, P6); the CPO from the
 //!   `OperatorID` part of the `EvseID`; `authorization_reference` = the context's, else the
 //!   `EMPPartnerSessionID` when it fits 36 characters (P7). `last_updated` = "now".
@@ -543,7 +545,12 @@ pub fn charge_detail_record_to_cdr(
             ),
         )
     })?;
-    let token = identification_to_cdr_token(&r.identification, &c.token, "Identification")?;
+    let mut tokens = c.token.clone();
+    let hub_emsp = tokens.emsp.is_none() && r.hub_provider_id.is_some();
+    if hub_emsp {
+        tokens.emsp = r.hub_provider_id.as_ref().and_then(Party::from_provider);
+    }
+    let token = identification_to_cdr_token(&r.identification, &tokens, "Identification")?;
     losses.extend(token.losses);
     let location = cdr_location(r, c, &mut losses)?;
     let session_start = to_ocpi_time(&r.session_start);
@@ -677,9 +684,9 @@ pub fn charge_detail_record_to_cdr(
     );
     note_if(
         &mut losses,
-        r.hub_provider_id.is_some(),
+        r.hub_provider_id.is_some() && !hub_emsp,
         "HubProviderID",
-        "OCPI has no hub provider id",
+        "OCPI has no hub provider id (the token's eMSP came from the context)",
     );
     let signed = signed_data(r, &mut losses)?;
     extra_notes("", &r.extra, &mut losses);
@@ -904,7 +911,7 @@ pub fn cdr_to_charge_detail_record(
             "not a GUID; OICP knows the session by its SessionID only",
         ));
     }
-    if !cdr.id.eq_ignore_case(session_id.as_str()) && cdr.session_id.is_some() {
+    if !cdr.id.eq_ignore_case(session_id.as_str()) && !losses.iter().any(|l| l.path == "id") {
         losses.push(LossNote::new(
             "id",
             "OICP identifies a CDR by its SessionID; the CDR id is not carried",

@@ -157,13 +157,13 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     #[test]
     fn oicp_ocpi_oicp_keeps_every_representable_field(v in record()) {
-        let original: ChargeDetailRecord = serde_json::from_value(v.clone()).unwrap();
+        let original: ChargeDetailRecord = serde_json::from_value(v).unwrap();
         let ctx = ctx();
         let c = CdrContext { missing_location: MissingLocation::Placeholder, ..CdrContext::new(&ctx) };
         let cdr = charge_detail_record_to_cdr(&original, &c).unwrap().value;
         prop_assert!(Validator::run(&cdr).is_empty(), "{:?}", Validator::run(&cdr));
         let back = cdr_to_charge_detail_record(&cdr, &CdrReverseContext::default(), &ctx).unwrap().value;
-        let mut expected = v;
+        let mut expected = serde_json::to_value(&original).unwrap();
         // Not representable in OCPI: the hub provider (it named the token's eMSP).
         expected.as_object_mut().unwrap().remove("HubProviderID");
         let mut got = serde_json::to_value(&back).unwrap();

@@ -12,8 +12,7 @@ use fixtures::{case_dir, check, ctx, input, ocpi_examples, paths, read};
 use proptest::prelude::*;
 use roambridge::mapping::cdr::{
     CdrContext, CdrReverseContext, CdrSite, CdrSources, MissingLocation, NO_PRICE_REMARK,
-    cdr_to_charge_detail_record, cdrs_ocpi_to_oicp, cdrs_oicp_to_ocpi,
-    charge_detail_record_to_cdr,
+    cdr_to_charge_detail_record, cdrs_ocpi_to_oicp, cdrs_oicp_to_ocpi, charge_detail_record_to_cdr,
 };
 use roambridge::ocpi::v221::cdrs::Cdr;
 use roambridge::ocpi::v221::locations::Location;
@@ -44,7 +43,11 @@ fn oicp_case(case: &str, missing: MissingLocation) {
     };
     let mapped = cdrs_oicp_to_ocpi(&records, &sources).unwrap();
     for cdr in &mapped.value {
-        assert!(Validator::run(cdr).is_empty(), "{case}: {:?}", Validator::run(cdr));
+        assert!(
+            Validator::run(cdr).is_empty(),
+            "{case}: {:?}",
+            Validator::run(cdr)
+        );
     }
     check("cdr", case, &mapped.value, &mapped.losses);
 }
@@ -56,7 +59,10 @@ fn priced_cdr_with_signed_values() {
 
 #[test]
 fn unpriced_cdr_without_evse_data_gets_a_noted_placeholder() {
-    oicp_case("oicp_to_ocpi_unpriced_placeholder", MissingLocation::Placeholder);
+    oicp_case(
+        "oicp_to_ocpi_unpriced_placeholder",
+        MissingLocation::Placeholder,
+    );
 }
 
 #[test]
@@ -97,11 +103,25 @@ fn a_restricted_tariff_falls_back_to_zero_with_a_remark() {
     tariff["elements"][0]["restrictions"] = json!({"max_power": 11});
     let tariff: Tariff = serde_json::from_value(tariff).unwrap();
     let ctx = ctx();
-    let c = CdrContext { site: CdrSite::Location(&locations[0]), tariff: Some(&tariff), ..CdrContext::new(&ctx) };
+    let c = CdrContext {
+        site: CdrSite::Location(&locations[0]),
+        tariff: Some(&tariff),
+        ..CdrContext::new(&ctx)
+    };
     let mapped = charge_detail_record_to_cdr(&records[0], &c).unwrap();
     assert_eq!(mapped.value.total_cost.excl_vat.value().to_string(), "0");
-    assert_eq!(mapped.value.remark.as_ref().unwrap().as_str(), NO_PRICE_REMARK);
-    assert!(mapped.losses.iter().any(|l| l.reason.contains("elements[0] has restrictions")), "{:?}", mapped.losses);
+    assert_eq!(
+        mapped.value.remark.as_ref().unwrap().as_str(),
+        NO_PRICE_REMARK
+    );
+    assert!(
+        mapped
+            .losses
+            .iter()
+            .any(|l| l.reason.contains("elements[0] has restrictions")),
+        "{:?}",
+        mapped.losses
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +202,9 @@ proptest! {
 
 #[test]
 fn corpus_cdr_converts_to_oicp_and_back_with_documented_losses() {
-    let Some(dir) = ocpi_examples("CDR") else { return };
+    let Some(dir) = ocpi_examples("CDR") else {
+        return;
+    };
     let cdr: Cdr = parse(&std::fs::read(dir.join("cdr_example.json")).unwrap()).unwrap();
     let ctx = ctx();
     // Its token has no OICP form: uid `012345678` is no RFID UID (8, 14 or 20 hex digits) and
@@ -225,7 +247,11 @@ fn corpus_cdr_converts_to_oicp_and_back_with_documented_losses() {
         ..CdrContext::new(&ctx)
     };
     let back = charge_detail_record_to_cdr(&oicp.value, &c).unwrap().value;
-    assert!(Validator::run(&back).is_empty(), "{:?}", Validator::run(&back));
+    assert!(
+        Validator::run(&back).is_empty(),
+        "{:?}",
+        Validator::run(&back)
+    );
     assert_eq!(back.cdr_location, cdr.cdr_location);
     assert_eq!(back.start_date_time, cdr.start_date_time);
     assert_eq!(back.end_date_time, cdr.end_date_time);

@@ -1,4 +1,4 @@
-//! OICP ChargeDetailRecord <-> OCPI CDR: fixture cases both ways (`tests/fixtures/mapping/cdr/`;
+//! OICP `ChargeDetailRecord` <-> OCPI CDR: fixture cases both ways (`tests/fixtures/mapping/cdr/`;
 //! an OICP case may add `location.json` and `tariff.json`, what the node knows), refusals, a
 //! property test that OICP -> OCPI -> OICP keeps every representable field, and the CDR example
 //! of the OCPI 2.2.1 corpus converted to OICP and back with exactly the documented loss paths.

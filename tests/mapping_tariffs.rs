@@ -130,7 +130,7 @@ fn evse_pricing_both_ways() {
     let ids: Vec<&str> = back.value[0]
         .evse_id_product_list
         .iter()
-        .map(|p| p.as_str())
+        .map(roambridge::oicp::v23::ids::ProductId::as_str)
         .collect();
     assert_eq!(ids, ["AC1", "AC3"]);
     assert_eq!(paths(&back.losses), ["[0].evses[1]"]);

@@ -72,15 +72,13 @@ pub fn ctx() -> MappingCtx {
 
 /// `$ROAMBRIDGE_SHARED/ocpi-examples/2.2.1`, or `None` after printing a SKIPPED line.
 pub fn ocpi_examples(what: &str) -> Option<PathBuf> {
-    match std::env::var_os("ROAMBRIDGE_SHARED") {
-        Some(dir) => Some(PathBuf::from(dir).join("ocpi-examples/2.2.1")),
-        None => {
-            eprintln!(
-                "SKIPPED: ROAMBRIDGE_SHARED is not set, so the OCPI 2.2.1 {what} examples were not mapped (.ci/run sets it to ../shared)"
-            );
-            None
-        }
+    let dir = std::env::var_os("ROAMBRIDGE_SHARED");
+    if dir.is_none() {
+        eprintln!(
+            "SKIPPED: ROAMBRIDGE_SHARED is not set, so the OCPI 2.2.1 {what} examples were not mapped (.ci/run sets it to ../shared)"
+        );
     }
+    dir.map(|d| PathBuf::from(d).join("ocpi-examples/2.2.1"))
 }
 
 /// The loss paths, in order.

@@ -299,26 +299,24 @@ fn corpus_sessions_convert_to_oicp_and_back_with_documented_losses() {
         if session.status == SessionStatus::Pending {
             assert!(back.is_none(), "{name}");
         } else {
-            {
-                let back = back.unwrap();
-                assert!(
-                    Validator::run(&back).is_empty(),
-                    "{name}: {:?}",
-                    Validator::run(&back)
-                );
-                assert_eq!(back.start_date_time, session.start_date_time, "{name}");
-                assert_eq!(back.end_date_time, session.end_date_time, "{name}");
-                assert_eq!(back.kwh, session.kwh, "{name}");
-                assert_eq!(back.status, session.status, "{name}");
-                assert_eq!(
-                    back.cdr_token.contract_id, session.cdr_token.contract_id,
-                    "{name}"
-                );
-                assert_eq!(
-                    back.authorization_reference, session.authorization_reference,
-                    "{name}"
-                );
-            }
+            let back = back.unwrap();
+            assert!(
+                Validator::run(&back).is_empty(),
+                "{name}: {:?}",
+                Validator::run(&back)
+            );
+            assert_eq!(back.start_date_time, session.start_date_time, "{name}");
+            assert_eq!(back.end_date_time, session.end_date_time, "{name}");
+            assert_eq!(back.kwh, session.kwh, "{name}");
+            assert_eq!(back.status, session.status, "{name}");
+            assert_eq!(
+                back.cdr_token.contract_id, session.cdr_token.contract_id,
+                "{name}"
+            );
+            assert_eq!(
+                back.authorization_reference, session.authorization_reference,
+                "{name}"
+            );
         }
     }
     assert!(

@@ -33,8 +33,9 @@
 //!   of the first period with `ENERGY`, else `start_date_time`, P27);
 //! * `ACTIVE` with a changed `kwh`: **Progress**, at most every 5 minutes
 //!   ([`PROGRESS_INTERVAL_SECONDS`], Hubject's rule) after the last one the node sent;
-//! * a first `PARKING_TIME` period after the energy periods, or `COMPLETED`: **End**
-//!   (`ChargingEnd` = start of that parking period, else `end_date_time`);
+//! * a first `PARKING_TIME` period after the energy periods, or `COMPLETED`, whichever comes
+//!   first: **End**, once (`ChargingEnd` = start of that parking period, else `end_date_time`;
+//!   `SessionEnd` only when the Session is already `COMPLETED`);
 //! * `INVALID`: **Error** `ConnectorError` (noted: OCPI says nothing about the cause).
 //!
 //! [`apply_patch`] merges a PATCH into the stored Session first (periods are appended).
@@ -1137,13 +1138,13 @@ pub fn session_to_notifications(
             extra: Extra::new(),
         }));
     }
+    // End is sent once: when energy stops (a parking-only period appears) or the session
+    // completes, whichever the node sees first.
     let end = charging_end(session);
-    let previous_end = previous.and_then(charging_end);
-    let ended =
-        session.status == SessionStatus::Completed || (end.is_some() && previous_end.is_none());
+    let ended = session.status == SessionStatus::Completed || end.is_some();
     let previous_ended =
         previous.is_some_and(|p| p.status == SessionStatus::Completed || charging_end(p).is_some());
-    if ended && !(previous_ended && previous.is_some_and(|p| p.status == session.status)) {
+    if ended && !previous_ended {
         let charging_end = end
             .or_else(|| session.end_date_time.clone())
             .unwrap_or_else(|| session.last_updated.clone());

@@ -8,7 +8,9 @@
 #[path = "support/mapping_fixtures.rs"]
 mod fixtures;
 
-use fixtures::{check, ctx, input, ocpi_examples, paths};
+use fixtures::{
+    LossTable, all_as_listed, check, ctx, examples, input, ocpi_examples, paths, paths_as_listed,
+};
 use proptest::prelude::*;
 use roambridge::mapping::tariff::{
     TariffPolicy, evse_pricing_to_tariff_ids, locations_to_evse_pricing,
@@ -251,7 +253,7 @@ proptest! {
 // The OCPI 2.2.1 corpus
 
 /// Every Tariff example and the exact loss paths of its conversion to OICP.
-const CORPUS: &[(&str, &[&str])] = &[
+const CORPUS: &LossTable = &[
     (
         "tariff_10_025kwh_parking_start.json",
         &[
@@ -475,22 +477,11 @@ fn corpus_tariffs_convert_to_oicp_and_back_with_documented_losses() {
         return;
     };
     let mut failures = Vec::new();
-    let mut listed = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if !name.starts_with("tariff") || name == "tariff_put_example.json" {
-            continue;
-        }
-        listed += 1;
-        let tariff: Tariff = parse(&std::fs::read(dir.join(&name)).unwrap()).unwrap();
+    let files = examples(&dir, "tariff", &["tariff_put_example.json"]);
+    for (name, bytes) in &files {
+        let tariff: Tariff = parse(bytes).unwrap();
         let oicp = tariffs_ocpi_to_oicp(std::slice::from_ref(&tariff)).unwrap();
-        let got = paths(&oicp.losses);
-        let want = CORPUS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, p)| p.to_vec());
-        if want.as_deref() != Some(&got[..]) {
-            failures.push(format!("(\"{name}\", &{got:?}),"));
+        if !paths_as_listed(name, &oicp.losses, CORPUS, &mut failures) {
             continue;
         }
         // Back to OCPI: id, currency and the (dimension, price) of the product's element.
@@ -548,12 +539,7 @@ fn corpus_tariffs_convert_to_oicp_and_back_with_documented_losses() {
             "{name}"
         );
     }
-    assert!(
-        failures.is_empty(),
-        "loss paths differ; actual:\n{}",
-        failures.join("\n")
-    );
-    assert_eq!(listed, CORPUS.len(), "every Tariff example is listed");
+    all_as_listed(&failures, files.len(), CORPUS);
 }
 
 #[test]

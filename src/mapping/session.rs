@@ -187,6 +187,19 @@ pub(crate) fn extra_notes(prefix: &str, extra: &Extra, losses: &mut Vec<LossNote
     }
 }
 
+/// One loss note with `reason` for every field of `fields` that is present.
+pub(crate) fn note_each(losses: &mut Vec<LossNote>, reason: &str, fields: &[(bool, &str)]) {
+    for (present, field) in fields {
+        note_if(losses, *present, field, reason);
+    }
+}
+
+/// Reason for notification members a Session PATCH does not repeat.
+const GIVEN_BY_START: &str = "already given by the Start; a PATCH does not repeat it";
+
+/// Reason for meter readings.
+const NO_METER: &str = "OCPI Sessions have no meter readings";
+
 /// A loss note at `path` when `present`.
 pub(crate) fn note_if(losses: &mut Vec<LossNote>, present: bool, path: &str, reason: &str) {
     if present {
@@ -269,28 +282,22 @@ pub fn identification_to_cdr_token(
                 &format!("{p}.PIN"),
                 "OCPI tokens carry no PIN",
             );
-            extra_notes(&p, &q.extra, &mut losses);
-            let e = q.evco_id.normalized();
-            (e.clone(), TokenType::AppUser, Some(e), Some(&q.evco_id))
+            evco_token(&p, &q.evco_id, &q.extra, TokenType::AppUser, &mut losses)
         }
-        IdentificationKind::PlugAndCharge(p) => {
-            extra_notes(
-                &format!("{path}.PlugAndChargeIdentification"),
-                &p.extra,
-                &mut losses,
-            );
-            let e = p.evco_id.normalized();
-            (e.clone(), TokenType::Other, Some(e), Some(&p.evco_id))
-        }
-        IdentificationKind::Remote(r) => {
-            extra_notes(
-                &format!("{path}.RemoteIdentification"),
-                &r.extra,
-                &mut losses,
-            );
-            let e = r.evco_id.normalized();
-            (e.clone(), TokenType::AppUser, Some(e), Some(&r.evco_id))
-        }
+        IdentificationKind::PlugAndCharge(p) => evco_token(
+            &format!("{path}.PlugAndChargeIdentification"),
+            &p.evco_id,
+            &p.extra,
+            TokenType::Other,
+            &mut losses,
+        ),
+        IdentificationKind::Remote(r) => evco_token(
+            &format!("{path}.RemoteIdentification"),
+            &r.evco_id,
+            &r.extra,
+            TokenType::AppUser,
+            &mut losses,
+        ),
     };
     extra_notes(path, &ident.extra, &mut losses);
     let contract = match (contract, &tokens.contract_id) {
@@ -326,6 +333,20 @@ pub fn identification_to_cdr_token(
         value: token,
         losses,
     })
+}
+
+/// Uid, type, contract and `EvcoID` of a token identified by its contract (notes for the
+/// member's unknown members at `path`).
+fn evco_token<'a>(
+    path: &str,
+    evco_id: &'a EvcoId,
+    extra: &Extra,
+    token_type: TokenType,
+    losses: &mut Vec<LossNote>,
+) -> (String, TokenType, Option<String>, Option<&'a EvcoId>) {
+    extra_notes(path, extra, losses);
+    let e = evco_id.normalized();
+    (e.clone(), token_type, Some(e), Some(evco_id))
 }
 
 /// An Identification without members, to fill in one.
@@ -578,6 +599,20 @@ pub enum SessionUpdate {
     },
 }
 
+/// [`common_notes`] for a PATCH-shaped notification `n`.
+macro_rules! notification_notes {
+    ($n:expr, $losses:expr) => {
+        common_notes(
+            $n.identification.as_ref(),
+            $n.cpo_partner_session_id.as_ref(),
+            $n.emp_partner_session_id.as_ref(),
+            &$n.extra,
+            false,
+            $losses,
+        )
+    };
+}
+
 /// Notes for the members every notification may carry.
 fn common_notes(
     identification: Option<&Identification>,
@@ -691,7 +726,7 @@ pub fn start_to_session(
         &mut losses,
         n.meter_value_start.is_some(),
         "MeterValueStart",
-        "OCPI Sessions have no meter readings",
+        NO_METER,
     );
     common_notes(
         None,
@@ -755,32 +790,20 @@ pub fn progress_to_patch(n: &ChargingNotificationProgress) -> Mapped<SessionPatc
         "ChargingDuration",
         "OCPI Sessions have no charging duration (it follows from the periods)",
     );
-    note_if(
+    note_each(
         &mut losses,
-        n.meter_value_start.is_some(),
-        "MeterValueStart",
-        "OCPI Sessions have no meter readings",
+        NO_METER,
+        &[
+            (n.meter_value_start.is_some(), "MeterValueStart"),
+            (n.meter_value_in_between.is_some(), "MeterValueInBetween"),
+        ],
     );
-    note_if(
+    note_each(
         &mut losses,
-        n.meter_value_in_between.is_some(),
-        "MeterValueInBetween",
-        "OCPI Sessions have no meter readings",
+        GIVEN_BY_START,
+        &[(n.partner_product_id.is_some(), "PartnerProductID")],
     );
-    note_if(
-        &mut losses,
-        n.partner_product_id.is_some(),
-        "PartnerProductID",
-        "already given by the Start; a PATCH does not repeat it",
-    );
-    common_notes(
-        n.identification.as_ref(),
-        n.cpo_partner_session_id.as_ref(),
-        n.emp_partner_session_id.as_ref(),
-        &n.extra,
-        false,
-        &mut losses,
-    );
+    notification_notes!(n, &mut losses);
     Mapped {
         value: patch,
         losses,
@@ -812,44 +835,25 @@ pub fn end_to_patch(n: &ChargingNotificationEnd) -> Mapped<SessionPatch> {
         "PenaltyTimeStart",
         "OCPI 2.2.1 has no blocking-fee start",
     );
-    for (present, field) in [
-        (n.meter_value_start.is_some(), "MeterValueStart"),
-        (n.meter_value_end.is_some(), "MeterValueEnd"),
-        (n.meter_value_in_between.is_some(), "MeterValueInBetween"),
-    ] {
-        note_if(
-            &mut losses,
-            present,
-            field,
-            "OCPI Sessions have no meter readings",
-        );
-    }
-    note_if(
+    note_each(
         &mut losses,
-        n.partner_product_id.is_some(),
-        "PartnerProductID",
-        "already given by the Start; a PATCH does not repeat it",
+        NO_METER,
+        &[
+            (n.meter_value_start.is_some(), "MeterValueStart"),
+            (n.meter_value_end.is_some(), "MeterValueEnd"),
+            (n.meter_value_in_between.is_some(), "MeterValueInBetween"),
+        ],
     );
-    note_if(
+    note_each(
         &mut losses,
-        n.charging_start.is_some(),
-        "ChargingStart",
-        "already given by the Start; a PATCH does not repeat it",
+        GIVEN_BY_START,
+        &[
+            (n.partner_product_id.is_some(), "PartnerProductID"),
+            (n.charging_start.is_some(), "ChargingStart"),
+            (n.session_start.is_some(), "SessionStart"),
+        ],
     );
-    note_if(
-        &mut losses,
-        n.session_start.is_some(),
-        "SessionStart",
-        "already given by the Start; a PATCH does not repeat it",
-    );
-    common_notes(
-        n.identification.as_ref(),
-        n.cpo_partner_session_id.as_ref(),
-        n.emp_partner_session_id.as_ref(),
-        &n.extra,
-        false,
-        &mut losses,
-    );
+    notification_notes!(n, &mut losses);
     Mapped {
         value: patch,
         losses,
@@ -886,14 +890,7 @@ pub fn error_to_update(
         "ErrorAdditionalInfo",
         "OCPI Sessions have no error text",
     );
-    common_notes(
-        n.identification.as_ref(),
-        n.cpo_partner_session_id.as_ref(),
-        n.emp_partner_session_id.as_ref(),
-        &n.extra,
-        false,
-        &mut losses,
-    );
+    notification_notes!(n, &mut losses);
     Mapped {
         value: SessionUpdate::Error { patch, evse_status },
         losses,

@@ -85,3 +85,53 @@ pub fn ocpi_examples(what: &str) -> Option<PathBuf> {
 pub fn paths(losses: &[LossNote]) -> Vec<&str> {
     losses.iter().map(|l| l.path.as_str()).collect()
 }
+
+/// Expected loss paths per corpus file.
+pub type LossTable = [(&'static str, &'static [&'static str])];
+
+/// The names and bytes of the example files whose name starts with `prefix`, except `except`,
+/// sorted by name.
+pub fn examples(dir: &Path, prefix: &str, except: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(prefix) && !except.contains(&n.as_str()))
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Whether `losses` have exactly the paths `table` lists for `name`; else the actual row goes to
+/// `failures`.
+pub fn paths_as_listed(
+    name: &str,
+    losses: &[LossNote],
+    table: &LossTable,
+    failures: &mut Vec<String>,
+) -> bool {
+    let got = paths(losses);
+    let want = table
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, p)| p.to_vec());
+    if want.as_deref() == Some(&got[..]) {
+        true
+    } else {
+        failures.push(format!("(\"{name}\", &{got:?}),"));
+        false
+    }
+}
+
+/// Fails with the actual rows of every mismatch, or when the table lists other files.
+pub fn all_as_listed(failures: &[String], files: usize, table: &LossTable) {
+    assert!(
+        failures.is_empty(),
+        "loss paths differ; actual:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(files, table.len(), "every example is listed");
+}

@@ -16,7 +16,8 @@ use proptest::prelude::*;
 use roambridge::mapping::cdr::derived_session_id;
 use roambridge::mapping::session::{
     NotificationState, SessionIdentity, SessionUpdate, apply_patch, end_to_patch,
-    notification_to_session_update, session_to_notifications, start_to_session,
+    notification_to_session_update, session_patch_to_notifications, session_to_notifications,
+    start_to_session,
 };
 use roambridge::mapping::{LossNote, Mapped};
 use roambridge::ocpi::v221::ids::{ConnectorId, EvseUid, LocationId};
@@ -145,6 +146,37 @@ fn an_invalid_session_is_an_error_notification_and_a_connector_error_before_star
     };
     assert_eq!(patch.status, Some(SessionStatus::Invalid));
     assert_eq!(evse_status.unwrap().as_str(), "OUTOFORDER");
+}
+
+#[test]
+fn a_patch_is_merged_and_yields_its_notifications() {
+    let versions: Vec<Session> = input("session", "ocpi_to_oicp_lifecycle");
+    let id = identity("3f1c2a9e-8b7d-4e21-a6c5-0d9e8f7a6b5c");
+    let patch: roambridge::ocpi::v221::sessions::SessionPatch = parse(
+        br#"{"kwh": 5.5, "charging_periods": [{"start_date_time": "2025-11-03T09:00:00Z",
+            "dimensions": [{"type": "PARKING_TIME", "volume": 0.1}]}],
+            "last_updated": "2025-11-03T09:06:00Z"}"#,
+    )
+    .unwrap();
+    let mut state = NotificationState::default();
+    let m = session_patch_to_notifications(&versions[1], &patch, &id, &mut state, &ctx()).unwrap();
+    let (merged, notifications) = m.value;
+    assert_eq!(merged.kwh.value().to_string(), "5.5");
+    assert_eq!(merged.charging_periods.as_ref().unwrap().len(), 2);
+    assert_eq!(merged.last_updated.as_str(), "2025-11-03T09:06:00Z");
+    // The parking period ends the energy flow: End at its start, with the energy so far.
+    let [ChargingNotification::End(end)] = notifications.as_slice() else {
+        panic!("{notifications:?}")
+    };
+    assert_eq!(end.charging_end.as_str(), "2025-11-03T09:00:00+00:00");
+    assert_eq!(end.consumed_energy.unwrap().value().to_string(), "5.5");
+    assert!(end.session_end.is_none());
+    // A later PATCH with more energy sends no second End.
+    let later: roambridge::ocpi::v221::sessions::SessionPatch =
+        parse(br#"{"kwh": 5.6, "last_updated": "2025-11-03T09:20:00Z"}"#).unwrap();
+    let m = session_patch_to_notifications(&merged, &later, &id, &mut state, &ctx()).unwrap();
+    assert!(m.value.1.is_empty(), "{:?}", m.value.1);
+    assert!(paths(&m.losses).contains(&"kwh"), "{:?}", m.losses);
 }
 
 #[test]

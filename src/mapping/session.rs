@@ -1165,7 +1165,12 @@ pub fn session_to_notifications(
             penalty_time_start: None,
             extra: Extra::new(),
         }));
-    } else if !ended && was_started && previous.is_some_and(|p| p.kwh != session.kwh) {
+    } else if ended && previous.is_some_and(|p| p.kwh != session.kwh) {
+        losses.push(LossNote::new(
+            "kwh",
+            "the End was already sent; OICP sends no later energy (the CDR carries the final value)",
+        ));
+    } else if was_started && previous.is_some_and(|p| p.kwh != session.kwh) {
         let now = session.last_updated.value();
         let due = state
             .last_progress
@@ -1199,4 +1204,23 @@ pub fn session_to_notifications(
         }
     }
     Ok(Mapped { value: out, losses })
+}
+
+/// An OCPI Session PATCH -> the merged Session ([`apply_patch`]) and the OICP notifications
+/// that describe the change ([`session_to_notifications`] against the stored Session).
+pub fn session_patch_to_notifications(
+    stored: &Session,
+    patch: &SessionPatch,
+    id: &SessionIdentity,
+    state: &mut NotificationState,
+    ctx: &MappingCtx,
+) -> Result<Mapped<(Session, Vec<ChargingNotification>)>, MappingError> {
+    let merged = apply_patch(stored, patch);
+    let m = session_to_notifications(Some(stored), &merged, id, state, ctx)?;
+    let mut losses = m.losses;
+    extra_notes("", &patch.extra, &mut losses);
+    Ok(Mapped {
+        value: (merged, m.value),
+        losses,
+    })
 }

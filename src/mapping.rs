@@ -15,12 +15,15 @@
 //!   the reason (from the table where the table lists the value as unmappable).
 
 pub mod authorize;
+pub mod cdr;
 pub mod command;
 pub mod evse_location;
 pub mod location_evse;
 mod notes;
+pub mod session;
 pub mod status;
 pub mod tables;
+pub mod tariff;
 pub mod token;
 
 use chrono::{DateTime, FixedOffset, Utc};

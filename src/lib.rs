@@ -30,3 +30,4 @@ pub mod peer;
 pub mod routing;
 pub mod store;
 pub mod tls;
+pub mod translate;

@@ -260,8 +260,8 @@ fn translate(
             return ExitCode::from(2);
         }
     };
-    let result = match &args.report {
-        Some(path) => {
+    let result = if let Some(path) = &args.report {
+        {
             let report = std::fs::File::create(path)
                 .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
                 .and_then(JsonReport::start);
@@ -280,12 +280,10 @@ fn translate(
             }
             result
         }
-        None => {
-            let mut notes = NoteLines(std::io::BufWriter::new(&mut *err));
-            let result =
-                crate::translate::translate(direction, kind, &input, &ctx, out, &mut notes);
-            result.and_then(|()| Ok(notes.0.flush()?))
-        }
+    } else {
+        let mut notes = NoteLines(std::io::BufWriter::new(&mut *err));
+        let result = crate::translate::translate(direction, kind, &input, &ctx, out, &mut notes);
+        result.and_then(|()| Ok(notes.0.flush()?))
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

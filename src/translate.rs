@@ -299,7 +299,6 @@ mod tests {
             &mut Vec::new(),
             &mut Vec::new(),
         )
-        .map(|()| ())
         .err();
         assert_eq!(
             err.map(|e| e.to_string()).as_deref(),

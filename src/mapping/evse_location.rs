@@ -61,6 +61,7 @@
 //!   placeholder in real feeds and is ignored.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rust_decimal::prelude::ToPrimitive;
 
@@ -123,10 +124,40 @@ pub struct LocationGrouper<'c> {
     ctx: &'c MappingCtx,
     next_index: usize,
     groups: Vec<Group>,
-    group_of: HashMap<String, usize>,
-    seen_evse: HashMap<String, usize>,
+    group_of: FnvMap<usize>,
+    seen_evse: FnvMap<usize>,
     losses: Vec<LossNote>,
 }
+
+/// A map keyed by our own (not attacker-chosen hash-flooding) key text, hashed with FNV-1a:
+/// cheaper than the default `SipHash` for the grouper's short keys.
+type FnvMap<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+
+/// 64-bit FNV-1a as a [`Hasher`].
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(FNV_OFFSET)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(FNV_PRIME);
+        }
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 impl<'c> LocationGrouper<'c> {
     /// An empty grouper; fails only when the value tables are broken.
@@ -142,8 +173,8 @@ impl<'c> LocationGrouper<'c> {
             ctx,
             next_index: 0,
             groups: Vec::new(),
-            group_of: HashMap::new(),
-            seen_evse: HashMap::new(),
+            group_of: FnvMap::default(),
+            seen_evse: FnvMap::default(),
             losses: Vec::new(),
         })
     }
@@ -592,12 +623,9 @@ pub fn evse_uid(evse_id: &str) -> String {
 
 /// 64-bit FNV-1a of the text, as 16 lower-case hex digits.
 fn fnv_hex(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    let mut hash = Fnv::default();
+    hash.write(text.as_bytes());
+    format!("{:016x}", hash.finish())
 }
 
 /// `OcpiString<N>` of `s`, truncated to `N` characters with a note when longer.

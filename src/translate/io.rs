@@ -106,27 +106,35 @@ impl Envelope {
     }
 }
 
+/// Reads the top level of a document for [`envelope`].
+struct Probe;
+impl<'de> Visitor<'de> for Probe {
+    type Value = Envelope;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array or object")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Envelope, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Envelope::Array)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(k) = map.next_key::<String>()? {
+            map.next_value::<IgnoredAny>()?;
+            keys.push(k);
+        }
+        Ok(Envelope::Object(keys))
+    }
+}
+
 /// Reads the outline of a document without building it (values are skipped). Input that is not
 /// JSON, or neither an array nor an object, is an error at `$`.
+///
+/// A document that starts with `[` is taken as an array without reading on: the element-wise
+/// parse that follows reports any defect (this saves a pass over large dumps).
 pub fn envelope(input: &[u8]) -> Result<Envelope, TranslateError> {
-    struct Probe;
-    impl<'de> Visitor<'de> for Probe {
-        type Value = Envelope;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON array or object")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Envelope, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(Envelope::Array)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
-            let mut keys = Vec::new();
-            while let Some(k) = map.next_key::<String>()? {
-                map.next_value::<IgnoredAny>()?;
-                keys.push(k);
-            }
-            Ok(Envelope::Object(keys))
-        }
+    if input.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Ok(Envelope::Array);
     }
     let mut de = serde_json::Deserializer::from_slice(input);
     de.deserialize_any(Probe)
@@ -303,6 +311,7 @@ mod tests {
     #[test]
     fn envelope_names_the_members() {
         assert_eq!(envelope(b" [1, {}] ").unwrap(), Envelope::Array);
+        assert_eq!(envelope(b"\n[").unwrap(), Envelope::Array, "checked later");
         let e = envelope(br#"{"A": {"x": [1]}, "B": null}"#).unwrap();
         assert!(e.has("A") && e.has("B") && !e.has("x"));
         assert!(matches!(envelope(b"{"), Err(TranslateError::Invalid(_))));

@@ -59,6 +59,15 @@ fn report_path(name: &str) -> PathBuf {
     ))
 }
 
+/// Runs `translate <direction> <kind> <fixture> --now NOW` (notes on stderr).
+fn translate_file(direction: &str, kind: &str, input: &str) -> Output {
+    let file = fixture(input);
+    roambridge(
+        &["translate", direction, kind, arg(&file), "--now", NOW],
+        None,
+    )
+}
+
 /// Runs a translation with `--report`, returns (stdout JSON, report JSON), exit 0 checked.
 fn translate_with_report(direction: &str, kind: &str, input: &str) -> (Value, Value) {
     let report = report_path(&format!("{direction}-{kind}-{}", input.replace('/', "_")));
@@ -81,6 +90,16 @@ fn translate_with_report(direction: &str, kind: &str, input: &str) -> (Value, Va
     let notes = json_of(&std::fs::read(&report).unwrap());
     std::fs::remove_file(&report).unwrap();
     (json_of(&out.stdout), notes)
+}
+
+/// The string member `key` of every element of an array.
+fn field<'a>(array: &'a Value, key: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[key].as_str().unwrap())
+        .collect()
 }
 
 /// Compares with (or, blessing, writes) the expected file next to the input.
@@ -132,18 +151,7 @@ fn evse_data_array_becomes_locations_with_a_report() {
 #[test]
 fn notes_go_to_stderr_one_per_line_without_report() {
     let (_, report) = translate_with_report("oicp-to-ocpi", "evse-data", "evse_data/records.json");
-    let file = fixture("evse_data/records.json");
-    let out = roambridge(
-        &[
-            "translate",
-            "oicp-to-ocpi",
-            "evse-data",
-            arg(&file),
-            "--now",
-            NOW,
-        ],
-        None,
-    );
+    let out = translate_file("oicp-to-ocpi", "evse-data", "evse_data/records.json");
     assert_eq!(out.status.code(), Some(0));
     let lines: Vec<String> = report
         .as_array()
@@ -164,17 +172,7 @@ fn notes_go_to_stderr_one_per_line_without_report() {
 #[test]
 fn push_body_page_and_stdin_give_the_same_locations() {
     let file = fixture("evse_data/records.json");
-    let from_file = roambridge(
-        &[
-            "translate",
-            "oicp-to-ocpi",
-            "evse-data",
-            arg(&file),
-            "--now",
-            NOW,
-        ],
-        None,
-    );
+    let from_file = translate_file("oicp-to-ocpi", "evse-data", "evse_data/records.json");
     let expected = json_of(&from_file.stdout);
     let stdin = roambridge(
         &["translate", "oicp-to-ocpi", "evse-data", "-", "--now", NOW],
@@ -312,12 +310,7 @@ fn evse_status_oicp_to_ocpi_from_push_and_pull_answer() {
             {"evse_uid": "DE*ABC*E500003", "evse_id": "DE*ABC*E500003", "status": "OUTOFORDER"}
         ])
     );
-    let paths: Vec<&str> = notes
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["path"].as_str().unwrap())
-        .collect();
+    let paths = field(&notes, "path");
     assert_eq!(
         paths,
         [
@@ -333,12 +326,7 @@ fn evse_status_oicp_to_ocpi_from_push_and_pull_answer() {
     );
     expect(&entries, "evse_status/pull_answer.expected.json");
     expect(&notes, "evse_status/pull_answer.losses.json");
-    let statuses: Vec<&str> = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["status"].as_str().unwrap())
-        .collect();
+    let statuses = field(&entries, "status");
     assert_eq!(statuses, ["AVAILABLE", "CHARGING", "RESERVED"]);
     let not_found = &notes.as_array().unwrap().last().unwrap();
     assert_eq!(not_found["path"], "EvseStatusRecord[3].EvseStatus");
@@ -363,12 +351,7 @@ fn evse_status_ocpi_to_oicp_from_entries_and_evse_objects() {
         ])
     );
     expect(&notes, "evse_status/ocpi.losses.json");
-    let paths: Vec<&str> = notes
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["path"].as_str().unwrap())
-        .collect();
+    let paths = field(&notes, "path");
     assert_eq!(
         paths,
         ["[1].status", "[2].status", "[3].status", "[4].evse_id"]

@@ -60,7 +60,19 @@ wire_struct! {
 
 crate::ocpi::v221::no_cross_member_rules!(OcpiEvseStatus);
 
-/// Writes one element (the array goes to a buffered `out`).
+/// Notes a status without a counterpart: the `what` (record, entry) is left out.
+fn left_out(
+    losses: &mut dyn LossSink,
+    e: crate::mapping::MappingError,
+    what: &str,
+) -> std::io::Result<()> {
+    losses.note(&LossNote::new(
+        e.path,
+        format!("{}; the {what} is left out", e.reason),
+    ))
+}
+
+/// Writes the `Some` items as a JSON array to a buffered `out`.
 fn write_all<T: Serialize>(
     out: &mut dyn Write,
     items: impl IntoIterator<Item = Result<Option<T>, TranslateError>>,
@@ -119,11 +131,7 @@ pub fn oicp_to_ocpi(
         let mapped = match oicp_to_ocpi_status(&r.evse_status, ctx) {
             Ok(m) => m.prefixed(&path),
             Err(e) => {
-                let e = e.prefixed(&path);
-                losses.note(&LossNote::new(
-                    e.path,
-                    format!("{}; the record is left out", e.reason),
-                ))?;
+                left_out(losses, e.prefixed(&path), "record")?;
                 return Ok(None);
             }
         };
@@ -212,13 +220,7 @@ pub fn ocpi_to_oicp(
                     extra: crate::oicp::v23::wire::Extra::new(),
                 })));
             }
-            Err(e) => {
-                let e = e.prefixed(&path);
-                losses.note(&LossNote::new(
-                    e.path,
-                    format!("{}; the entry is left out", e.reason),
-                ))?;
-            }
+            Err(e) => left_out(losses, e.prefixed(&path), "entry")?,
         }
     }
     write_all(out, records)

@@ -571,7 +571,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(version, known_version());
-        assert_eq!(known_version(), 3);
+        assert_eq!(known_version(), 4);
         assert!(format!("{store:?}").starts_with("Store"));
     }
 
@@ -622,7 +622,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 3
+                    known: 4
                 }
             ),
             "{err:?}"

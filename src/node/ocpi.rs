@@ -432,12 +432,17 @@ pub fn party_of(role: &CredentialsRole) -> OcpiParty {
     }
 }
 
+async fn not_found() -> actix_web::HttpResponse {
+    transport::failure_response(&OcpiError::NotFound("no such OCPI URL".to_owned()))
+}
+
 /// Mounts `/ocpi` (versions, version details, every module of [`MODULES`]) and `/admin/ocpi`.
 /// Register it before the `/admin` scope so that `/admin/ocpi` reaches it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::Data::new(client::OcpiClient::new()));
     let mut version = web::scope(&format!("/{V221}"))
-        .service(web::resource(["", "/"]).route(web::get().to(versions::details)));
+        .service(web::resource(["", "/"]).route(web::get().to(versions::details)))
+        .default_service(web::to(not_found));
     for module in MODULES {
         version = version.configure(module.configure);
     }
@@ -478,9 +483,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource(["/versions", "/versions/"]).route(web::get().to(versions::list)),
             )
             .service(version)
-            .default_service(web::to(|| async {
-                transport::failure_response(&OcpiError::NotFound("no such OCPI URL".to_owned()))
-            })),
+            .default_service(web::to(not_found)),
     );
     cfg.service(admin::scope());
 }

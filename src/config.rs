@@ -13,6 +13,9 @@
 //! role = "cpo"
 //! id = "DE*GEF"
 //! name = "GEF Charging"              # optional, used as OperatorName where one is needed
+//!                                    # and as the OCPI business details name
+//! country_code = "DE"                # optional OCPI identity, default derived from the ID
+//! party_id = "GEF"                   # (DE*GEF gives DE / GEF; +49*810 gives none)
 //! backend = "http://127.0.0.1:9001/api/oicp"   # optional: the party's own OICP system
 //! backend_token = "cpo-backend-token"          # the backend presents it to the node
 //!
@@ -23,6 +26,23 @@
 //! timeout_ms = 10000                 # optional, defaults to node.request_timeout_ms
 //! token = "gef-to-gdf"               # optional: we present it to the peer
 //! inbound_token = "gdf-to-gef"       # the peer presents it to us
+//!
+//! [[peer]]                           # an OCPI 2.2.1 partner platform
+//! role = "cpo"                       # the OICP ID it stands for in routing
+//! id = "NL*TNM"
+//! protocol = "ocpi"                  # default "oicp"
+//! url = "https://partner/ocpi/versions"   # its versions URL; tokens come from the handshake
+//! [peer.ocpi]                        # optional
+//! country_code = "NL"                # default: from the ID (NL*TNM gives NL / TNM)
+//! party_id = "TNM"
+//! roles = ["CPO"]                    # default: CPO for role cpo, EMSP for emp
+//! raw_token = false                  # send (and accept) the token unencoded
+//! endpoints = [{ module = "credentials", role = "SENDER", url = "https://partner/ocpi/2.2.1/credentials" }]
+//!                                    # used where its version details lack an endpoint
+//!
+//! [ocpi]                             # the node's OCPI server (all keys optional)
+//! public_url = "https://bridge.example"   # default http(s)://<listen address>:<bound port>
+//! page_limit = 100                   # server page cap of list GETs (X-Limit), 1..=1000
 //!
 //! [delivery]                         # the durable outbox (all keys optional)
 //! dead_letter_after_s = 86400        # undelivered this long: moved to the dead-letter list
@@ -1130,8 +1150,87 @@ inbound_token = "in"
     }
 
     #[test]
+    fn ocpi_peers_parties_and_server_keys() {
+        let ocpi_peer = "\n[[peer]]\nrole = \"cpo\"\nid = \"nl*tnm\"\nprotocol = \"OCPI\"\nurl = \"https://p/ocpi/versions/\"\n";
+        let c = Config::parse(&format!("{GOOD}{ocpi_peer}"), "x.toml").unwrap();
+        let o = c.peers[1].ocpi.as_ref().unwrap();
+        assert_eq!(c.peers[1].protocol(), Protocol::Ocpi);
+        assert_eq!(c.peers[0].protocol(), Protocol::Oicp);
+        assert_eq!(o.party.to_string(), "NL/TNM");
+        assert_eq!(o.roles, [OcpiRole::Cpo]);
+        assert!(!o.raw_token && o.endpoints.is_empty());
+        assert_eq!(c.ocpi, OcpiConfig::default());
+        assert_eq!(c.ocpi.page_limit, 100);
+        assert_eq!(c.parties[0].ocpi.as_ref().unwrap().to_string(), "DE/GEF");
+        // The raw form keeps the OCPI table (stored peers come back the same).
+        let back = Peer::from_raw(&c.peers[1].to_raw(), Duration::from_secs(1)).unwrap();
+        assert_eq!(back.ocpi, c.peers[1].ocpi);
+
+        let full = format!(
+            "{GOOD}{ocpi_peer}[peer.ocpi]\ncountry_code = \"BE\"\nparty_id = \"X1Y\"\nroles = [\"cpo\", \"EMSP\"]\nraw_token = true\nendpoints = [{{ module = \"Locations\", role = \"receiver\", url = \"https://p/l\" }}]\n\n[ocpi]\npublic_url = \"https://b.example/\"\npage_limit = 1000\n"
+        );
+        let c = Config::parse(&full, "x.toml").unwrap();
+        let o = c.peers[1].ocpi.as_ref().unwrap();
+        assert_eq!(o.party.to_string(), "BE/X1Y");
+        assert_eq!(o.roles, [OcpiRole::Cpo, OcpiRole::Emsp]);
+        assert!(o.raw_token);
+        assert_eq!(
+            o.endpoints,
+            [(
+                "locations".to_owned(),
+                InterfaceRole::Receiver,
+                "https://p/l".to_owned()
+            )]
+        );
+        assert_eq!(c.ocpi.public_url.as_deref(), Some("https://b.example"));
+
+        let key = |text: String| Config::parse(&text, "x.toml").unwrap_err().key;
+        let bad = |from: &str, to: &str| key(format!("{GOOD}{ocpi_peer}").replace(from, to));
+        assert_eq!(bad("\"OCPI\"", "\"ocpp\""), "peer[1].protocol");
+        assert_eq!(
+            bad(
+                "protocol = \"OCPI\"\n",
+                "protocol = \"ocpi\"\ntoken = \"t\"\n"
+            ),
+            "peer[1].token"
+        );
+        assert_eq!(bad("nl*tnm", "+31*123"), "peer[1].ocpi.country_code");
+        assert_eq!(
+            key(full.replace("\"receiver\"", "\"middle\"")),
+            "peer[1].ocpi.endpoints[0].role"
+        );
+        assert_eq!(
+            key(full.replace("\"BE\"", "\"BEL\"")),
+            "peer[1].ocpi.country_code"
+        );
+        assert_eq!(
+            key(full.replace("\"EMSP\"", "\"BOSS\"")),
+            "peer[1].ocpi.roles"
+        );
+        assert_eq!(
+            key(full.replace("page_limit = 1000", "page_limit = 1001")),
+            "ocpi.page_limit"
+        );
+        assert_eq!(
+            key(full.replace("page_limit = 1000", "page_limit = 0")),
+            "ocpi.page_limit"
+        );
+        assert_eq!(
+            key(full.replace("https://b.example/", "b.example")),
+            "ocpi.public_url"
+        );
+        let oicp_with_table = format!("{GOOD}[peer.ocpi]\nraw_token = true\n");
+        assert_eq!(key(oicp_with_table), "peer[0].ocpi");
+        let party = GOOD.replace(
+            "backend_token = \"b\"",
+            "backend_token = \"b\"\nparty_id = \"TOOLONG\"",
+        );
+        assert_eq!(key(party), "party[0].party_id");
+    }
+
+    #[test]
     fn the_shipped_configurations_parse() {
-        for name in ["cpo.toml", "emp.toml"] {
+        for name in ["cpo.toml", "emp.toml", "ocpi-cpo.toml"] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("config")
                 .join(name);

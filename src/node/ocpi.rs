@@ -492,6 +492,162 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 mod tests {
     use super::*;
 
+    const CONFIG: &str = r#"
+[node]
+listen = "127.0.0.1:0"
+database = ":memory:"
+
+[ocpi]
+public_url = "https://bridge.example/"
+page_limit = 50
+
+[[party]]
+role = "cpo"
+id = "DE*GEF"
+name = "GEF"
+
+[[party]]
+role = "cpo"
+id = "DE*GEG"
+
+[[party]]
+role = "emp"
+id = "DE-GDF"
+country_code = "NL"
+party_id = "GD1"
+
+[[party]]
+role = "cpo"
+id = "+49*810"
+"#;
+
+    async fn state() -> (OcpiState, Store, Registry) {
+        let config = Config::parse(CONFIG, "t.toml").unwrap();
+        let store = Store::open_in_memory().await.unwrap();
+        let state = OcpiState::load(&config, &store, 9).await.unwrap();
+        let registry = Registry::new(config.parties.clone(), std::time::Duration::from_secs(1));
+        (state, store, registry)
+    }
+
+    fn party(cc: &str, pid: &str) -> OcpiParty {
+        OcpiParty {
+            country_code: crate::ocpi::v221::ids::CountryCode::parse(cc).unwrap(),
+            party_id: crate::ocpi::v221::ids::PartyId::parse(pid).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn own_parties_urls_and_the_addressed_party() {
+        let (s, _, _) = state().await;
+        assert_eq!(s.versions_url(), "https://bridge.example/ocpi/versions");
+        assert_eq!(
+            s.module_url("credentials"),
+            "https://bridge.example/ocpi/2.2.1/credentials"
+        );
+        assert_eq!(s.page_limit(), 50);
+        // The +49 operator has no OCPI identity; the configured one wins over the derived.
+        let roles: Vec<String> = s
+            .credentials_roles()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}/{} {}",
+                    r.role,
+                    r.country_code.as_str(),
+                    r.party_id.as_str(),
+                    r.business_details.name.as_str()
+                )
+            })
+            .collect();
+        assert_eq!(
+            roles,
+            ["CPO DE/GEF GEF", "CPO DE/GEG DE*GEG", "EMSP NL/GD1 DE-GDF"]
+        );
+
+        let to = |p: Option<OcpiParty>| Routing { to: p, from: None };
+        let gef = s
+            .addressed(&to(Some(party("de", "gef"))), &OcpiRole::Cpo)
+            .unwrap();
+        assert_eq!(gef.id.as_str(), "DE*GEF");
+        // Two CPOs and no OCPI-to-*: which one is not said (2001).
+        let e = s.addressed(&to(None), &OcpiRole::Cpo).unwrap_err();
+        assert_eq!((e.http_status(), e.status_code()), (200, 2001));
+        // One EMSP: it is the one.
+        assert_eq!(
+            s.addressed(&to(None), &OcpiRole::Emsp).unwrap().id.as_str(),
+            "DE-GDF"
+        );
+        // A party we do not host, or not in that role: 404 with 2001.
+        for (p, role) in [
+            (party("DE", "XXX"), OcpiRole::Cpo),
+            (party("NL", "GD1"), OcpiRole::Cpo),
+        ] {
+            let e = s.addressed(&to(Some(p)), &role).unwrap_err();
+            assert_eq!((e.http_status(), e.status_code()), (404, 2001));
+        }
+        assert!(s.addressed(&to(None), &OcpiRole::Hub).is_err());
+    }
+
+    #[tokio::test]
+    async fn token_a_opens_only_configuration_modules() {
+        let (s, store, registry) = state().await;
+        let a = s.issue_token_a(&store, None).await.unwrap();
+        let request = |t: &str| {
+            actix_web::test::TestRequest::default()
+                .insert_header(("Authorization", transport::authorization(t, false)))
+                .to_http_request()
+        };
+        assert!(matches!(
+            s.authenticate(&request(&a.token), &registry, Access::Configuration),
+            Ok(Authed::TokenA(_))
+        ));
+        let refused = s
+            .authenticate(&request(&a.token), &registry, Access::Functional)
+            .unwrap_err();
+        assert_eq!(refused.http_status(), 401);
+        let connection = OcpiConnection {
+            peer_role: Role::Emp,
+            peer_id: "NL-ABC".into(),
+            versions_url: "http://x/ocpi/versions".into(),
+            version: V221.into(),
+            endpoints: Vec::new(),
+            roles: Vec::new(),
+            token_out: "out".into(),
+            token_in: "in-token".into(),
+            registered_by_us: false,
+            updated_at: 0,
+        };
+        s.save_connection(&store, connection, Some(&a.token))
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.authenticate(&request("in-token"), &registry, Access::Functional),
+            Ok(Authed::Connection(_))
+        ));
+        // The token A died with the registration it opened, here and in the store.
+        assert!(
+            s.authenticate(&request(&a.token), &registry, Access::Configuration)
+                .is_err()
+        );
+        assert!(store.ocpi_tokens_a().await.unwrap().is_empty());
+        // A restart reads the same state back.
+        let config = Config::parse(CONFIG, "t.toml").unwrap();
+        let again = OcpiState::load(&config, &store, 9).await.unwrap();
+        assert_eq!(again.connections().len(), 1);
+        assert!(
+            again
+                .authenticate(&request("in-token"), &registry, Access::Functional)
+                .is_ok()
+        );
+        let peer = PartnerId::parse(Role::Emp, "NL*ABC").unwrap();
+        assert!(again.forget(&store, &peer).await.unwrap());
+        assert!(
+            again
+                .authenticate(&request("in-token"), &registry, Access::Functional)
+                .is_err()
+        );
+    }
+
     #[test]
     fn partner_roles_name_oicp_ids() {
         let role: CredentialsRole = crate::ocpi::v221::parse_value(&serde_json::json!({

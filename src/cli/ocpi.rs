@@ -185,23 +185,15 @@ fn prepare(command: &OcpiCommand) -> Result<Prepared, String> {
             "/admin/ocpi/connections".to_owned(),
             None,
         ),
-        OcpiCommand::Update { peer, node } => {
+        OcpiCommand::Update { peer, node } | OcpiCommand::Unregister { peer, node } => {
             let (role, id) = split_peer(peer)?;
-            (
-                node.resolve()?,
-                "POST",
-                format!("/admin/ocpi/connections/{role}/{}/update", segment(&id)),
-                None,
-            )
-        }
-        OcpiCommand::Unregister { peer, node } => {
-            let (role, id) = split_peer(peer)?;
-            (
-                node.resolve()?,
-                "DELETE",
-                format!("/admin/ocpi/connections/{role}/{}", segment(&id)),
-                None,
-            )
+            let path = format!("/admin/ocpi/connections/{role}/{}", segment(&id));
+            match command {
+                OcpiCommand::Update { .. } => {
+                    (node.resolve()?, "POST", format!("{path}/update"), None)
+                }
+                _ => (node.resolve()?, "DELETE", path, None),
+            }
         }
     })
 }

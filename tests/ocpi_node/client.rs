@@ -66,7 +66,7 @@ async fn lists_are_read_page_by_page_with_one_correlation_id() {
         timeout: Duration::from_secs(5),
     };
     let all = client
-        .get_all(&partner.url("/list?offset=0&limit=2"), &call)
+        .get_all(&partner.at("/list?offset=0&limit=2"), &call)
         .await
         .unwrap();
     assert_eq!(all, [0, 1, 2, 3, 4].map(|n| json!(n)));
@@ -87,7 +87,7 @@ async fn lists_are_read_page_by_page_with_one_correlation_id() {
         assert_eq!(s.header("ocpi-to-party-id"), Some("ABC"));
     }
     let page = client
-        .get(&partner.url("/list?offset=2&limit=2"), &call)
+        .get(&partner.at("/list?offset=2&limit=2"), &call)
         .await
         .unwrap();
     assert_eq!(page.total, Some(5));
@@ -96,7 +96,7 @@ async fn lists_are_read_page_by_page_with_one_correlation_id() {
 
     assert!(
         client
-            .get_all(&partner.url("/null"), &call)
+            .get_all(&partner.at("/null"), &call)
             .await
             .unwrap()
             .is_empty()
@@ -105,10 +105,7 @@ async fn lists_are_read_page_by_page_with_one_correlation_id() {
         raw_token: true,
         ..call.clone()
     };
-    let refused = client
-        .get(&partner.url("/refused"), &raw)
-        .await
-        .unwrap_err();
+    let refused = client.get(&partner.at("/refused"), &raw).await.unwrap_err();
     assert!(
         matches!(refused, ClientError::Unauthorized { http: 403, .. }),
         "{refused:?}"
@@ -117,16 +114,13 @@ async fn lists_are_read_page_by_page_with_one_correlation_id() {
         partner.seen().last().unwrap().header("authorization"),
         Some("Token t")
     );
-    let failed = client
-        .get(&partner.url("/failed"), &call)
-        .await
-        .unwrap_err();
+    let failed = client.get(&partner.at("/failed"), &call).await.unwrap_err();
     assert!(
         matches!(failed, ClientError::Status { status: 2001, .. }),
         "{failed:?}"
     );
     let not_ocpi = client
-        .get(&partner.url("/notocpi"), &call)
+        .get(&partner.at("/notocpi"), &call)
         .await
         .unwrap_err();
     assert!(
@@ -134,7 +128,7 @@ async fn lists_are_read_page_by_page_with_one_correlation_id() {
         "{not_ocpi:?}"
     );
     let missing = client
-        .get(&partner.url("/missing"), &call)
+        .get(&partner.at("/missing"), &call)
         .await
         .unwrap_err();
     assert!(

@@ -3,7 +3,7 @@
 use roambridge::config::Protocol;
 use serde_json::{Value, json};
 
-use crate::harness::{CPO, EMP, Node, cpo_id, emp_id, ocpi, token};
+use crate::harness::{CPO, EMP, Node, OcpiNode, cpo_id, emp_id, ocpi, token};
 
 /// CPO node issues a token A; the EMP node registers with it.
 async fn registered_pair() -> (Node, Node) {
@@ -52,7 +52,7 @@ async fn a_partner_registers_with_token_a_which_then_dies() {
     assert_eq!((dead.status, dead.code()), (401, 2000), "{dead:?}");
     let creds = ocpi(
         "GET",
-        &cpo.url("/ocpi/2.2.1/credentials"),
+        &cpo.at("/ocpi/2.2.1/credentials"),
         &token(&at_emp.token_out),
         None,
     )
@@ -95,6 +95,26 @@ async fn a_partner_registers_with_token_a_which_then_dies() {
     }
 }
 
+/// Runs `roambridge ocpi <args> --node <node> --admin-token admin` off the test's thread.
+async fn cli(node: &Node, args: &[&str]) -> std::process::Output {
+    let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    args.insert(0, "ocpi".to_owned());
+    args.extend([
+        "--node".to_owned(),
+        node.base(),
+        "--admin-token".to_owned(),
+        "admin".to_owned(),
+    ]);
+    actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_roambridge"))
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 #[actix_web::test]
 async fn an_emp_registers_a_cpo_through_the_cli_with_a_token_for_a_named_peer() {
     let cpo = Node::start(CPO).await;
@@ -104,43 +124,13 @@ async fn an_emp_registers_a_cpo_through_the_cli_with_a_token_for_a_named_peer() 
         cpo.versions()
     ))
     .await;
-    let cli = |args: Vec<String>| {
-        actix_web::rt::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_roambridge"))
-                .args(args)
-                .output()
-                .unwrap()
-        })
-    };
-    let issued = cli(vec![
-        "ocpi".into(),
-        "token-a".into(),
-        "--peer".into(),
-        "cpo/DE*GEF".into(),
-        "--node".into(),
-        emp.base(),
-        "--admin-token".into(),
-        "admin".into(),
-    ])
-    .await
-    .unwrap();
+    let issued = cli(&emp, &["token-a", "--peer", "cpo/DE*GEF"]).await;
     assert!(issued.status.success(), "{issued:?}");
     let issued: Value = serde_json::from_slice(&issued.stdout).unwrap();
     assert_eq!(issued["peer"], "DE*GEF");
     let token_a = issued["token"].as_str().unwrap().to_owned();
 
-    let registered = cli(vec![
-        "ocpi".into(),
-        "register".into(),
-        emp.versions(),
-        token_a.clone(),
-        "--node".into(),
-        cpo.base(),
-        "--admin-token".into(),
-        "admin".into(),
-    ])
-    .await
-    .unwrap();
+    let registered = cli(&cpo, &["register", &emp.versions(), &token_a]).await;
     assert!(registered.status.success(), "{registered:?}");
     let view: Value = serde_json::from_slice(&registered.stdout).unwrap();
     assert_eq!(
@@ -155,39 +145,25 @@ async fn an_emp_registers_a_cpo_through_the_cli_with_a_token_for_a_named_peer() 
         cpo.connection(&emp_id()).unwrap().token_out
     );
 
-    // A failure exits 1 with the node's reason.
-    let refused = cli(vec![
-        "ocpi".into(),
-        "register".into(),
-        emp.versions(),
-        token_a,
-        "--node".into(),
-        cpo.base(),
-        "--admin-token".into(),
-        "admin".into(),
-    ])
-    .await
-    .unwrap();
+    // A failure exits 1 with the node's reason (the spent token A is refused).
+    let refused = cli(&cpo, &["register", &emp.versions(), &token_a]).await;
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("HTTP 502"),
         "{refused:?}"
     );
-    let listed = cli(vec![
-        "ocpi".into(),
-        "connections".into(),
-        "--node".into(),
-        emp.base(),
-        "--admin-token".into(),
-        "admin".into(),
-    ])
-    .await
-    .unwrap();
+    let listed = cli(&emp, &["connections"]).await;
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(listed[0]["id"], "DE*GEF");
-    let bad = cli(vec!["ocpi".into(), "connections".into()])
-        .await
-        .unwrap();
+    // Without --config or --node there is no node to ask: exit 2.
+    let bad = actix_web::rt::task::spawn_blocking(|| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_roambridge"))
+            .args(["ocpi", "connections"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     cpo.stop().await;
     emp.stop().await;
@@ -246,7 +222,7 @@ async fn update_rotates_both_tokens_from_either_side() {
 async fn unregistering_makes_both_sides_forget_and_state_errors_are_405() {
     let (cpo, emp) = registered_pair().await;
     let c = emp.connection(&cpo_id()).unwrap();
-    let creds_url = cpo.url("/ocpi/2.2.1/credentials");
+    let creds_url = cpo.at("/ocpi/2.2.1/credentials");
     // POST while registered: 405.
     let again = ocpi("POST", &creds_url, &token(&c.token_out), Some(json!({}))).await;
     assert_eq!((again.status, again.code()), (405, 2000), "{again:?}");

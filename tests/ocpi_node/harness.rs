@@ -3,10 +3,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use crate::oicp_harness::Node;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine as _;
-use roambridge::config::{Config, PartnerId, Role};
-use roambridge::node::{Application, NodeState};
+use roambridge::config::{PartnerId, Role};
+use roambridge::node::NodeState;
 use roambridge::store::ocpi::OcpiConnection;
 use serde_json::{Value, json};
 
@@ -31,52 +32,30 @@ pub fn token(t: &str) -> String {
     )
 }
 
-/// A running node.
-pub struct Node {
-    pub port: u16,
-    pub state: Arc<NodeState>,
-    handle: actix_web::dev::ServerHandle,
-}
+/// The OCPI side of a node of the OICP node tests' harness.
+pub trait OcpiNode {
+    fn base(&self) -> String;
 
-impl Node {
-    /// Starts a node from TOML (the `[node]` table is added).
-    pub async fn start(toml: &str) -> Self {
-        let text = format!(
-            "[node]\nlisten = \"127.0.0.1:0\"\ndatabase = \":memory:\"\nadmin_token = \"admin\"\nrequest_timeout_ms = 3000\n\n{toml}"
-        );
-        let config = Config::parse(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
-        let app = Application::build(config)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let port = app.port();
-        let state = app.state();
-        let handle = app.handle();
-        actix_web::rt::spawn(app.run_until_stopped());
-        Self {
-            port,
-            state,
-            handle,
-        }
-    }
-
-    pub fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn versions(&self) -> String {
+    fn versions(&self) -> String {
         format!("{}/ocpi/versions", self.base())
     }
 
-    pub fn url(&self, path: &str) -> String {
+    fn at(&self, path: &str) -> String {
         format!("{}{path}", self.base())
     }
 
+    fn state(&self) -> &NodeState;
+
+    fn connection(&self, peer: &PartnerId) -> Option<Arc<OcpiConnection>> {
+        self.state().ocpi.connection(peer)
+    }
+
     /// Calls the admin API with the admin token.
-    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
         let body = body.map(|b| serde_json::to_vec(&b).unwrap());
         call(
             method,
-            &self.url(path),
+            &self.at(path),
             &[("Authorization", "Bearer admin")],
             body,
         )
@@ -84,7 +63,7 @@ impl Node {
     }
 
     /// Issues a token A (optionally for `role`/`id`).
-    pub async fn token_a(&self, peer: Option<(&str, &str)>) -> String {
+    async fn token_a(&self, peer: Option<(&str, &str)>) -> String {
         let body = peer.map_or_else(|| json!({}), |(r, i)| json!({"role": r, "id": i}));
         let a = self.admin("POST", "/admin/ocpi/tokens", Some(body)).await;
         assert_eq!(a.status, 201, "{a:?}");
@@ -92,8 +71,8 @@ impl Node {
         a.body["token"].as_str().unwrap().to_owned()
     }
 
-    /// Registers with `partner` using `token_a`.
-    pub async fn register(&self, partner_versions: &str, token_a: &str) -> Answer {
+    /// Registers with the partner of `partner_versions` using its `token_a`.
+    async fn register(&self, partner_versions: &str, token_a: &str) -> Answer {
         self.admin(
             "POST",
             "/admin/ocpi/register",
@@ -101,13 +80,15 @@ impl Node {
         )
         .await
     }
+}
 
-    pub fn connection(&self, peer: &PartnerId) -> Option<Arc<OcpiConnection>> {
-        self.state.ocpi.connection(peer)
+impl OcpiNode for Node {
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub async fn stop(&self) {
-        self.handle.stop(false).await;
+    fn state(&self) -> &NodeState {
+        &self.state
     }
 }
 
@@ -264,7 +245,7 @@ impl Partner {
         Self { port, seen, handle }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub fn at(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 

@@ -7,6 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod harness;
+/// Nodes come from the OICP node tests' harness (its doubles are not used here).
+#[allow(dead_code)]
+#[path = "../node/harness.rs"]
+mod oicp_harness;
 
 mod client;
 mod handshake;

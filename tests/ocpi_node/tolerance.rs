@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{CPO, Node, Partner, Seen, ocpi, ok, token};
+use crate::harness::{CPO, Node, OcpiNode, Partner, Seen, ocpi, ok, token};
 
 /// A partner that redirects `/ocpi/versions` to `/ocpi/versions/`, offers 2.1.1 and 2.2.1,
 /// lists no credentials endpoint, answers without timestamps and with lower-case ids.
@@ -33,15 +33,15 @@ fn sloppy(seen: &Seen, port: u16) -> (u16, Vec<(String, String)>, Value) {
 #[actix_web::test]
 async fn a_sloppy_partner_registers_with_an_endpoint_override() {
     let partner = Partner::start(sloppy).await;
-    let override_url = partner.url("/ocpi/2.2.1/credentials/");
+    let override_url = partner.at("/ocpi/2.2.1/credentials/");
     let node = Node::start(&format!(
         "{CPO}\n[[peer]]\nrole = \"cpo\"\nid = \"NL*ABC\"\nprotocol = \"ocpi\"\nurl = \"{}\"\n[peer.ocpi]\nendpoints = [{{ module = \"credentials\", role = \"SENDER\", url = \"{override_url}\" }}]\n",
-        partner.url("/ocpi/versions")
+        partner.at("/ocpi/versions")
     ))
     .await;
     // Without naming the peer, its override is unknown: no credentials endpoint, 3003.
     let blind = node
-        .register(&partner.url("/ocpi/versions"), "token-a")
+        .register(&partner.at("/ocpi/versions"), "token-a")
         .await;
     assert_eq!(blind.status, 502, "{blind:?}");
     assert_eq!(blind.body["ocpi_status_code"], 3003);
@@ -50,7 +50,7 @@ async fn a_sloppy_partner_registers_with_an_endpoint_override() {
         .admin(
             "POST",
             "/admin/ocpi/register",
-            Some(json!({"versions_url": partner.url("/ocpi/versions"), "token": "token-a", "role": "cpo", "id": "nl*abc"})),
+            Some(json!({"versions_url": partner.at("/ocpi/versions"), "token": "token-a", "role": "cpo", "id": "nl*abc"})),
         )
         .await;
     assert_eq!(named.status, 201, "{named:?}");
@@ -113,14 +113,14 @@ async fn no_2_2_1_is_3002_and_403_is_a_refused_token() {
     let node = Node::start(CPO).await;
 
     // We register with them.
-    let a = node.register(&old.url("/ocpi/versions"), "t").await;
+    let a = node.register(&old.at("/ocpi/versions"), "t").await;
     assert_eq!(
         (a.status, a.body["ocpi_status_code"].as_i64()),
         (502, Some(3002)),
         "{a:?}"
     );
     assert!(a.body["error"].as_str().unwrap().contains("2.1.1"), "{a:?}");
-    let b = node.register(&strict.url("/ocpi/versions"), "t").await;
+    let b = node.register(&strict.at("/ocpi/versions"), "t").await;
     assert_eq!(
         (b.status, b.body["ocpi_status_code"].as_i64()),
         (502, Some(3001)),
@@ -130,18 +130,18 @@ async fn no_2_2_1_is_3002_and_403_is_a_refused_token() {
         b.body["error"].as_str().unwrap().contains("HTTP 403"),
         "{b:?}"
     );
-    let c = node.register(&null_lists.url("/ocpi/versions"), "t").await;
+    let c = node.register(&null_lists.at("/ocpi/versions"), "t").await;
     assert_eq!(c.body["ocpi_status_code"], 3003, "{c:?}");
 
     // They register with us: the same codes in the OCPI answer (HTTP 200).
-    let credentials = node.url("/ocpi/2.2.1/credentials");
+    let credentials = node.at("/ocpi/2.2.1/credentials");
     for (partner, code) in [(&old, 3002), (&strict, 3001), (&null_lists, 3003)] {
         let token_a = node.token_a(None).await;
         let answer = ocpi(
             "POST",
             &credentials,
             &token(&token_a),
-            Some(json!({"token": "theirs", "url": partner.url("/ocpi/versions"), "roles": [
+            Some(json!({"token": "theirs", "url": partner.at("/ocpi/versions"), "roles": [
                 {"role": "EMSP", "business_details": {"name": "P"}, "party_id": "xyz", "country_code": "nl"}]})),
         )
         .await;

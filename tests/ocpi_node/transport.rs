@@ -3,7 +3,7 @@
 use roambridge::ocpi::v221::types::DateTime;
 use serde_json::json;
 
-use crate::harness::{CPO, EMP, Node, call, cpo_id, emp_id, ocpi, token};
+use crate::harness::{CPO, EMP, Node, OcpiNode, call, cpo_id, emp_id, ocpi, token};
 
 #[actix_web::test]
 async fn answers_are_enveloped_and_carry_the_message_ids() {
@@ -35,7 +35,7 @@ async fn answers_are_enveloped_and_carry_the_message_ids() {
     assert!(echoed.body["timestamp"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         echoed.body["data"],
-        json!([{"version": "2.2.1", "url": cpo.url("/ocpi/2.2.1")}])
+        json!([{"version": "2.2.1", "url": cpo.at("/ocpi/2.2.1")}])
     );
     // Without IDs, fresh ones are minted (two different UUIDs).
     let minted = ocpi("GET", &cpo.versions(), &auth, None).await;
@@ -57,18 +57,18 @@ async fn answers_are_enveloped_and_carry_the_message_ids() {
     let slash = ocpi("GET", &format!("{}/", cpo.versions()), &auth, None).await;
     assert_eq!(slash.status, 200, "{slash:?}");
     for path in ["/ocpi/2.2.1", "/ocpi/2.2.1/"] {
-        let details = ocpi("GET", &cpo.url(path), &auth, None).await;
+        let details = ocpi("GET", &cpo.at(path), &auth, None).await;
         assert_eq!(details.status, 200, "{details:?}");
         assert_eq!(details.body["data"]["version"], "2.2.1");
         assert_eq!(
             details.body["data"]["endpoints"],
-            json!([{"identifier": "credentials", "role": "SENDER", "url": cpo.url("/ocpi/2.2.1/credentials")}])
+            json!([{"identifier": "credentials", "role": "SENDER", "url": cpo.at("/ocpi/2.2.1/credentials")}])
         );
     }
     // Unknown OCPI URLs: HTTP 404 with an envelope.
-    let unknown = ocpi("GET", &cpo.url("/ocpi/2.2.1/nothing"), &auth, None).await;
+    let unknown = ocpi("GET", &cpo.at("/ocpi/2.2.1/nothing"), &auth, None).await;
     assert_eq!((unknown.status, unknown.code()), (404, 2000), "{unknown:?}");
-    let unknown = ocpi("GET", &cpo.url("/ocpi/2.1.1"), &auth, None).await;
+    let unknown = ocpi("GET", &cpo.at("/ocpi/2.1.1"), &auth, None).await;
     assert_eq!(unknown.status, 404, "{unknown:?}");
     cpo.stop().await;
 }
@@ -92,11 +92,11 @@ async fn unknown_missing_and_malformed_credentials_are_401() {
         assert_eq!((a.status, a.code()), (401, 2000), "{auth:?}: {a:?}");
     }
     // The admin API wants its own token.
-    let no_admin = call("POST", &cpo.url("/admin/ocpi/tokens"), &[], None).await;
+    let no_admin = call("POST", &cpo.at("/admin/ocpi/tokens"), &[], None).await;
     assert_eq!(no_admin.status, 401);
     let wrong = call(
         "GET",
-        &cpo.url("/admin/ocpi/connections"),
+        &cpo.at("/admin/ocpi/connections"),
         &[("Authorization", &token(&token_a))],
         None,
     )
@@ -157,7 +157,7 @@ async fn unencoded_tokens_of_a_registered_peer_need_its_flag() {
 async fn bad_registrations_get_400_2001_or_3001_and_keep_token_a() {
     let cpo = Node::start(CPO).await;
     let token_a = cpo.token_a(None).await;
-    let url = cpo.url("/ocpi/2.2.1/credentials");
+    let url = cpo.at("/ocpi/2.2.1/credentials");
     let auth = token(&token_a);
     let not_json = call(
         "POST",

@@ -217,11 +217,17 @@ async fn list(req: HttpRequest, state: web::Data<NodeState>) -> HttpResponse {
     json_response(200, &all)
 }
 
+/// The admin token check, then the peer of `/connections/{role}/{id}`.
 #[expect(
     clippy::result_large_err,
     reason = "the error is the finished admin answer, returned at once"
 )]
-fn path_peer(path: &web::Path<(String, String)>) -> Result<PartnerId, HttpResponse> {
+fn admin_peer(
+    req: &HttpRequest,
+    path: &web::Path<(String, String)>,
+    state: &NodeState,
+) -> Result<PartnerId, HttpResponse> {
+    admin_auth(req, state)?;
     let (role, id) = path.as_ref();
     PeerRef {
         role: Some(role.clone()),
@@ -237,10 +243,7 @@ async fn update(
     state: web::Data<NodeState>,
     client: web::Data<OcpiClient>,
 ) -> HttpResponse {
-    if let Err(r) = admin_auth(&req, &state) {
-        return r;
-    }
-    let peer = match path_peer(&path) {
+    let peer = match admin_peer(&req, &path, &state) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -256,10 +259,7 @@ async fn unregister(
     state: web::Data<NodeState>,
     client: web::Data<OcpiClient>,
 ) -> HttpResponse {
-    if let Err(r) = admin_auth(&req, &state) {
-        return r;
-    }
-    let peer = match path_peer(&path) {
+    let peer = match admin_peer(&req, &path, &state) {
         Ok(p) => p,
         Err(r) => return r,
     };

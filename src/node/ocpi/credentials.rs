@@ -42,9 +42,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource(["/credentials", "/credentials/"])
             .route(web::get().to(get))
-            .route(web::post().to(post))
-            .route(web::put().to(put))
-            .route(web::delete().to(delete))
+            .route(web::post().to(change))
+            .route(web::put().to(change))
+            .route(web::delete().to(change))
             .default_service(web::to(|| async {
                 failure_response(&OcpiError::MethodNotAllowed(
                     "credentials take GET, POST, PUT and DELETE".to_owned(),
@@ -86,76 +86,39 @@ async fn get(req: HttpRequest, state: web::Data<NodeState>) -> HttpResponse {
     respond(result)
 }
 
-async fn post(
+/// `POST` (register), `PUT` (update) and `DELETE` (unregister), by registration state.
+async fn change(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<NodeState>,
     client: web::Data<OcpiClient>,
 ) -> HttpResponse {
     let result = async {
-        match state
+        let authed = state
             .ocpi
-            .authenticate(&req, &state.registry, Access::Configuration)?
-        {
-            Authed::TokenA(token_a) => {
-                accept(
-                    &state,
-                    &client,
-                    &body,
-                    None,
-                    Some(token_a.token),
-                    token_a.peer,
-                )
-                .await
+            .authenticate(&req, &state.registry, Access::Configuration)?;
+        match (req.method().clone(), authed) {
+            (Method::POST, Authed::TokenA(a)) => {
+                accept(&state, &client, &body, None, Some(a.token), a.peer).await
             }
-            Authed::Connection(_) => Err(OcpiError::MethodNotAllowed(
+            (Method::POST, Authed::Connection(_)) => Err(OcpiError::MethodNotAllowed(
                 "already registered: use PUT to update, DELETE to unregister".to_owned(),
             )),
-            Authed::Pending(..) => Err(OcpiError::Unauthorized(
-                "a handshake token cannot register".to_owned(),
-            )),
-        }
-    };
-    respond(result.await)
-}
-
-async fn put(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<NodeState>,
-    client: web::Data<OcpiClient>,
-) -> HttpResponse {
-    let result = async {
-        match state
-            .ocpi
-            .authenticate(&req, &state.registry, Access::Configuration)?
-        {
-            Authed::Connection(c) => {
-                let peer = c.peer()?;
-                accept(&state, &client, &body, Some(&c), None, Some(peer)).await
-            }
-            Authed::TokenA(_) | Authed::Pending(..) => Err(OcpiError::MethodNotAllowed(
-                "not registered: use POST to register".to_owned(),
-            )),
-        }
-    };
-    respond(result.await)
-}
-
-async fn delete(req: HttpRequest, state: web::Data<NodeState>) -> HttpResponse {
-    let result = async {
-        match state
-            .ocpi
-            .authenticate(&req, &state.registry, Access::Configuration)?
-        {
-            Authed::Connection(c) => {
+            (Method::DELETE, Authed::Connection(c)) => {
                 let peer = c.peer()?;
                 state.ocpi.forget(&state.store, &peer).await?;
                 tracing::info!(peer = %peer, "OCPI partner unregistered");
                 Ok(Reply::empty())
             }
-            Authed::TokenA(_) | Authed::Pending(..) => Err(OcpiError::MethodNotAllowed(
-                "not registered: nothing to delete".to_owned(),
+            (_, Authed::Connection(c)) => {
+                let peer = c.peer()?;
+                accept(&state, &client, &body, Some(&c), None, Some(peer)).await
+            }
+            (_, Authed::TokenA(_)) => Err(OcpiError::MethodNotAllowed(
+                "not registered: use POST to register".to_owned(),
+            )),
+            (_, Authed::Pending(..)) => Err(OcpiError::Unauthorized(
+                "a handshake token only reads versions and credentials".to_owned(),
             )),
         }
     };

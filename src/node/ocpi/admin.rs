@@ -32,8 +32,14 @@ pub fn scope() -> actix_web::Scope {
         .route("/tokens", web::post().to(issue_token))
         .route("/register", web::post().to(register))
         .route("/connections", web::get().to(list))
-        .route("/connections/{role}/{id}/update", web::post().to(update))
-        .route("/connections/{role}/{id}", web::delete().to(unregister))
+        .route(
+            "/connections/{role}/{id}/update",
+            web::post().to(connection_action),
+        )
+        .route(
+            "/connections/{role}/{id}",
+            web::delete().to(connection_action),
+        )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,7 +243,8 @@ fn admin_peer(
     .ok_or_else(|| admin_error(400, "no peer"))
 }
 
-async fn update(
+/// `POST .../update` (credentials `PUT` with new tokens) and `DELETE` (unregister).
+async fn connection_action(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     state: web::Data<NodeState>,
@@ -247,24 +254,16 @@ async fn update(
         Ok(p) => p,
         Err(r) => return r,
     };
-    match credentials::update(&state, &client, &peer).await {
-        Ok(c) => json_response(200, &view(&c)),
-        Err(e) => failed(&e),
-    }
-}
-
-async fn unregister(
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    state: web::Data<NodeState>,
-    client: web::Data<OcpiClient>,
-) -> HttpResponse {
-    let peer = match admin_peer(&req, &path, &state) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let result = if req.method() == actix_web::http::Method::DELETE {
+        credentials::unregister(&state, &client, &peer)
+            .await
+            .map(|()| None)
+    } else {
+        credentials::update(&state, &client, &peer).await.map(Some)
     };
-    match credentials::unregister(&state, &client, &peer).await {
-        Ok(()) => HttpResponse::NoContent().finish(),
+    match result {
+        Ok(Some(c)) => json_response(200, &view(&c)),
+        Ok(None) => HttpResponse::NoContent().finish(),
         Err(e) => failed(&e),
     }
 }

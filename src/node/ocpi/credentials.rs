@@ -167,6 +167,43 @@ pub fn endpoint_url(
         })
 }
 
+/// A call on a configuration module (no routing headers, §1.4) with `token`.
+fn configuration_call<'a>(
+    token: &'a str,
+    settings: Option<&OcpiPeer>,
+    timeout: Duration,
+) -> Call<'a> {
+    Call {
+        token,
+        raw_token: settings.is_some_and(|s| s.raw_token),
+        correlation_id: None,
+        routing: Routing::default(),
+        timeout,
+    }
+}
+
+/// The connection a credentials exchange with the partner of `theirs` leaves.
+fn connection(
+    id: &PartnerId,
+    theirs: &Credentials,
+    endpoints: Vec<Endpoint>,
+    token_in: String,
+    registered_by_us: bool,
+) -> OcpiConnection {
+    OcpiConnection {
+        peer_role: id.role(),
+        peer_id: id.as_str().to_owned(),
+        versions_url: theirs.url.as_str().to_owned(),
+        version: V221.to_owned(),
+        endpoints,
+        roles: theirs.roles.clone(),
+        token_out: theirs.token.as_str().to_owned(),
+        token_in,
+        registered_by_us,
+        updated_at: chrono::Utc::now().timestamp_millis(),
+    }
+}
+
 /// What the handshake learnt of the partner.
 struct PartnerApi {
     endpoints: Vec<Endpoint>,
@@ -288,27 +325,16 @@ async fn accept(
     let id = peer_of(&creds, hint)?;
     refuse_oicp_peer(state, &id)?;
     let (settings, timeout) = settings(state, Some(&id));
-    let call = Call {
-        token: creds.token.as_str(),
-        raw_token: settings.as_ref().is_some_and(|s| s.raw_token),
-        correlation_id: None,
-        routing: Routing::default(),
-        timeout,
-    };
+    let call = configuration_call(creds.token.as_str(), settings.as_ref(), timeout);
     let api = fetch_partner(client, creds.url.as_str(), &call, settings.as_ref()).await?;
     let token_c = new_token();
-    let connection = OcpiConnection {
-        peer_role: id.role(),
-        peer_id: id.as_str().to_owned(),
-        versions_url: creds.url.as_str().to_owned(),
-        version: V221.to_owned(),
-        endpoints: api.endpoints,
-        roles: creds.roles.clone(),
-        token_out: creds.token.as_str().to_owned(),
-        token_in: token_c.clone(),
-        registered_by_us: existing.is_some_and(|c| c.registered_by_us),
-        updated_at: chrono::Utc::now().timestamp_millis(),
-    };
+    let connection = connection(
+        &id,
+        &creds,
+        api.endpoints,
+        token_c.clone(),
+        existing.is_some_and(|c| c.registered_by_us),
+    );
     let reply = Reply::ok(&our_credentials(&state.ocpi, &token_c)?);
     state
         .ocpi
@@ -368,13 +394,7 @@ pub async fn register(
         }
     }
     let (settings, timeout) = settings(state, hint.as_ref());
-    let call = Call {
-        token: token_a,
-        raw_token: settings.as_ref().is_some_and(|s| s.raw_token),
-        correlation_id: None,
-        routing: Routing::default(),
-        timeout,
-    };
+    let call = configuration_call(token_a, settings.as_ref(), timeout);
     let api = fetch_partner(client, versions_url, &call, settings.as_ref()).await?;
     let (token_b, theirs) = offer(
         state,
@@ -387,21 +407,13 @@ pub async fn register(
     .await?;
     let id = peer_of(&theirs, hint)?;
     refuse_oicp_peer(state, &id)?;
-    let connection = OcpiConnection {
-        peer_role: id.role(),
-        peer_id: id.as_str().to_owned(),
-        versions_url: theirs.url.as_str().to_owned(),
-        version: V221.to_owned(),
-        endpoints: api.endpoints,
-        roles: theirs.roles.clone(),
-        token_out: theirs.token.as_str().to_owned(),
-        token_in: token_b,
-        registered_by_us: true,
-        updated_at: chrono::Utc::now().timestamp_millis(),
-    };
     let saved = state
         .ocpi
-        .save_connection(&state.store, connection, None)
+        .save_connection(
+            &state.store,
+            connection(&id, &theirs, api.endpoints, token_b, true),
+            None,
+        )
         .await?;
     ensure_peer(state, &id, &theirs).await?;
     tracing::info!(peer = %id, "registered with an OCPI partner");
@@ -428,15 +440,9 @@ pub async fn update(
     client: &OcpiClient,
     peer: &PartnerId,
 ) -> Result<Arc<OcpiConnection>, OcpiError> {
-    let (connection, settings, timeout) = connected(state, peer)?;
-    let call = Call {
-        token: &connection.token_out,
-        raw_token: settings.as_ref().is_some_and(|s| s.raw_token),
-        correlation_id: None,
-        routing: Routing::default(),
-        timeout,
-    };
-    let api = fetch_partner(client, &connection.versions_url, &call, settings.as_ref()).await?;
+    let (existing, settings, timeout) = connected(state, peer)?;
+    let call = configuration_call(&existing.token_out, settings.as_ref(), timeout);
+    let api = fetch_partner(client, &existing.versions_url, &call, settings.as_ref()).await?;
     let (token_b, theirs) = offer(
         state,
         client,
@@ -446,15 +452,13 @@ pub async fn update(
         Some(peer.clone()),
     )
     .await?;
-    let updated = OcpiConnection {
-        versions_url: theirs.url.as_str().to_owned(),
-        endpoints: api.endpoints,
-        roles: theirs.roles.clone(),
-        token_out: theirs.token.as_str().to_owned(),
-        token_in: token_b,
-        updated_at: chrono::Utc::now().timestamp_millis(),
-        ..(*connection).clone()
-    };
+    let updated = connection(
+        peer,
+        &theirs,
+        api.endpoints,
+        token_b,
+        existing.registered_by_us,
+    );
     let saved = state
         .ocpi
         .save_connection(&state.store, updated, None)
@@ -471,13 +475,7 @@ pub async fn unregister(
     peer: &PartnerId,
 ) -> Result<(), OcpiError> {
     let (connection, settings, timeout) = connected(state, peer)?;
-    let call = Call {
-        token: &connection.token_out,
-        raw_token: settings.as_ref().is_some_and(|s| s.raw_token),
-        correlation_id: None,
-        routing: Routing::default(),
-        timeout,
-    };
+    let call = configuration_call(&connection.token_out, settings.as_ref(), timeout);
     let remote = match endpoint_url(
         &connection.endpoints,
         settings.as_ref(),

@@ -207,6 +207,23 @@ async fn bad_registrations_get_400_2001_or_3001_and_keep_token_a() {
     )
     .await;
     assert_eq!(hub.code(), 2001, "{hub:?}");
+    // A partner claiming to be one of our own parties: 2001.
+    let impostor = ocpi(
+        "POST",
+        &url,
+        &auth,
+        Some(json!({"token": "b", "url": "http://127.0.0.1:1/ocpi/versions", "roles": [
+            {"role": "CPO", "business_details": {"name": "X"}, "party_id": "gef", "country_code": "de"}]})),
+    )
+    .await;
+    assert_eq!(impostor.code(), 2001, "{impostor:?}");
+    assert!(
+        impostor.body["status_message"]
+            .as_str()
+            .unwrap()
+            .contains("party of this platform"),
+        "{impostor:?}"
+    );
     // Nothing was registered and token A still works.
     assert!(cpo.state.ocpi.connections().is_empty());
     let still = ocpi("GET", &cpo.versions(), &auth, None).await;

@@ -133,8 +133,13 @@ fn settings(state: &NodeState, peer: Option<&PartnerId>) -> (Option<OcpiPeer>, D
     (ocpi, timeout)
 }
 
-/// A peer the registry knows as OICP cannot become an OCPI connection.
+/// A peer the registry knows as OICP, or an own party, cannot become an OCPI connection.
 fn refuse_oicp_peer(state: &NodeState, id: &PartnerId) -> Result<(), OcpiError> {
+    if state.registry.party(id).is_some() {
+        return Err(OcpiError::InvalidParameter(format!(
+            "{id} is a party of this platform, not a partner"
+        )));
+    }
     match state.registry.peer(id) {
         Some(p) if p.ocpi.is_none() => Err(OcpiError::InvalidParameter(format!(
             "{id} is an OICP peer of this platform"

@@ -410,6 +410,53 @@ impl OcpiState {
     }
 }
 
+/// How functional modules reach a connected partner.
+impl OcpiState {
+    /// The URL of a partner's interface: its version details first, then the `[peer.ocpi]
+    /// endpoints` overrides of its peer entry.
+    pub fn partner_endpoint(
+        registry: &Registry,
+        connection: &OcpiConnection,
+        module: &str,
+        role: &InterfaceRole,
+    ) -> Option<String> {
+        let peer = connection.peer().ok().and_then(|id| registry.peer(&id));
+        credentials::endpoint_url(
+            &connection.endpoints,
+            peer.as_ref().and_then(|p| p.ocpi.as_ref()),
+            module,
+            role,
+        )
+    }
+
+    /// A call to a connected partner on a functional module: its token (unencoded when its
+    /// peer says so), the peer's timeout (else `default_timeout`), routing headers from our
+    /// party `from` to its party `to`, and the correlation ID to keep, if any.
+    pub fn partner_call<'a>(
+        registry: &Registry,
+        connection: &'a OcpiConnection,
+        from: &OwnParty,
+        to: &CredentialsRole,
+        correlation_id: Option<&'a str>,
+        default_timeout: std::time::Duration,
+    ) -> client::Call<'a> {
+        let peer = connection.peer().ok().and_then(|id| registry.peer(&id));
+        client::Call {
+            token: &connection.token_out,
+            raw_token: peer
+                .as_ref()
+                .and_then(|p| p.ocpi.as_ref())
+                .is_some_and(|o| o.raw_token),
+            correlation_id,
+            routing: Routing {
+                from: Some(from.party.clone()),
+                to: Some(party_of(to)),
+            },
+            timeout: peer.map_or(default_timeout, |p| p.timeout),
+        }
+    }
+}
+
 /// The party a partner's credentials role names, as an OICP ID: `CC*PID` for a CPO, `CC-PID`
 /// for an EMSP; `None` for other roles.
 pub fn peer_id_of(role: &CredentialsRole) -> Option<PartnerId> {
@@ -638,6 +685,62 @@ id = "+49*810"
             again
                 .authenticate(&request("in-token"), &registry, Access::Functional)
                 .is_ok()
+        );
+        // Functional calls use its token, its overrides and routing headers.
+        let peer_entry = crate::config::Peer::from_raw(
+            &crate::config::RawPeer {
+                role: "emp".into(),
+                id: "NL-ABC".into(),
+                url: "http://x/ocpi/versions".into(),
+                timeout_ms: Some(1234),
+                token: None,
+                inbound_token: None,
+                protocol: Some("ocpi".into()),
+                ocpi: Some(crate::config::RawOcpiPeer {
+                    raw_token: true,
+                    endpoints: vec![crate::config::RawEndpoint {
+                        module: "tokens".into(),
+                        role: "SENDER".into(),
+                        url: "http://x/tokens".into(),
+                    }],
+                    ..Default::default()
+                }),
+            },
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap();
+        registry.upsert(peer_entry).unwrap();
+        let registry = &registry;
+        let c = again.connections()[0].clone();
+        assert_eq!(
+            OcpiState::partner_endpoint(registry, &c, "tokens", &InterfaceRole::Sender).as_deref(),
+            Some("http://x/tokens")
+        );
+        assert!(
+            OcpiState::partner_endpoint(registry, &c, "tokens", &InterfaceRole::Receiver).is_none()
+        );
+        let to: CredentialsRole = crate::ocpi::v221::parse_value(&serde_json::json!({
+            "role": "EMSP", "business_details": {"name": "X"}, "party_id": "ABC", "country_code": "NL"
+        }))
+        .unwrap();
+        let call = OcpiState::partner_call(
+            registry,
+            &c,
+            &again.own_parties()[0],
+            &to,
+            Some("corr"),
+            std::time::Duration::from_secs(9),
+        );
+        assert_eq!((call.token, call.raw_token), ("out", true));
+        assert_eq!(call.timeout, std::time::Duration::from_millis(1234));
+        assert_eq!(
+            call.routing.headers(),
+            [
+                (transport::FROM_COUNTRY, "DE".to_owned()),
+                (transport::FROM_PARTY, "GEF".to_owned()),
+                (transport::TO_COUNTRY, "NL".to_owned()),
+                (transport::TO_PARTY, "ABC".to_owned()),
+            ]
         );
         let peer = PartnerId::parse(Role::Emp, "NL*ABC").unwrap();
         assert!(again.forget(&store, &peer).await.unwrap());

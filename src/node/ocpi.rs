@@ -686,6 +686,47 @@ id = "+49*810"
                 .authenticate(&request("in-token"), &registry, Access::Functional)
                 .is_ok()
         );
+        let peer = PartnerId::parse(Role::Emp, "NL*ABC").unwrap();
+        assert!(again.forget(&store, &peer).await.unwrap());
+        assert!(
+            again
+                .authenticate(&request("in-token"), &registry, Access::Functional)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn partner_roles_name_oicp_ids() {
+        let role: CredentialsRole = crate::ocpi::v221::parse_value(&serde_json::json!({
+            "role": "EMSP", "business_details": {"name": "X"}, "party_id": "gdf", "country_code": "de"
+        }))
+        .unwrap();
+        assert_eq!(peer_id_of(&role).unwrap().as_str(), "DE-GDF");
+        let hub: CredentialsRole = crate::ocpi::v221::parse_value(&serde_json::json!({
+            "role": "HUB", "business_details": {"name": "X"}, "party_id": "HUB", "country_code": "DE"
+        }))
+        .unwrap();
+        assert!(peer_id_of(&hub).is_none());
+        assert_eq!(new_token().len(), 64);
+        assert_ne!(new_token(), new_token());
+    }
+
+    #[tokio::test]
+    async fn functional_calls_use_the_partner_token_overrides_and_routing() {
+        let (s, store, registry) = state().await;
+        let connection = OcpiConnection {
+            peer_role: Role::Emp,
+            peer_id: "NL-ABC".into(),
+            versions_url: "http://x/ocpi/versions".into(),
+            version: V221.into(),
+            endpoints: Vec::new(),
+            roles: Vec::new(),
+            token_out: "out".into(),
+            token_in: "in-token".into(),
+            registered_by_us: false,
+            updated_at: 0,
+        };
+        s.save_connection(&store, connection, None).await.unwrap();
         // Functional calls use its token, its overrides and routing headers.
         let peer_entry = crate::config::Peer::from_raw(
             &crate::config::RawPeer {
@@ -711,7 +752,7 @@ id = "+49*810"
         .unwrap();
         registry.upsert(peer_entry).unwrap();
         let registry = &registry;
-        let c = again.connections()[0].clone();
+        let c = s.connections()[0].clone();
         assert_eq!(
             OcpiState::partner_endpoint(registry, &c, "tokens", &InterfaceRole::Sender).as_deref(),
             Some("http://x/tokens")
@@ -726,7 +767,7 @@ id = "+49*810"
         let call = OcpiState::partner_call(
             registry,
             &c,
-            &again.own_parties()[0],
+            &s.own_parties()[0],
             &to,
             Some("corr"),
             std::time::Duration::from_secs(9),
@@ -742,28 +783,5 @@ id = "+49*810"
                 (transport::TO_PARTY, "ABC".to_owned()),
             ]
         );
-        let peer = PartnerId::parse(Role::Emp, "NL*ABC").unwrap();
-        assert!(again.forget(&store, &peer).await.unwrap());
-        assert!(
-            again
-                .authenticate(&request("in-token"), &registry, Access::Functional)
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn partner_roles_name_oicp_ids() {
-        let role: CredentialsRole = crate::ocpi::v221::parse_value(&serde_json::json!({
-            "role": "EMSP", "business_details": {"name": "X"}, "party_id": "gdf", "country_code": "de"
-        }))
-        .unwrap();
-        assert_eq!(peer_id_of(&role).unwrap().as_str(), "DE-GDF");
-        let hub: CredentialsRole = crate::ocpi::v221::parse_value(&serde_json::json!({
-            "role": "HUB", "business_details": {"name": "X"}, "party_id": "HUB", "country_code": "DE"
-        }))
-        .unwrap();
-        assert!(peer_id_of(&hub).is_none());
-        assert_eq!(new_token().len(), 64);
-        assert_ne!(new_token(), new_token());
     }
 }

@@ -186,6 +186,7 @@ async fn main() {
                 }
                 .to_owned(),
             ),
+            ocpi: None,
         };
         emp.state()
             .registry

@@ -20,6 +20,8 @@
 //!   running (WAL lets both at the file; the node picks a retried message up within a second)
 //!   or stopped. They exit 0 on success, 1 for an unknown ID or a message in the wrong state,
 //!   2 for a bad configuration, a database in memory or a database file that does not exist.
+//! * `roambridge ocpi token-a|register|connections|update|unregister`: OCPI credentials of a
+//!   running node through its admin API (see `cli/ocpi.rs`).
 //! * `roambridge translate oicp-to-ocpi|ocpi-to-oicp <kind> <FILE|-> [--report FILE]
 //!   [--now RFC3339]`: see [`crate::translate`] for the kinds and forms; JSON on standard
 //!   output, loss notes on standard error (`path: reason`) or in the report. Exit codes: 0,
@@ -33,6 +35,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::oicp::v23::operations::{BodyKind, Operation, operations_table};
+
+mod ocpi;
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -68,6 +72,11 @@ enum Command {
     Outbox {
         #[command(subcommand)]
         command: OutboxCommand,
+    },
+    /// OCPI credentials of a running node (token A, register, update, unregister).
+    Ocpi {
+        #[command(subcommand)]
+        command: ocpi::OcpiCommand,
     },
     /// Translate a document between OICP 2.3 and OCPI 2.2.1 (JSON on standard output, loss
     /// notes on standard error or in --report).
@@ -200,6 +209,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
                 },
         } => explain_route(&operation, &partner, &config, out, err),
         Command::Outbox { command } => outbox(&command, out, err),
+        Command::Ocpi { command } => ocpi::run(&command, out, err),
         Command::Translate { direction } => {
             let (direction, args) = match direction {
                 TranslateCommand::OicpToOcpi(a) => (crate::translate::Direction::OicpToOcpi, a),

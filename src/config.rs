@@ -13,6 +13,9 @@
 //! role = "cpo"
 //! id = "DE*GEF"
 //! name = "GEF Charging"              # optional, used as OperatorName where one is needed
+//!                                    # and as the OCPI business details name
+//! country_code = "DE"                # optional OCPI identity, default derived from the ID
+//! party_id = "GEF"                   # (DE*GEF gives DE / GEF; +49*810 gives none)
 //! backend = "http://127.0.0.1:9001/api/oicp"   # optional: the party's own OICP system
 //! backend_token = "cpo-backend-token"          # the backend presents it to the node
 //!
@@ -23,6 +26,23 @@
 //! timeout_ms = 10000                 # optional, defaults to node.request_timeout_ms
 //! token = "gef-to-gdf"               # optional: we present it to the peer
 //! inbound_token = "gdf-to-gef"       # the peer presents it to us
+//!
+//! [[peer]]                           # an OCPI 2.2.1 partner platform
+//! role = "cpo"                       # the OICP ID it stands for in routing
+//! id = "NL*TNM"
+//! protocol = "ocpi"                  # default "oicp"
+//! url = "https://partner/ocpi/versions"   # its versions URL; tokens come from the handshake
+//! [peer.ocpi]                        # optional
+//! country_code = "NL"                # default: from the ID (NL*TNM gives NL / TNM)
+//! party_id = "TNM"
+//! roles = ["CPO"]                    # default: CPO for role cpo, EMSP for emp
+//! raw_token = false                  # send (and accept) the token unencoded
+//! endpoints = [{ module = "credentials", role = "SENDER", url = "https://partner/ocpi/2.2.1/credentials" }]
+//!                                    # used where its version details lack an endpoint
+//!
+//! [ocpi]                             # the node's OCPI server (all keys optional)
+//! public_url = "https://bridge.example"   # default http(s)://<listen address>:<bound port>
+//! page_limit = 100                   # server page cap of list GETs (X-Limit), 1..=1000
 //!
 //! [delivery]                         # the durable outbox (all keys optional)
 //! dead_letter_after_s = 86400        # undelivered this long: moved to the dead-letter list
@@ -39,6 +59,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ocpi::v221::ids::{CountryCode, PartyId};
+use crate::ocpi::v221::versions::{InterfaceRole, Role as OcpiRole};
 use crate::oicp::v23::ids::{OperatorId, ProviderId};
 
 /// A configuration problem: which file, which key, what is wrong.
@@ -157,6 +179,65 @@ struct RawConfig {
     route: Vec<crate::routing::RawRoute>,
     #[serde(default)]
     delivery: RawDelivery,
+    #[serde(default)]
+    ocpi: RawOcpi,
+}
+
+/// The `[ocpi]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOcpi {
+    public_url: Option<String>,
+    page_limit: Option<u32>,
+}
+
+/// The node's OCPI server (`[ocpi]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcpiConfig {
+    /// The base URL partners reach the node at, without `/ocpi` (`public_url`); `None`, the
+    /// default, derives `http(s)://<listen address>:<bound port>` at startup.
+    pub public_url: Option<String>,
+    /// The server's page cap of list GETs, sent as `X-Limit` (`page_limit`, default
+    /// [`OcpiConfig::DEFAULT_PAGE_LIMIT`]); a larger `limit` asked for is cut to it.
+    pub page_limit: u32,
+}
+
+impl OcpiConfig {
+    /// The default page cap.
+    pub const DEFAULT_PAGE_LIMIT: u32 = 100;
+    /// The largest page cap allowed.
+    pub const MAX_PAGE_LIMIT: u32 = 1000;
+}
+
+impl Default for OcpiConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            page_limit: Self::DEFAULT_PAGE_LIMIT,
+        }
+    }
+}
+
+impl RawOcpi {
+    fn check(&self) -> Result<OcpiConfig, (String, String)> {
+        if let Some(url) = &self.public_url {
+            check_url(url).map_err(|e| ("ocpi.public_url".to_owned(), e))?;
+        }
+        let page_limit = self.page_limit.unwrap_or(OcpiConfig::DEFAULT_PAGE_LIMIT);
+        if page_limit == 0 || page_limit > OcpiConfig::MAX_PAGE_LIMIT {
+            return Err((
+                "ocpi.page_limit".to_owned(),
+                format!("must be 1..={}", OcpiConfig::MAX_PAGE_LIMIT),
+            ));
+        }
+        Ok(OcpiConfig {
+            public_url: self
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            page_limit,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,6 +346,8 @@ struct RawParty {
     name: Option<String>,
     backend: Option<String>,
     backend_token: Option<String>,
+    country_code: Option<String>,
+    party_id: Option<String>,
 }
 
 /// A peer as written in the configuration file and in the admin API.
@@ -286,6 +369,195 @@ pub struct RawPeer {
     /// Bearer token the peer presents to us.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbound_token: Option<String>,
+    /// `oicp` (the default) or `ocpi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// OCPI settings of a `protocol = "ocpi"` peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocpi: Option<RawOcpiPeer>,
+}
+
+/// The `[peer.ocpi]` table of an OCPI peer (all keys optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOcpiPeer {
+    /// The partner party's `country_code` (default: from its ID, `DE*ABC` gives `DE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    /// The partner party's `party_id` (default: from its ID, `DE*ABC` gives `ABC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_id: Option<String>,
+    /// The partner party's OCPI roles (default: `CPO` for role cpo, `EMSP` for emp).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Send the credentials token unencoded (the OCPI 2.1.1 habit), and accept it unencoded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raw_token: bool,
+    /// Endpoints to use where the partner's version details lack them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<RawEndpoint>,
+}
+
+/// An endpoint override: `{ module = "locations", role = "RECEIVER", url = "..." }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    /// The module identifier.
+    pub module: String,
+    /// `SENDER` or `RECEIVER` (any case).
+    pub role: String,
+    /// The URL.
+    pub url: String,
+}
+
+/// Which protocol a peer speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OICP 2.3 (the default).
+    Oicp,
+    /// OCPI 2.2.1.
+    Ocpi,
+}
+
+/// An OCPI party identity: `country_code` and `party_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OcpiParty {
+    /// `country_code`.
+    pub country_code: CountryCode,
+    /// `party_id`.
+    pub party_id: PartyId,
+}
+
+impl OcpiParty {
+    /// The identity an OICP ID implies: `DE*ABC` and `DE-ABC` give (`DE`, `ABC`). `None` for
+    /// IDs that do not start with two letters and three letters or digits (`+49*810`);
+    /// ocpi-2.2.1.md §10 allows OCPI ids to differ, so configuration may override it.
+    pub fn derive(id: &PartnerId) -> Option<Self> {
+        let canonical = id.canonical();
+        if canonical.len() != 5 || !canonical.is_ascii() {
+            return None;
+        }
+        let (cc, pid) = canonical.split_at(2);
+        Some(Self {
+            country_code: CountryCode::parse(cc).ok()?,
+            party_id: PartyId::parse(pid).ok()?,
+        })
+    }
+
+    /// Configured values, each falling back to the derived one; an error names the key.
+    fn resolve(
+        id: &PartnerId,
+        country_code: Option<&str>,
+        party_id: Option<&str>,
+    ) -> Result<Option<Self>, (String, String)> {
+        let derived = Self::derive(id);
+        let country_code = match country_code {
+            Some(c) => Some(
+                CountryCode::parse(c).map_err(|e| ("country_code".to_owned(), e.to_string()))?,
+            ),
+            None => derived.as_ref().map(|d| d.country_code.clone()),
+        };
+        let party_id = match party_id {
+            Some(p) => Some(PartyId::parse(p).map_err(|e| ("party_id".to_owned(), e.to_string()))?),
+            None => derived.map(|d| d.party_id),
+        };
+        Ok(country_code
+            .zip(party_id)
+            .map(|(country_code, party_id)| Self {
+                country_code,
+                party_id,
+            }))
+    }
+}
+
+impl std::fmt::Display for OcpiParty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}",
+            self.country_code.as_str(),
+            self.party_id.as_str()
+        )
+    }
+}
+
+/// The OCPI side of a `protocol = "ocpi"` peer. Its tokens are not configured: they come
+/// from the credentials handshake and live in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcpiPeer {
+    /// The partner party.
+    pub party: OcpiParty,
+    /// Its OCPI roles (at least one).
+    pub roles: Vec<OcpiRole>,
+    /// Whether tokens go (and may come) unencoded.
+    pub raw_token: bool,
+    /// Endpoint overrides: (module, interface role, URL).
+    pub endpoints: Vec<(String, InterfaceRole, String)>,
+}
+
+impl OcpiPeer {
+    fn from_raw(id: &PartnerId, raw: &RawOcpiPeer) -> Result<Self, (String, String)> {
+        let key = |k: &str| format!("ocpi.{k}");
+        let party = OcpiParty::resolve(id, raw.country_code.as_deref(), raw.party_id.as_deref())
+            .map_err(|(k, e)| (key(&k), e))?
+            .ok_or_else(|| {
+                (
+                    key("country_code"),
+                    format!("{id} implies no OCPI party: set country_code and party_id"),
+                )
+            })?;
+        let mut roles = Vec::new();
+        for r in &raw.roles {
+            let role = OcpiRole::from_wire(&r.to_ascii_uppercase());
+            if !role.is_known() {
+                return Err((key("roles"), format!("'{r}' is not an OCPI role")));
+            }
+            roles.push(role);
+        }
+        if roles.is_empty() {
+            roles.push(match id.role() {
+                Role::Cpo => OcpiRole::Cpo,
+                Role::Emp => OcpiRole::Emsp,
+            });
+        }
+        let mut endpoints = Vec::new();
+        for (i, e) in raw.endpoints.iter().enumerate() {
+            let k = |f: &str| key(&format!("endpoints[{i}].{f}"));
+            let role = InterfaceRole::from_wire(&e.role.to_ascii_uppercase());
+            if !role.is_known() {
+                return Err((k("role"), format!("'{}' is not SENDER or RECEIVER", e.role)));
+            }
+            check_url(&e.url).map_err(|p| (k("url"), p))?;
+            if e.module.trim().is_empty() {
+                return Err((k("module"), "must not be empty".to_owned()));
+            }
+            endpoints.push((e.module.to_ascii_lowercase(), role, e.url.clone()));
+        }
+        Ok(Self {
+            party,
+            roles,
+            raw_token: raw.raw_token,
+            endpoints,
+        })
+    }
+
+    fn to_raw(&self) -> RawOcpiPeer {
+        RawOcpiPeer {
+            country_code: Some(self.party.country_code.as_str().to_owned()),
+            party_id: Some(self.party.party_id.as_str().to_owned()),
+            roles: self.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            raw_token: self.raw_token,
+            endpoints: self
+                .endpoints
+                .iter()
+                .map(|(module, role, url)| RawEndpoint {
+                    module: module.clone(),
+                    role: role.as_str().to_owned(),
+                    url: url.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The node itself.
@@ -315,6 +587,9 @@ pub struct Party {
     pub backend: Option<String>,
     /// Token the backend presents to the node.
     pub backend_token: Option<String>,
+    /// Its OCPI identity (`country_code`/`party_id` keys, else derived from the ID); `None`
+    /// when neither gives one: the party is then not offered over OCPI.
+    pub ocpi: Option<OcpiParty>,
 }
 
 /// A remote peer reached directly.
@@ -330,6 +605,8 @@ pub struct Peer {
     pub token: Option<String>,
     /// Token it presents.
     pub inbound_token: Option<String>,
+    /// `Some` for an OCPI peer (`protocol = "ocpi"`; then `url` is its versions URL).
+    pub ocpi: Option<OcpiPeer>,
 }
 
 impl Peer {
@@ -351,6 +628,38 @@ impl Peer {
                 return Err((key.to_owned(), "must not be empty".to_owned()));
             }
         }
+        let protocol = match raw.protocol.as_deref() {
+            None => Protocol::Oicp,
+            Some(p) if p.eq_ignore_ascii_case("oicp") => Protocol::Oicp,
+            Some(p) if p.eq_ignore_ascii_case("ocpi") => Protocol::Ocpi,
+            Some(p) => {
+                return Err((
+                    "protocol".to_owned(),
+                    format!("'{p}' is not a protocol (oicp or ocpi)"),
+                ));
+            }
+        };
+        let ocpi =
+            match (protocol, &raw.ocpi) {
+                (Protocol::Oicp, None) => None,
+                (Protocol::Oicp, Some(_)) => {
+                    return Err(("ocpi".to_owned(), "only for protocol = \"ocpi\"".to_owned()));
+                }
+                (Protocol::Ocpi, raw_ocpi) => {
+                    // OCPI tokens come from the credentials handshake, never from configuration.
+                    if raw.token.is_some() || raw.inbound_token.is_some() {
+                        return Err((
+                        if raw.token.is_some() { "token" } else { "inbound_token" }.to_owned(),
+                        "an OCPI peer's tokens come from the credentials handshake; leave it out"
+                            .to_owned(),
+                    ));
+                    }
+                    Some(OcpiPeer::from_raw(
+                        &id,
+                        &raw_ocpi.clone().unwrap_or_default(),
+                    )?)
+                }
+            };
         Ok(Self {
             id,
             url: raw.url.trim_end_matches('/').to_owned(),
@@ -359,7 +668,17 @@ impl Peer {
                 .map_or(default_timeout, Duration::from_millis),
             token: raw.token.clone(),
             inbound_token: raw.inbound_token.clone(),
+            ocpi,
         })
+    }
+
+    /// The protocol the peer speaks.
+    pub fn protocol(&self) -> Protocol {
+        if self.ocpi.is_some() {
+            Protocol::Ocpi
+        } else {
+            Protocol::Oicp
+        }
     }
 
     /// The raw form (for the admin API and the store).
@@ -371,6 +690,8 @@ impl Peer {
             timeout_ms: u64::try_from(self.timeout.as_millis()).ok(),
             token: self.token.clone(),
             inbound_token: self.inbound_token.clone(),
+            protocol: self.ocpi.is_some().then(|| "ocpi".to_owned()),
+            ocpi: self.ocpi.as_ref().map(OcpiPeer::to_raw),
         }
     }
 }
@@ -415,6 +736,8 @@ fn parse_parties(raw: &[RawParty], file: &str) -> Result<Vec<Party>, ConfigError
         if parties.iter().any(|q: &Party| q.id == id) {
             return Err(err(key("id"), format!("party {id} is configured twice")));
         }
+        let ocpi = OcpiParty::resolve(&id, p.country_code.as_deref(), p.party_id.as_deref())
+            .map_err(|(k, e)| err(key(&k), e))?;
         parties.push(Party {
             id,
             name: p.name.clone(),
@@ -423,6 +746,7 @@ fn parse_parties(raw: &[RawParty], file: &str) -> Result<Vec<Party>, ConfigError
                 .as_ref()
                 .map(|b| b.trim_end_matches('/').to_owned()),
             backend_token: p.backend_token.clone(),
+            ocpi,
         });
     }
     Ok(parties)
@@ -445,6 +769,8 @@ pub struct Config {
     pub routing: crate::routing::RoutingTable,
     /// Delivery of the outbox.
     pub delivery: DeliveryConfig,
+    /// The OCPI server.
+    pub ocpi: OcpiConfig,
 }
 
 impl Config {
@@ -541,6 +867,7 @@ impl Config {
             check_routes_without_hub(&routing).map_err(|(k, e)| err(k, e))?;
         }
         let delivery = raw.delivery.check().map_err(|(k, e)| err(k, e))?;
+        let ocpi = raw.ocpi.check().map_err(|(k, e)| err(k, e))?;
         Ok(Self {
             source: file.to_owned(),
             node,
@@ -549,6 +876,7 @@ impl Config {
             clearing_house,
             routing,
             delivery,
+            ocpi,
         })
     }
 
@@ -822,8 +1150,87 @@ inbound_token = "in"
     }
 
     #[test]
+    fn ocpi_peers_parties_and_server_keys() {
+        let ocpi_peer = "\n[[peer]]\nrole = \"cpo\"\nid = \"nl*tnm\"\nprotocol = \"OCPI\"\nurl = \"https://p/ocpi/versions/\"\n";
+        let c = Config::parse(&format!("{GOOD}{ocpi_peer}"), "x.toml").unwrap();
+        let o = c.peers[1].ocpi.as_ref().unwrap();
+        assert_eq!(c.peers[1].protocol(), Protocol::Ocpi);
+        assert_eq!(c.peers[0].protocol(), Protocol::Oicp);
+        assert_eq!(o.party.to_string(), "NL/TNM");
+        assert_eq!(o.roles, [OcpiRole::Cpo]);
+        assert!(!o.raw_token && o.endpoints.is_empty());
+        assert_eq!(c.ocpi, OcpiConfig::default());
+        assert_eq!(c.ocpi.page_limit, 100);
+        assert_eq!(c.parties[0].ocpi.as_ref().unwrap().to_string(), "DE/GEF");
+        // The raw form keeps the OCPI table (stored peers come back the same).
+        let back = Peer::from_raw(&c.peers[1].to_raw(), Duration::from_secs(1)).unwrap();
+        assert_eq!(back.ocpi, c.peers[1].ocpi);
+
+        let full = format!(
+            "{GOOD}{ocpi_peer}[peer.ocpi]\ncountry_code = \"BE\"\nparty_id = \"X1Y\"\nroles = [\"cpo\", \"EMSP\"]\nraw_token = true\nendpoints = [{{ module = \"Locations\", role = \"receiver\", url = \"https://p/l\" }}]\n\n[ocpi]\npublic_url = \"https://b.example/\"\npage_limit = 1000\n"
+        );
+        let c = Config::parse(&full, "x.toml").unwrap();
+        let o = c.peers[1].ocpi.as_ref().unwrap();
+        assert_eq!(o.party.to_string(), "BE/X1Y");
+        assert_eq!(o.roles, [OcpiRole::Cpo, OcpiRole::Emsp]);
+        assert!(o.raw_token);
+        assert_eq!(
+            o.endpoints,
+            [(
+                "locations".to_owned(),
+                InterfaceRole::Receiver,
+                "https://p/l".to_owned()
+            )]
+        );
+        assert_eq!(c.ocpi.public_url.as_deref(), Some("https://b.example"));
+
+        let key = |text: String| Config::parse(&text, "x.toml").unwrap_err().key;
+        let bad = |from: &str, to: &str| key(format!("{GOOD}{ocpi_peer}").replace(from, to));
+        assert_eq!(bad("\"OCPI\"", "\"ocpp\""), "peer[1].protocol");
+        assert_eq!(
+            bad(
+                "protocol = \"OCPI\"\n",
+                "protocol = \"ocpi\"\ntoken = \"t\"\n"
+            ),
+            "peer[1].token"
+        );
+        assert_eq!(bad("nl*tnm", "+31*123"), "peer[1].ocpi.country_code");
+        assert_eq!(
+            key(full.replace("\"receiver\"", "\"middle\"")),
+            "peer[1].ocpi.endpoints[0].role"
+        );
+        assert_eq!(
+            key(full.replace("\"BE\"", "\"BEL\"")),
+            "peer[1].ocpi.country_code"
+        );
+        assert_eq!(
+            key(full.replace("\"EMSP\"", "\"BOSS\"")),
+            "peer[1].ocpi.roles"
+        );
+        assert_eq!(
+            key(full.replace("page_limit = 1000", "page_limit = 1001")),
+            "ocpi.page_limit"
+        );
+        assert_eq!(
+            key(full.replace("page_limit = 1000", "page_limit = 0")),
+            "ocpi.page_limit"
+        );
+        assert_eq!(
+            key(full.replace("https://b.example/", "b.example")),
+            "ocpi.public_url"
+        );
+        let oicp_with_table = format!("{GOOD}[peer.ocpi]\nraw_token = true\n");
+        assert_eq!(key(oicp_with_table), "peer[0].ocpi");
+        let party = GOOD.replace(
+            "backend_token = \"b\"",
+            "backend_token = \"b\"\nparty_id = \"TOOLONG\"",
+        );
+        assert_eq!(key(party), "party[0].party_id");
+    }
+
+    #[test]
     fn the_shipped_configurations_parse() {
-        for name in ["cpo.toml", "emp.toml"] {
+        for name in ["cpo.toml", "emp.toml", "ocpi-cpo.toml"] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("config")
                 .join(name);

@@ -7,10 +7,12 @@
 //! * [`delivery`]: the background sender of the durable outbox (fan-out pushes, CDRs,
 //!   notifications), in order per target, with retries and dead letters.
 //! * [`failure`]: the one mapping from failures to OICP codes and negative responses.
+//! * [`ocpi`]: the OCPI 2.2.1 server under `/ocpi`, its client and credentials handshakes.
 
 pub mod delivery;
 pub mod failure;
 pub mod http;
+pub mod ocpi;
 pub mod ops;
 pub mod routes;
 
@@ -37,6 +39,8 @@ pub struct NodeState {
     pub hub: Option<crate::clearing_house::ClearingHouseClient>,
     /// The route every request took.
     pub routes: routes::RouteLog,
+    /// The OCPI side: public URLs, own OCPI parties, credentials.
+    pub ocpi: ocpi::OcpiState,
 }
 
 /// Why the node could not start.
@@ -153,6 +157,12 @@ impl Application {
         let delivery = Delivery::new(config.delivery.clone());
         let listener = TcpListener::bind(config.node.listen)?;
         let port = listener.local_addr()?.port();
+        let ocpi = ocpi::OcpiState::load(&config, &store, port)
+            .await
+            .map_err(|source| StartError::Store {
+                path: config.node.database.clone(),
+                source,
+            })?;
         let state = Arc::new(NodeState {
             config,
             registry,
@@ -160,6 +170,7 @@ impl Application {
             delivery,
             hub,
             routes: routes::RouteLog::default(),
+            ocpi,
         });
         // Resumes whatever the outbox holds (left by a previous run or a crash).
         state.delivery.start(Arc::downgrade(&state))?;

@@ -35,6 +35,7 @@ mod cdr;
 mod evse_data;
 mod evse_status;
 mod geo;
+pub mod ocpi;
 pub mod outbox;
 mod peers;
 mod pricing;
@@ -72,6 +73,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_status_changes",
         include_str!("store/migrations/0003_status_changes.sql"),
     ),
+    ("0004_ocpi", include_str!("store/migrations/0004_ocpi.sql")),
 ];
 
 /// How long a statement waits for a lock held by another connection (another process on the
@@ -569,7 +571,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(version, known_version());
-        assert_eq!(known_version(), 3);
+        assert_eq!(known_version(), 4);
         assert!(format!("{store:?}").starts_with("Store"));
     }
 
@@ -620,7 +622,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 3
+                    known: 4
                 }
             ),
             "{err:?}"

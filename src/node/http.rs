@@ -84,6 +84,7 @@ pub fn serve(state: Arc<NodeState>, listener: TcpListener) -> std::io::Result<Se
                 }
             })
             .configure(oicp_routes)
+            .configure(super::ocpi::configure)
             .configure(admin_routes)
             .route("/metrics", web::get().to(metrics))
             .route(
@@ -230,7 +231,7 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn json_response<T: Serialize>(http: u16, body: &T) -> HttpResponse {
+pub(super) fn json_response<T: Serialize>(http: u16, body: &T) -> HttpResponse {
     let status =
         actix_web::http::StatusCode::from_u16(http).unwrap_or(actix_web::http::StatusCode::OK);
     match serde_json::to_vec(body) {
@@ -417,7 +418,7 @@ fn admin_routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn admin_error(status: u16, message: impl Into<String>) -> HttpResponse {
+pub(super) fn admin_error(status: u16, message: impl Into<String>) -> HttpResponse {
     json_response(status, &serde_json::json!({ "error": message.into() }))
 }
 
@@ -426,7 +427,7 @@ fn admin_error(status: u16, message: impl Into<String>) -> HttpResponse {
     clippy::result_large_err,
     reason = "the error is the finished admin answer, returned at once"
 )]
-fn admin_auth(req: &HttpRequest, state: &NodeState) -> Result<(), HttpResponse> {
+pub(super) fn admin_auth(req: &HttpRequest, state: &NodeState) -> Result<(), HttpResponse> {
     let Some(expected) = state.config.node.admin_token.as_deref() else {
         return Err(admin_error(
             404,

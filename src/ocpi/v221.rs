@@ -47,6 +47,7 @@ pub mod sessions;
 pub mod tariffs;
 pub mod tokens;
 pub mod types;
+pub mod versions;
 
 pub use crate::oicp::v23::validate::{Validate, ValidationError, Validator};
 pub use crate::oicp::v23::wire::{Extra, parse, parse_forwarding, parse_value};

@@ -148,12 +148,13 @@ impl Registry {
         self.read().by_id.get(id).cloned()
     }
 
-    /// All peers of a role, in ID order.
+    /// All OICP peers of a role, in ID order (OCPI peers are reached through `node::ocpi`,
+    /// never with OICP messages).
     pub fn peers(&self, role: Role) -> Vec<Arc<Peer>> {
         self.read()
             .by_id
             .values()
-            .filter(|p| p.id.role() == role)
+            .filter(|p| p.id.role() == role && p.ocpi.is_none())
             .cloned()
             .collect()
     }
@@ -230,6 +231,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             token: None,
             inbound_token: Some(inbound.into()),
+            ocpi: None,
         }
     }
 
@@ -239,6 +241,7 @@ mod tests {
             name: None,
             backend: Some("http://127.0.0.1:2/api/oicp".into()),
             backend_token: Some("backend".into()),
+            ocpi: None,
         };
         Registry::new(vec![party], Duration::from_secs(10))
     }

@@ -82,6 +82,8 @@ pub(super) fn raw_peer(role: &str, id: &str) -> RawPeer {
         timeout_ms: None,
         token: None,
         inbound_token: None,
+        protocol: None,
+        ocpi: None,
     }
 }
 

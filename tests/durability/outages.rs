@@ -337,6 +337,7 @@ async fn notifications_and_the_cdr_of_a_remote_start_answered_too_late_reach_the
         timeout: Duration::from_secs(2),
         token: Some(token.to_owned()),
         inbound_token: Some(inbound.to_owned()),
+        ocpi: None,
     };
     cpo.state
         .registry

@@ -196,6 +196,7 @@ impl Node {
             timeout: Duration::from_millis(timeout_ms),
             token: token.map(str::to_owned),
             inbound_token: inbound.map(str::to_owned),
+            ocpi: None,
         };
         self.state.registry.upsert(peer).unwrap();
     }

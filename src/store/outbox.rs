@@ -69,7 +69,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::evse_status::Row as StatusRow;
@@ -362,7 +362,7 @@ fn attempts(n: i64) -> u32 {
 // Writing, inside the transactions of the store's write methods
 
 /// Takes `n` numbers from the outbox sequence; returns the first.
-fn take_seqs(tx: &Transaction<'_>, n: usize) -> Result<i64, StoreError> {
+fn take_seqs(tx: &Connection, n: usize) -> Result<i64, StoreError> {
     let n = i64::try_from(n).map_err(|_| StoreError::InvalidInput("too many messages".into()))?;
     let last: i64 = tx
         .prepare_cached(
@@ -374,11 +374,32 @@ fn take_seqs(tx: &Transaction<'_>, n: usize) -> Result<i64, StoreError> {
 
 /// The row ID of a target, created on first use.
 fn target_row(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     target: &TargetRef,
     cache: &mut HashMap<TargetRef, i64>,
 ) -> Result<i64, StoreError> {
     if let Some(&id) = cache.get(target) {
+        return Ok(id);
+    }
+    // Almost always there already, with this spelling: a read, not a write.
+    let known: Option<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT id, partner_id FROM outbox_target
+             WHERE kind = ?1 AND role = ?2 AND target_key = ?3",
+        )?
+        .query_row(
+            (
+                target.kind.as_str(),
+                target.id.role().as_str(),
+                target.id.canonical(),
+            ),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((id, spelling)) = known
+        && spelling == target.id.as_str()
+    {
+        cache.insert(target.clone(), id);
         return Ok(id);
     }
     let id: i64 = tx
@@ -401,7 +422,7 @@ fn target_row(
 }
 
 fn fallback_row(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     fallback: Option<&TargetRef>,
     cache: &mut HashMap<TargetRef, i64>,
 ) -> Result<Option<i64>, StoreError> {
@@ -438,7 +459,7 @@ fn existing_target_row(conn: &Connection, target: &TargetRef) -> Result<Option<i
     reason = "one row of the outbox table, written in two places"
 )]
 fn insert_message(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     seq: i64,
     target: i64,
     fallback: Option<i64>,
@@ -468,7 +489,7 @@ fn insert_message(
 
 /// Queues `entries` as they are, in order.
 pub(super) fn enqueue_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     entries: &[OutboxEntry],
     now: i64,
 ) -> Result<(), StoreError> {
@@ -520,7 +541,7 @@ struct CursorRow {
 /// target coming back before it received everything up to its `until_seq` resumes where it
 /// was (it also receives the latest statuses queued while it was out: at least once).
 pub(super) fn coalesce_statuses_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     entries: &[OutboxEntry],
     operator_key: &str,
     rows: &[StatusRow],
@@ -880,7 +901,7 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
 /// (`from`, `last`] are still queued (a change replaced in the meantime by a newer status is
 /// not one of them: it has a higher number and stays pending).
 fn advance_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     target: i64,
     operator_key: &str,
     from: i64,
@@ -919,7 +940,7 @@ fn advance_in(
 
 /// Removes an item from its target's queue; returns how many messages it still stood for (a
 /// coalesced update replaced in the meantime is not one of them).
-fn remove_in(tx: &Transaction<'_>, source: &Source) -> Result<u64, StoreError> {
+fn remove_in(tx: &Connection, source: &Source) -> Result<u64, StoreError> {
     match source {
         Source::Message { id } => Ok(tx
             .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
@@ -935,12 +956,7 @@ fn remove_in(tx: &Transaction<'_>, source: &Source) -> Result<u64, StoreError> {
 }
 
 /// Moves an item to the dead-letter list (inside a transaction).
-fn kill_in(
-    tx: &Transaction<'_>,
-    item: &OutboxItem,
-    error: &str,
-    now: i64,
-) -> Result<(), StoreError> {
+fn kill_in(tx: &Connection, item: &OutboxItem, error: &str, now: i64) -> Result<(), StoreError> {
     match &item.source {
         Source::Message { id } => {
             tx.prepare_cached(
@@ -982,7 +998,7 @@ fn kill_in(
 /// Moves the pending messages of a target queued before `cutoff` to the dead-letter list;
 /// returns how many messages died.
 fn expire_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     target_ref: &TargetRef,
     cutoff: i64,
     reason: &str,
@@ -1029,6 +1045,13 @@ fn expire_in(
     };
     for operator in operators {
         let c = cursor_of(tx, target, &operator)?;
+        // Numbered in time order too: when the first change is not too old, none is.
+        if batch_rows(tx, &c, i64::MAX, Some(1))?
+            .first()
+            .is_none_or(|r| r.created_at >= cutoff)
+        {
+            continue;
+        }
         let mut rows = batch_rows(tx, &c, i64::MAX, None)?;
         let keep = rows
             .iter()

@@ -749,7 +749,7 @@ mod tests {
                 .unwrap();
             best = best.min(started.elapsed());
         }
-        println!("update of 100 (best of 5, spawn_blocking included): {best:?}");
+        println!("update of 100 (best of 5, store thread hand-over included): {best:?}");
         drop(store);
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(full.as_secs_f64() < 2.0, "full query took {full:?}");

@@ -533,6 +533,40 @@ struct CursorRow {
     path: String,
 }
 
+/// Targets as (row ID, kind, role, key, spelling).
+type KnownTargets = Vec<(i64, [String; 4])>;
+
+/// The operator's cursors by target row ID, and the targets with a cursor: the usual fan-out,
+/// found without a lookup per target.
+fn cursors_of(
+    tx: &Connection,
+    operator_key: &str,
+) -> Result<(HashMap<i64, CursorRow>, KnownTargets), StoreError> {
+    let mut existing: HashMap<i64, CursorRow> = HashMap::new();
+    let mut known: KnownTargets = Vec::new();
+    let mut stmt = tx.prepare_cached(
+        "SELECT c.target, c.cursor_seq, c.until_seq, c.fallback, c.path,
+                t.kind, t.role, t.target_key, t.partner_id
+         FROM outbox_cursor c JOIN outbox_target t ON t.id = c.target
+         WHERE c.operator_key = ?1",
+    )?;
+    let mut found = stmt.query([operator_key])?;
+    while let Some(r) = found.next()? {
+        let id: i64 = r.get(0)?;
+        existing.insert(
+            id,
+            CursorRow {
+                cursor: r.get(1)?,
+                until: r.get(2)?,
+                fallback: r.get(3)?,
+                path: r.get(4)?,
+            },
+        );
+        known.push((id, [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?]));
+    }
+    Ok((existing, known))
+}
+
 /// Queues the status update `rows` of `operator_key` for the targets of `entries`, coalesced
 /// per (operator, EVSE) in `outbox_change`: each entry's body is not stored, only its target,
 /// fallback and path (on the target's cursor), and the `Process-ID` (on the changes).
@@ -553,32 +587,7 @@ pub(super) fn coalesce_statuses_in(
         return Ok(());
     }
     let first = take_seqs(tx, rows.len())?;
-    let mut existing: HashMap<i64, CursorRow> = HashMap::new();
-    // The targets with a cursor, as (row ID, kind, role, key, spelling): the usual fan-out,
-    // found without a lookup per target.
-    let mut known: Vec<(i64, [String; 4])> = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT c.target, c.cursor_seq, c.until_seq, c.fallback, c.path,
-                    t.kind, t.role, t.target_key, t.partner_id
-             FROM outbox_cursor c JOIN outbox_target t ON t.id = c.target
-             WHERE c.operator_key = ?1",
-        )?;
-        let mut found = stmt.query([operator_key])?;
-        while let Some(r) = found.next()? {
-            let id: i64 = r.get(0)?;
-            existing.insert(
-                id,
-                CursorRow {
-                    cursor: r.get(1)?,
-                    until: r.get(2)?,
-                    fallback: r.get(3)?,
-                    path: r.get(4)?,
-                },
-            );
-            known.push((id, [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?]));
-        }
-    }
+    let (mut existing, known) = cursors_of(tx, operator_key)?;
     let mut targets = HashMap::new();
     for entry in entries {
         let t = &entry.target;

@@ -193,6 +193,15 @@ async fn main() {
             .upsert(peer)
             .unwrap_or_else(|e| panic!("{e}"));
     }
+    let emp_states: Vec<_> = emp_nodes.iter().map(Application::state).collect();
+    let pushes_received = || -> u64 {
+        emp_states
+            .iter()
+            .flat_map(|s| s.routes.snapshot())
+            .filter(|c| c.operation == "PushEvseStatus")
+            .map(|c| c.count)
+            .sum()
+    };
     let mut handles = vec![cpo.handle()];
     actix_web::rt::spawn(cpo.run_until_stopped());
     for emp in emp_nodes {
@@ -217,6 +226,7 @@ async fn main() {
     let url = format!(
         "http://127.0.0.1:{cpo_port}/api/oicp/evsepush/v21/operators/DE*GEF/status-records"
     );
+    let received_before = pushes_received();
     let fanout = if run_fanout {
         drive(url, "load-backend", seconds).await
     } else {
@@ -236,6 +246,7 @@ async fn main() {
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     };
     let drain = drain_start.elapsed();
+    let batches = pushes_received() - received_before;
 
     println!();
     println!(
@@ -263,6 +274,10 @@ async fn main() {
     );
     println!(
         "fan-out deliveries: {delivered} of {expected} finished, drained {drain:.2?} after the load stopped"
+    );
+    println!(
+        "fan-out batches: {batches} pushes to the EMP nodes, {:.1} records per push",
+        delivered as f64 / batches.max(1) as f64
     );
     for h in handles {
         h.stop(true).await;

@@ -2,13 +2,14 @@
 //! status, dynamic pricing, offline authentication data, sessions and charge detail records.
 //!
 //! # How it runs
-//! One [`rusqlite::Connection`] behind a [`Mutex`], shared through an [`Arc`]: [`Store`] is
-//! cheap to clone and `Send + Sync`. rusqlite blocks, so every public method is `async` and runs
-//! its `SQLite` work on a blocking thread ([`tokio::task::spawn_blocking`]) *inside the caller's
-//! tracing span*. Every multi-row write is one transaction, so a failed request leaves nothing
-//! behind, and statements go through the connection's statement cache (`prepare_cached`).
-//! A poisoned mutex (a panic inside a store closure) is recovered: the panicking transaction was
-//! rolled back when it unwound, so the connection is consistent.
+//! One [`rusqlite::Connection`], owned by the store's own thread (`worker`); [`Store`] is a
+//! channel to it, cheap to clone and `Send + Sync`. rusqlite blocks, so every public method is
+//! `async`: it sends its `SQLite` work to the thread, which runs it *inside the caller's tracing
+//! span*, and awaits the answer. Every write is one unit (a failed request leaves nothing
+//! behind) and is answered only after it is committed; writes queued together share one commit
+//! (group commit, see `worker`). Statements go through the connection's statement cache
+//! (`prepare_cached`). A panic inside store work is contained: its writes are rolled back and
+//! its caller gets [`StoreError::Join`].
 //!
 //! # Schema
 //! Numbered migrations, `src/store/migrations/0001_init.sql`, …, are embedded in the binary
@@ -42,14 +43,15 @@ mod pricing;
 mod sessions;
 #[cfg(test)]
 mod test_support;
+mod worker;
 
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::oicp::v23::common::ActionType;
@@ -116,8 +118,9 @@ pub enum StoreError {
     /// configured path or its permissions; the node does not start.
     #[error("cannot prepare the database location: {0}")]
     Io(#[from] std::io::Error),
-    /// The blocking task running the `SQLite` work panicked or was cancelled (runtime shutdown).
-    /// The partner sees `021`; the panic is in the log.
+    /// The `SQLite` work panicked (its writes were rolled back), or the store thread or the
+    /// blocking task opening the database is gone. The partner sees `021`; the panic is in the
+    /// log.
     #[error("the store task failed: {0}")]
     Join(String),
     /// An `insert` push named records that already exist; nothing was written. The partner sees
@@ -183,7 +186,7 @@ fn list_ids(ids: &[String]) -> String {
 /// The node's `SQLite` store. See the [module documentation](self).
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    jobs: mpsc::Sender<worker::Job>,
 }
 
 impl fmt::Debug for Store {
@@ -198,9 +201,9 @@ impl Store {
     /// consistency), `foreign_keys=ON` and a busy timeout, and applies pending migrations.
     ///
     /// # Errors
-    /// [`StoreError::Io`] if the directory cannot be created, [`StoreError::Sqlite`] if the
-    /// file cannot be opened or migrated, [`StoreError::SchemaTooNew`] for a database of a newer
-    /// version.
+    /// [`StoreError::Io`] if the directory cannot be created or the store thread cannot be
+    /// started, [`StoreError::Sqlite`] if the file cannot be opened or migrated,
+    /// [`StoreError::SchemaTooNew`] for a database of a newer version.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let path: PathBuf = path.to_path_buf();
         let conn = blocking(move || {
@@ -216,53 +219,65 @@ impl Store {
             prepare(conn)
         })
         .await?;
-        Ok(Self::from_connection(conn))
+        Self::from_connection(conn)
     }
 
     /// A private database in memory (tests, `database = ":memory:"`); gone when the last clone
     /// of the store is dropped.
     ///
     /// # Errors
-    /// [`StoreError::Sqlite`] if `SQLite` cannot allocate it or the migrations fail.
+    /// [`StoreError::Sqlite`] if `SQLite` cannot allocate it or the migrations fail,
+    /// [`StoreError::Io`] if the store thread cannot be started.
     pub async fn open_in_memory() -> Result<Self, StoreError> {
         let conn = blocking(|| prepare(Connection::open_in_memory()?)).await?;
-        Ok(Self::from_connection(conn))
+        Self::from_connection(conn)
     }
 
-    fn from_connection(conn: Connection) -> Self {
-        Self {
-            conn: Arc::new(Mutex::new(conn)),
-        }
+    fn from_connection(conn: Connection) -> Result<Self, StoreError> {
+        Ok(Self {
+            jobs: worker::start(conn)?,
+        })
     }
 
-    /// Runs `f` with the connection on a blocking thread, in the caller's span.
+    fn send(&self, job: worker::Job) -> Result<(), StoreError> {
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Join("the store thread has stopped".to_owned()))
+    }
+
+    /// Runs `f` with the connection on the store thread, outside any transaction, in the
+    /// caller's span.
     async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut guard)
-        })
-        .await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let span = tracing::Span::current();
+        self.send(worker::Job::Run(Box::new(move |conn| {
+            let _entered = span.enter();
+            // The caller may have gone away (its request was cancelled): nothing to tell.
+            let _ = reply.send(f(conn));
+        })))?;
+        answer.await.map_err(|_| panicked())?
     }
 
-    /// Runs `f` in one transaction, committed if `f` succeeds and rolled back otherwise.
+    /// Runs `f` as one unit of a write transaction (see `worker`): its writes are kept if it
+    /// succeeds and rolled back otherwise, and the answer comes after the commit.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(worker::Job::Write(Box::new(worker::Task::new(f, reply))))?;
+        answer.await.map_err(|_| panicked())?
     }
+}
+
+/// The error of store work whose answer never came (it panicked).
+pub(super) fn panicked() -> StoreError {
+    StoreError::Join("the store work panicked; see the log".to_owned())
 }
 
 /// Runs `f` on a blocking thread inside the current tracing span.
@@ -437,13 +452,16 @@ impl OperatorRow {
         }
     }
 
-    /// Records the operator; a push without a name keeps the known one.
-    fn upsert(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+    /// Records the operator; a push without a name keeps the known one, and an unchanged row
+    /// is not rewritten.
+    fn upsert(&self, tx: &Connection) -> Result<(), StoreError> {
         tx.prepare_cached(
             "INSERT INTO operator (operator_key, operator_id, name) VALUES (?1, ?2, ?3)
              ON CONFLICT (operator_key) DO UPDATE SET
                  operator_id = excluded.operator_id,
-                 name = COALESCE(excluded.name, operator.name)",
+                 name = COALESCE(excluded.name, operator.name)
+             WHERE operator.operator_id IS NOT excluded.operator_id
+                OR (excluded.name IS NOT NULL AND operator.name IS NOT excluded.name)",
         )?
         .execute((&self.key, &self.id, &self.name))?;
         Ok(())

@@ -384,6 +384,32 @@ fn record_last(log: &DeliveryLog, key: &str, op: Operation, ok: bool, detail: St
     });
 }
 
+/// Moves the target's messages older than `too_old` to the dead-letter list.
+async fn expire(
+    node: &NodeState,
+    target: &TargetRef,
+    key: &str,
+    log: &DeliveryLog,
+    too_old: chrono::Duration,
+    reason: &str,
+) {
+    let now = Utc::now();
+    let cutoff = now
+        .checked_sub_signed(too_old)
+        .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+    match node.store.outbox_expire(target, cutoff, reason, now).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::warn!(target = %key, messages = n, "{reason}: moved to the dead-letter list");
+            log.update(key, |r| {
+                r.failed += n;
+                r.queued = r.queued.saturating_sub(n);
+            });
+        }
+        Err(e) => tracing::error!(target = %key, error = %e, "expiring old messages failed"),
+    }
+}
+
 /// Delivers the messages of one target, in order, until the node's state is gone.
 async fn worker(target: TargetRef, state: Weak<NodeState>, inner: Arc<Inner>, client: OicpClient) {
     let key = target.key();
@@ -402,27 +428,10 @@ async fn worker(target: TargetRef, state: Weak<NodeState>, inner: Arc<Inner>, cl
         let Some(node) = state.upgrade() else {
             return;
         };
-        let now = Utc::now();
-        let cutoff = now
-            .checked_sub_signed(too_old)
-            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
-        match node
-            .store
-            .outbox_expire(&target, cutoff, &reason, now)
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::warn!(target = %key, messages = n, "{reason}: moved to the dead-letter list");
-                log.update(&key, |r| {
-                    r.failed += n;
-                    r.queued = r.queued.saturating_sub(n);
-                });
-            }
-            Err(e) => tracing::error!(target = %key, error = %e, "expiring old messages failed"),
-        }
+        // Expiry and the counts are bookkeeping: once per poll period, not per message.
         if counted.is_none_or(|at| at.elapsed() >= POLL) {
             counted = Some(tokio::time::Instant::now());
+            expire(&node, &target, &key, log, too_old, &reason).await;
             if let Ok((pending, dead)) = node.store.outbox_counts(&target).await {
                 log.update(&key, |r| {
                     r.queued = pending;

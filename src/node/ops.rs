@@ -32,7 +32,7 @@ use crate::oicp::v23::authorization::{
     AuthorizeStop,
 };
 use crate::oicp::v23::cdr::{ChargeDetailRecord, ChargeDetailRecordPage, GetChargeDetailRecords};
-use crate::oicp::v23::common::Identification;
+use crate::oicp::v23::common::{ActionType, Identification};
 use crate::oicp::v23::evse_data::{EvseDataPage, PageCount, PullEvseData, PushEvseData};
 use crate::oicp::v23::evse_status::{
     EvseStatusByIdResponse, EvseStatusRecords, EvseStatusResponse, EvseStatuses, PullEvseStatus,
@@ -648,8 +648,13 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
     ctx.route_local("store");
     let name = data.operator_name.as_ref().map(Bounded::as_str);
     // The entries of an `update` are coalesced per EVSE by the store, once for all peers (latest
-    // status wins, batched per peer at delivery); every other action is queued as pushed.
-    let outbox = ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?;
+    // status wins, batched per peer at delivery), which keeps their targets but not their body:
+    // nothing to serialize. Every other action is queued as pushed.
+    let outbox = if req.action_type == ActionType::Update {
+        ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &())?
+    } else {
+        ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?
+    };
     ctx.state
         .store
         .apply_evse_status(

@@ -17,7 +17,7 @@
 //! must not push hashed QR codes for offline use and answer the authorization itself.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
+use rusqlite::Connection;
 
 use super::outbox::{self, OutboxEntry};
 use super::{Action, Store, StoreError, millis, stored};
@@ -78,7 +78,7 @@ impl Row {
 }
 
 fn apply(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     action: Action,
     provider: &ProviderId,
     rows: &[Row],

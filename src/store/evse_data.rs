@@ -15,7 +15,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Transaction, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::geo::{self, Circle};
 use super::outbox::{self, OutboxEntry};
@@ -88,7 +88,7 @@ impl Row {
 
     /// Stores the record as live content of `operator_key`; an unchanged live record is left
     /// alone (see the module documentation).
-    fn upsert(&self, tx: &Transaction<'_>, operator_key: &str, now: i64) -> Result<(), StoreError> {
+    fn upsert(&self, tx: &Connection, operator_key: &str, now: i64) -> Result<(), StoreError> {
         tx.prepare_cached(
             "INSERT INTO evse_data (evse_key, operator_key, json, country, lat, lon, auth_modes,
                  accessibility, calibration_law, renewable, hubject_compatible, open_24h,
@@ -128,7 +128,7 @@ impl Row {
 }
 
 /// The operator of the live record with this key, if there is one.
-fn live_owner(tx: &Transaction<'_>, key: &str) -> Result<Option<String>, StoreError> {
+fn live_owner(tx: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(tx
         .prepare_cached("SELECT operator_key FROM evse_data WHERE evse_key = ?1 AND deleted = 0")?
         .query_row([key], |r| r.get(0))
@@ -136,12 +136,7 @@ fn live_owner(tx: &Transaction<'_>, key: &str) -> Result<Option<String>, StoreEr
 }
 
 /// Turns a live record of `operator_key` into a tombstone; a missing record is no error.
-fn tombstone(
-    tx: &Transaction<'_>,
-    key: &str,
-    operator_key: &str,
-    now: i64,
-) -> Result<(), StoreError> {
+fn tombstone(tx: &Connection, key: &str, operator_key: &str, now: i64) -> Result<(), StoreError> {
     tx.prepare_cached(
         "UPDATE evse_data SET deleted = 1, last_update = ?3
          WHERE evse_key = ?1 AND operator_key = ?2 AND deleted = 0",
@@ -153,7 +148,7 @@ fn tombstone(
 /// Refuses the whole push, before anything is written, if an `insert` names a record that
 /// exists (for any operator: `EvseIDs` are unique) or an `update` one that the operator has not.
 fn check_preconditions(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     action: Action,
     operator_key: &str,
     rows: &[Row],

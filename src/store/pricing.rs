@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
 
 use super::outbox::{self, OutboxEntry};
 use super::{
@@ -91,7 +91,7 @@ impl ProductSet {
         })
     }
 
-    fn check(&self, tx: &Transaction<'_>, action: Action) -> Result<(), StoreError> {
+    fn check(&self, tx: &Connection, action: Action) -> Result<(), StoreError> {
         if !matches!(action, Action::Insert | Action::Update) {
             return Ok(());
         }
@@ -113,7 +113,7 @@ impl ProductSet {
         }
     }
 
-    fn apply(&self, tx: &Transaction<'_>, action: Action, now: i64) -> Result<(), StoreError> {
+    fn apply(&self, tx: &Connection, action: Action, now: i64) -> Result<(), StoreError> {
         self.check(tx, action)?;
         self.operator.upsert(tx)?;
         // Every push carries the set's header (default price, currency, unit): the latest
@@ -208,7 +208,7 @@ impl EvsePricingRow {
 /// Refuses an `insert` of an existing (EVSE, provider) pair (of any operator) or an `update`
 /// of a pair this operator has not, before anything is written.
 fn check_evse_pricing(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     action: Action,
     operator_key: &str,
     rows: &[EvsePricingRow],
@@ -247,7 +247,7 @@ fn check_evse_pricing(
 }
 
 fn apply_evse_pricing(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     action: Action,
     operator: &OperatorRow,
     rows: &[EvsePricingRow],

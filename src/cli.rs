@@ -21,10 +21,13 @@
 //!   or stopped. They exit 0 on success, 1 for an unknown ID or a message in the wrong state,
 //!   2 for a bad configuration, a database in memory or a database file that does not exist.
 //! * `roambridge translate oicp-to-ocpi|ocpi-to-oicp <kind> <FILE|-> [--report FILE]
-//!   [--now RFC3339]`: see [`crate::translate`] for the kinds and forms; JSON on standard
-//!   output, loss notes on standard error (`path: reason`) or in the report. Exit codes: 0,
-//!   1 invalid input (`error: <JSON path>: <problem>` lines on standard error), 2 usage, a kind
-//!   not available yet, an unreadable file.
+//!   [--now RFC3339] [context options]`: see [`crate::translate`] for the kinds and forms;
+//!   JSON on standard output, loss notes on standard error (`path: reason`) or in the report.
+//!   The context options (`--hotline`, `--evse-data`, `--locations`, `--tariffs`,
+//!   `--missing-location`, `--cost`, `--currency`, `--issuer`, `--whitelist`, `--action`,
+//!   `--provider`) fill [`crate::translate::Options`]. Exit codes: 0, 1 invalid input
+//!   (`error: <JSON path>: <problem>` lines on standard error; for a context file prefixed
+//!   with its option), 2 usage, a bad option value, missing context, an unreadable file.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;

@@ -180,9 +180,9 @@ pub fn ocpi_to_oicp(
         }
         form => {
             let parsed = if form == Form::Locations {
-                Ok(array::<Location>(input, WHAT)?)
+                Assigned::Locations(array(input, WHAT)?)
             } else {
-                Err(array::<OcpiEvseTariffs>(input, WHAT)?)
+                Assigned::Entries(array(input, WHAT)?)
             };
             let action = action(ctx, "ActionType", losses)?;
             let provider = ctx.options.provider.clone().map_or_else(
@@ -196,8 +196,8 @@ pub fn ocpi_to_oicp(
                 Ok,
             )?;
             let pricing = match parsed {
-                Ok(locations) => noted(locations_to_evse_pricing(&locations, &provider), losses)?,
-                Err(entries) => entries_to_pricing(&entries, &provider, losses)?,
+                Assigned::Locations(l) => noted(locations_to_evse_pricing(&l, &provider), losses)?,
+                Assigned::Entries(e) => entries_to_pricing(&e, &provider, losses)?,
             };
             if pricing.is_empty() {
                 return Err(TranslateError::invalid(
@@ -223,6 +223,12 @@ enum Form {
     Tariffs,
     Entries,
     Locations,
+}
+
+/// OCPI input of EVSE pricing.
+enum Assigned {
+    Locations(Vec<Location>),
+    Entries(Vec<OcpiEvseTariffs>),
 }
 
 /// EVSE tariff entries -> OICP EVSE pricing for `provider`.

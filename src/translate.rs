@@ -206,36 +206,6 @@ pub type TranslateFn = fn(
     losses: &mut dyn LossSink,
 ) -> Result<(), TranslateError>;
 
-/// [`evse_data::oicp_to_ocpi`] as a [`TranslateFn`] (it needs no options).
-fn evse_data_oicp_to_ocpi(
-    input: &[u8],
-    ctx: &Context<'_>,
-    out: &mut dyn Write,
-    losses: &mut dyn LossSink,
-) -> Result<(), TranslateError> {
-    evse_data::oicp_to_ocpi(input, ctx.mapping, out, losses)
-}
-
-/// [`evse_status::oicp_to_ocpi`] as a [`TranslateFn`].
-fn evse_status_oicp_to_ocpi(
-    input: &[u8],
-    ctx: &Context<'_>,
-    out: &mut dyn Write,
-    losses: &mut dyn LossSink,
-) -> Result<(), TranslateError> {
-    evse_status::oicp_to_ocpi(input, ctx.mapping, out, losses)
-}
-
-/// [`evse_status::ocpi_to_oicp`] as a [`TranslateFn`].
-fn evse_status_ocpi_to_oicp(
-    input: &[u8],
-    ctx: &Context<'_>,
-    out: &mut dyn Write,
-    losses: &mut dyn LossSink,
-) -> Result<(), TranslateError> {
-    evse_status::ocpi_to_oicp(input, ctx.mapping, out, losses)
-}
-
 /// What is available for one kind, per direction.
 #[derive(Debug, Clone, Copy)]
 pub struct KindSpec {
@@ -252,13 +222,21 @@ pub struct KindSpec {
 pub const KINDS: &[KindSpec] = &[
     KindSpec {
         kind: Kind::EvseData,
-        oicp_to_ocpi: Some(evse_data_oicp_to_ocpi),
+        // Needs no options.
+        oicp_to_ocpi: Some(|input, ctx, out, losses| {
+            evse_data::oicp_to_ocpi(input, ctx.mapping, out, losses)
+        }),
         ocpi_to_oicp: Some(locations::ocpi_to_oicp),
     },
     KindSpec {
         kind: Kind::EvseStatus,
-        oicp_to_ocpi: Some(evse_status_oicp_to_ocpi),
-        ocpi_to_oicp: Some(evse_status_ocpi_to_oicp),
+        // Needs no options.
+        oicp_to_ocpi: Some(|input, ctx, out, losses| {
+            evse_status::oicp_to_ocpi(input, ctx.mapping, out, losses)
+        }),
+        ocpi_to_oicp: Some(|input, ctx, out, losses| {
+            evse_status::ocpi_to_oicp(input, ctx.mapping, out, losses)
+        }),
     },
     KindSpec {
         kind: Kind::Cdr,

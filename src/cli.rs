@@ -23,10 +23,13 @@
 //! * `roambridge ocpi token-a|register|connections|update|unregister`: OCPI credentials of a
 //!   running node through its admin API (see `cli/ocpi.rs`).
 //! * `roambridge translate oicp-to-ocpi|ocpi-to-oicp <kind> <FILE|-> [--report FILE]
-//!   [--now RFC3339]`: see [`crate::translate`] for the kinds and forms; JSON on standard
-//!   output, loss notes on standard error (`path: reason`) or in the report. Exit codes: 0,
-//!   1 invalid input (`error: <JSON path>: <problem>` lines on standard error), 2 usage, a kind
-//!   not available yet, an unreadable file.
+//!   [--now RFC3339] [context options]`: see [`crate::translate`] for the kinds and forms;
+//!   JSON on standard output, loss notes on standard error (`path: reason`) or in the report.
+//!   The context options (`--hotline`, `--evse-data`, `--locations`, `--tariffs`,
+//!   `--missing-location`, `--cost`, `--currency`, `--issuer`, `--whitelist`, `--action`,
+//!   `--provider`) fill [`crate::translate::Options`]. Exit codes: 0, 1 invalid input
+//!   (`error: <JSON path>: <problem>` lines on standard error; for a context file prefixed
+//!   with its option), 2 usage, a bad option value, missing context, an unreadable file.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -82,7 +85,7 @@ enum Command {
     /// notes on standard error or in --report).
     Translate {
         #[command(subcommand)]
-        direction: TranslateCommand,
+        direction: Box<TranslateCommand>,
     },
 }
 
@@ -109,6 +112,50 @@ struct TranslateArgs {
     /// without `lastUpdate`); default: the clock. For reproducible output.
     #[arg(long)]
     now: Option<String>,
+    /// ocpi-to-oicp locations: the `HotlinePhoneNumber` of the EVSEs (mandatory in OICP, not
+    /// in OCPI), e.g. +4930123456. Required for that translation.
+    #[arg(long, value_name = "PHONE")]
+    hotline: Option<String>,
+    /// ocpi-to-oicp locations: send Locations with `publish: false` as `Test Station` instead
+    /// of leaving them out.
+    #[arg(long)]
+    unpublished_as_test_station: bool,
+    /// oicp-to-ocpi tokens: the Tokens' `issuer`; default: the `ProviderID` (noted).
+    #[arg(long, value_name = "NAME")]
+    issuer: Option<String>,
+    /// oicp-to-ocpi tokens: the Tokens' `whitelist` (`ALWAYS`, `ALLOWED`, `ALLOWED_OFFLINE`, `NEVER`);
+    /// default ALWAYS (noted).
+    #[arg(long, value_name = "TYPE")]
+    whitelist: Option<String>,
+    /// ocpi-to-oicp tokens, tariffs: the pushes' `ActionType` (fullLoad, update, insert,
+    /// delete); default fullLoad (noted).
+    #[arg(long, value_name = "ACTION")]
+    action: Option<String>,
+    /// ocpi-to-oicp tariffs (EVSE pricing): the `ProviderID` the products are for; default `*`
+    /// (noted).
+    #[arg(long, value_name = "PROVIDER")]
+    provider: Option<String>,
+    /// oicp-to-ocpi cdr: OICP EVSE data (any form of `oicp-to-ocpi evse-data`) to find the
+    /// CDRs' Locations in.
+    #[arg(long, value_name = "FILE")]
+    evse_data: Option<PathBuf>,
+    /// oicp-to-ocpi cdr: OCPI Locations (a JSON array) to find the CDRs' Locations in.
+    #[arg(long, value_name = "FILE")]
+    locations: Option<PathBuf>,
+    /// oicp-to-ocpi cdr: tariffs to price the CDRs with: a JSON array of OCPI Tariffs or an
+    /// eRoamingPushPricingProductData body.
+    #[arg(long, value_name = "FILE")]
+    tariffs: Option<PathBuf>,
+    /// oicp-to-ocpi cdr: a CDR whose EVSE has no Location: `reject` (default) or
+    /// `placeholder` (a noted placeholder location).
+    #[arg(long, value_name = "POLICY", default_value = "reject")]
+    missing_location: String,
+    /// oicp-to-ocpi cdr: `compute` the cost from the tariff (default) or `zero` with a remark.
+    #[arg(long, value_name = "POLICY", default_value = "compute")]
+    cost: String,
+    /// oicp-to-ocpi cdr: the currency of CDRs without a tariff (ISO 4217); default XXX (noted).
+    #[arg(long, value_name = "CODE")]
+    currency: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,7 +258,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
         Command::Outbox { command } => outbox(&command, out, err),
         Command::Ocpi { command } => ocpi::run(&command, out, err),
         Command::Translate { direction } => {
-            let (direction, args) = match direction {
+            let (direction, args) = match *direction {
                 TranslateCommand::OicpToOcpi(a) => (crate::translate::Direction::OicpToOcpi, a),
                 TranslateCommand::OcpiToOicp(a) => (crate::translate::Direction::OcpiToOicp, a),
             };
@@ -250,19 +297,19 @@ fn translate(
         );
         return ExitCode::from(2);
     }
-    let now = match args
-        .now
-        .as_deref()
-        .map(chrono::DateTime::parse_from_rfc3339)
-    {
-        None => chrono::Utc::now(),
-        Some(Ok(t)) => t.with_timezone(&chrono::Utc),
-        Some(Err(e)) => {
-            let _ = writeln!(err, "error: --now is not an RFC 3339 date-time: {e}");
-            return ExitCode::from(2);
+    let (ctx, options) = match translate_options(args) {
+        Ok(o) => o,
+        Err((code, lines)) => {
+            for line in lines {
+                let _ = writeln!(err, "error: {line}");
+            }
+            return ExitCode::from(code);
         }
     };
-    let ctx = crate::mapping::MappingCtx::new(now);
+    let ctx = crate::translate::Context {
+        mapping: &ctx,
+        options: &options,
+    };
     let input = match read_input(&args.file) {
         Ok(b) => b,
         Err(e) => {
@@ -283,7 +330,7 @@ fn translate(
                 }
             };
             let result =
-                crate::translate::translate(direction, kind, &input, &ctx, out, &mut report);
+                crate::translate::translate_with(direction, kind, &input, &ctx, out, &mut report);
             let result = result.and_then(|()| Ok(report.finish().map(drop)?));
             if result.is_err() {
                 let _ = std::fs::remove_file(path);
@@ -292,7 +339,8 @@ fn translate(
         }
     } else {
         let mut notes = NoteLines(std::io::BufWriter::new(&mut *err));
-        let result = crate::translate::translate(direction, kind, &input, &ctx, out, &mut notes);
+        let result =
+            crate::translate::translate_with(direction, kind, &input, &ctx, out, &mut notes);
         result.and_then(|()| Ok(notes.0.flush()?))
     };
     match result {
@@ -321,6 +369,123 @@ fn translate(
             ExitCode::from(2)
         }
     }
+}
+
+/// A bad translate option value (exit code 2).
+fn bad(option: &str, e: impl std::fmt::Display) -> (u8, Vec<String>) {
+    (2, vec![format!("--{option}: {e}")])
+}
+/// A known value of a wire enum, else [`bad`].
+fn known<T>(
+    option: &str,
+    value: &str,
+    parse: fn(&str) -> T,
+    ok: fn(&T) -> bool,
+) -> Result<T, (u8, Vec<String>)> {
+    let v = parse(value);
+    if ok(&v) {
+        Ok(v)
+    } else {
+        Err(bad(option, format!("'{value}' is not a known value")))
+    }
+}
+/// Reads and converts a translate context file; its errors name the option.
+fn load<T>(
+    option: &str,
+    file: &PathBuf,
+    convert: impl FnOnce(&[u8]) -> Result<T, crate::translate::TranslateError>,
+) -> Result<T, (u8, Vec<String>)> {
+    let bytes = read_input(file)
+        .map_err(|e| bad(option, format!("cannot read {}: {e}", file.display())))?;
+    convert(&bytes).map_err(|e| match e {
+        crate::translate::TranslateError::Invalid(list) => (
+            1,
+            list.iter()
+                .map(|e| format!("--{option} {}: {e}", file.display()))
+                .collect(),
+        ),
+        other => (1, vec![format!("--{option} {}: {other}", file.display())]),
+    })
+}
+
+/// The [`crate::translate::Options`] of the translate arguments. Errors: exit code 2 with
+/// one line for a bad value or an unreadable file, 1 with one line per defect (prefixed with
+/// the option) for an invalid context file.
+fn translate_options(
+    args: &TranslateArgs,
+) -> Result<(crate::mapping::MappingCtx, crate::translate::Options), (u8, Vec<String>)> {
+    use crate::mapping::cdr::{CostPolicy, MissingLocation};
+    use crate::translate::cdr;
+
+    let now = match args.now.as_deref() {
+        None => chrono::Utc::now(),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map_err(|e| bad("now", format!("not an RFC 3339 date-time: {e}")))?
+            .with_timezone(&chrono::Utc),
+    };
+    let ctx = &crate::mapping::MappingCtx::new(now);
+    let mut o = crate::translate::Options::default();
+    if let Some(h) = &args.hotline {
+        o.hotline =
+            Some(crate::oicp::v23::ids::PhoneNumber::parse(h).map_err(|e| bad("hotline", e))?);
+    }
+    o.unpublished_as_test_station = args.unpublished_as_test_station;
+    o.issuer.clone_from(&args.issuer);
+    if let Some(w) = &args.whitelist {
+        use crate::ocpi::v221::tokens::WhitelistType;
+        o.whitelist = Some(known(
+            "whitelist",
+            w,
+            WhitelistType::from_wire,
+            WhitelistType::is_known,
+        )?);
+    }
+    if let Some(a) = &args.action {
+        use crate::oicp::v23::common::ActionType;
+        o.action = Some(known(
+            "action",
+            a,
+            ActionType::from_wire,
+            ActionType::is_known,
+        )?);
+    }
+    if let Some(p) = &args.provider {
+        o.provider = Some(p.parse().map_err(|e| bad("provider", e))?);
+    }
+    o.missing_location = match args.missing_location.as_str() {
+        "reject" => MissingLocation::Reject,
+        "placeholder" => MissingLocation::Placeholder,
+        other => {
+            return Err(bad(
+                "missing-location",
+                format!("'{other}' is not reject or placeholder"),
+            ));
+        }
+    };
+    o.cost_policy = match args.cost.as_str() {
+        "compute" => CostPolicy::Compute,
+        "zero" => CostPolicy::ZeroWithRemark,
+        other => return Err(bad("cost", format!("'{other}' is not compute or zero"))),
+    };
+    if let Some(c) = &args.currency {
+        o.currency = Some(
+            crate::ocpi::v221::types::OcpiString::parse(c)
+                .ok()
+                .filter(|_| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
+                .ok_or_else(|| bad("currency", format!("'{c}' is not an ISO 4217 code")))?,
+        );
+    }
+    if let Some(f) = &args.evse_data {
+        o.locations = load("evse-data", f, |b| cdr::locations_from_evse_data(b, ctx))?;
+    }
+    if let Some(f) = &args.locations {
+        o.locations
+            .extend(load("locations", f, cdr::locations_from_ocpi)?);
+    }
+    if let Some(f) = &args.tariffs {
+        o.tariffs = load("tariffs", f, |b| cdr::tariffs_for_cdrs(b, ctx))?;
+    }
+    Ok((ctx.clone(), o))
 }
 
 /// Opens the database of the configuration, which must be a file that exists.

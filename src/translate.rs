@@ -20,21 +20,46 @@
 //!   are those of the mapping functions (`EvseDataRecord[n].…` counts the records of the input
 //!   in order, whatever envelope holds them).
 //!
+//! # Context the documents do not carry
+//! Some mappings need values neither input has (the hotline of an EVSE, the Location of a CDR,
+//! the issuer of a Token, the action of a push). They come from [`Options`] (CLI options); a
+//! value taken by default is always reported as a loss note, never filled in silently.
+//!
 //! # Kinds (see each module for its forms)
-//! * [`Kind::EvseData`] (`evse-data`, also spelled `locations`): OICP EVSE data <-> OCPI
-//!   Locations ([`evse_data`]); OICP -> OCPI is available.
+//! * [`Kind::EvseData`] (`evse-data`, also spelled `locations`): OICP EVSE data -> OCPI
+//!   Locations ([`evse_data`]), OCPI Locations -> OICP EVSE data records ([`locations`]).
 //! * [`Kind::EvseStatus`] (`evse-status`): both directions ([`evse_status`]).
-//! * [`Kind::Cdr`] (`cdr`), [`Kind::Tokens`] (`tokens`), [`Kind::Tariffs`] (`tariffs`): not
-//!   available yet.
+//! * [`Kind::Cdr`] (`cdr`): both directions ([`cdr`]).
+//! * [`Kind::Tokens`] (`tokens`): authentication data <-> Tokens ([`tokens`]).
+//! * [`Kind::Tariffs`] (`tariffs`): pricing products / EVSE pricing <-> Tariffs ([`tariffs`]).
+//!
+//! # Push bodies or records (OCPI -> OICP)
+//! Output is a JSON array of records when OICP records carry their party (pulled
+//! `EvseDataRecord`s carry `OperatorID`, status records and CDRs their `EvseID`), and push
+//! bodies when only the envelope does: a JSON array of `eRoamingPushAuthenticationData`
+//! bodies, one per eMSP (`ProviderID`), for `tokens`; one pricing push body for `tariffs` (one
+//! operator per body). Every such output is accepted back as input of the other direction.
 
+pub mod cdr;
 pub mod evse_data;
 pub mod evse_status;
+mod forms;
 pub mod io;
+pub mod locations;
+pub mod tariffs;
+pub mod tokens;
 
 use std::fmt;
 use std::io::Write;
 
+use crate::mapping::cdr::{CostPolicy, MissingLocation};
 use crate::mapping::{LossNote, MappingCtx};
+use crate::ocpi::v221::locations::Location;
+use crate::ocpi::v221::tariffs::Tariff;
+use crate::ocpi::v221::tokens::WhitelistType;
+use crate::ocpi::v221::types::OcpiString;
+use crate::oicp::v23::common::ActionType;
+use crate::oicp::v23::ids::{PhoneNumber, ProviderIdOrAll};
 use crate::oicp::v23::validate::ValidationError;
 
 /// Which way a document is translated.
@@ -133,10 +158,50 @@ impl LossSink for Vec<LossNote> {
     }
 }
 
-/// One translation: the input bytes, the mapping context, the output and the loss sink.
+/// Values a translation needs that its input does not carry (module documentation). Every
+/// `None` is a documented default, reported as a loss note when it is used.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Options {
+    /// `HotlinePhoneNumber` of EVSE data made from OCPI Locations (mandatory in OICP, absent in
+    /// OCPI 2.2.1). Without it `ocpi-to-oicp locations` is refused.
+    pub hotline: Option<PhoneNumber>,
+    /// Send unpublished Locations as `Test Station` instead of leaving them out.
+    pub unpublished_as_test_station: bool,
+    /// `issuer` of Tokens made from authentication data (default: the `ProviderID`).
+    pub issuer: Option<String>,
+    /// `whitelist` of Tokens made from authentication data (default `ALWAYS`).
+    pub whitelist: Option<WhitelistType>,
+    /// `ActionType` of push bodies made from OCPI (default `fullLoad`: the array is the whole
+    /// set).
+    pub action: Option<ActionType>,
+    /// `ProviderID` of EVSE pricing made from OCPI (default `*`, all providers).
+    pub provider: Option<ProviderIdOrAll>,
+    /// Locations to find the EVSE of an OICP CDR in (from `--evse-data` or `--locations`).
+    pub locations: Vec<Location>,
+    /// Tariffs to price OICP CDRs with (from `--tariffs`).
+    pub tariffs: Vec<Tariff>,
+    /// A CDR whose EVSE is not in [`Options::locations`]: refused (default) or placeholder.
+    pub missing_location: MissingLocation,
+    /// Cost of OICP CDRs: computed from the tariff (default) or 0 with a remark.
+    pub cost_policy: CostPolicy,
+    /// Currency of CDRs without a tariff (default: `XXX`, noted by the mapping).
+    pub currency: Option<OcpiString<3>>,
+}
+
+/// What a translation gets besides its input: "now" and partner settings, and the [`Options`].
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// "Now", time zone, partner settings.
+    pub mapping: &'a MappingCtx,
+    /// Values from outside the input.
+    pub options: &'a Options,
+}
+
+/// One translation: the input bytes, the context, the output and the loss sink.
 pub type TranslateFn = fn(
     input: &[u8],
-    ctx: &MappingCtx,
+    ctx: &Context<'_>,
     out: &mut dyn Write,
     losses: &mut dyn LossSink,
 ) -> Result<(), TranslateError>;
@@ -157,28 +222,36 @@ pub struct KindSpec {
 pub const KINDS: &[KindSpec] = &[
     KindSpec {
         kind: Kind::EvseData,
-        oicp_to_ocpi: Some(evse_data::oicp_to_ocpi),
-        ocpi_to_oicp: None,
+        // Needs no options.
+        oicp_to_ocpi: Some(|input, ctx, out, losses| {
+            evse_data::oicp_to_ocpi(input, ctx.mapping, out, losses)
+        }),
+        ocpi_to_oicp: Some(locations::ocpi_to_oicp),
     },
     KindSpec {
         kind: Kind::EvseStatus,
-        oicp_to_ocpi: Some(evse_status::oicp_to_ocpi),
-        ocpi_to_oicp: Some(evse_status::ocpi_to_oicp),
+        // Needs no options.
+        oicp_to_ocpi: Some(|input, ctx, out, losses| {
+            evse_status::oicp_to_ocpi(input, ctx.mapping, out, losses)
+        }),
+        ocpi_to_oicp: Some(|input, ctx, out, losses| {
+            evse_status::ocpi_to_oicp(input, ctx.mapping, out, losses)
+        }),
     },
     KindSpec {
         kind: Kind::Cdr,
-        oicp_to_ocpi: None,
-        ocpi_to_oicp: None,
+        oicp_to_ocpi: Some(cdr::oicp_to_ocpi),
+        ocpi_to_oicp: Some(cdr::ocpi_to_oicp),
     },
     KindSpec {
         kind: Kind::Tokens,
-        oicp_to_ocpi: None,
-        ocpi_to_oicp: None,
+        oicp_to_ocpi: Some(tokens::oicp_to_ocpi),
+        ocpi_to_oicp: Some(tokens::ocpi_to_oicp),
     },
     KindSpec {
         kind: Kind::Tariffs,
-        oicp_to_ocpi: None,
-        ocpi_to_oicp: None,
+        oicp_to_ocpi: Some(tariffs::oicp_to_ocpi),
+        ocpi_to_oicp: Some(tariffs::ocpi_to_oicp),
     },
 ];
 
@@ -191,12 +264,29 @@ pub fn translator(direction: Direction, kind: Kind) -> Option<TranslateFn> {
     }
 }
 
-/// Translates one document (see the module documentation).
+/// Translates one document with the default [`Options`] (see the module documentation).
 pub fn translate(
     direction: Direction,
     kind: Kind,
     input: &[u8],
     ctx: &MappingCtx,
+    out: &mut dyn Write,
+    losses: &mut dyn LossSink,
+) -> Result<(), TranslateError> {
+    let options = Options::default();
+    let ctx = Context {
+        mapping: ctx,
+        options: &options,
+    };
+    translate_with(direction, kind, input, &ctx, out, losses)
+}
+
+/// Translates one document with options.
+pub fn translate_with(
+    direction: Direction,
+    kind: Kind,
+    input: &[u8],
+    ctx: &Context<'_>,
     out: &mut dyn Write,
     losses: &mut dyn LossSink,
 ) -> Result<(), TranslateError> {
@@ -248,6 +338,10 @@ pub enum TranslateError {
     /// OCPI/OICP value its own type refuses: a bug). CLI exit code 1.
     #[error("mapping failed: {0}")]
     Mapping(#[from] crate::mapping::MappingError),
+    /// The translation needs a value from outside the input that was not given (e.g.
+    /// `--hotline`); CLI exit code 2.
+    #[error("{0}")]
+    Missing(String),
     /// The kind has no mapping in this direction yet (CLI exit code 2).
     #[error("translate {direction} {kind} is not available yet")]
     NotAvailable {
@@ -289,20 +383,29 @@ mod tests {
     }
 
     #[test]
-    fn missing_mappings_say_so() {
+    fn every_kind_has_both_directions() {
+        for kind in Kind::ALL {
+            for direction in [Direction::OicpToOcpi, Direction::OcpiToOicp] {
+                assert!(translator(direction, *kind).is_some(), "{direction} {kind}");
+            }
+        }
+    }
+
+    #[test]
+    fn missing_context_is_its_own_error() {
         let ctx = MappingCtx::new(chrono::DateTime::UNIX_EPOCH);
         let err = translate(
             Direction::OcpiToOicp,
-            Kind::Cdr,
+            Kind::EvseData,
             b"[]",
             &ctx,
             &mut Vec::new(),
             &mut Vec::new(),
         )
         .err();
-        assert_eq!(
-            err.map(|e| e.to_string()).as_deref(),
-            Some("translate ocpi-to-oicp cdr is not available yet")
+        assert!(
+            matches!(&err, Some(TranslateError::Missing(m)) if m.contains("--hotline")),
+            "{err:?}"
         );
     }
 }

@@ -3,29 +3,10 @@
 // A test binary: its helpers unwrap freely.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+#[path = "support/bin.rs"]
+mod bin;
 
-fn roambridge(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roambridge"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        let mut pipe = child.stdin.take().unwrap();
-        if let Some(input) = stdin {
-            // A command that fails early (unknown operation) exits without reading its input:
-            // the pipe is then closed, which is not the test's concern.
-            if let Err(e) = pipe.write_all(input) {
-                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-            }
-        }
-    }
-    child.wait_with_output().unwrap()
-}
+use bin::roambridge;
 
 fn fixture(name: &str) -> String {
     format!(

@@ -8,116 +8,23 @@
 // A test binary: its helpers unwrap freely.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+#[path = "support/bin.rs"]
+mod bin;
+#[path = "support/translate.rs"]
+mod support;
 
-use serde_json::{Value, json};
+use bin::roambridge;
+use support::{
+    NOW, arg, expect, field, fixture, json_of, report_path, stderr, translate_file,
+    translate_with_report,
+};
 
-const NOW: &str = "2026-01-01T00:00:00Z";
-
-fn roambridge(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roambridge"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        let mut pipe = child.stdin.take().unwrap();
-        if let Some(input) = stdin {
-            pipe.write_all(input).unwrap();
-        }
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn fixture(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/translate")
-        .join(path)
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn json_of(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn report_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "roambridge-translate-{}-{name}.json",
-        std::process::id()
-    ))
-}
-
-/// Runs `translate <direction> <kind> <fixture> --now NOW` (notes on stderr).
-fn translate_file(direction: &str, kind: &str, input: &str) -> Output {
-    let file = fixture(input);
-    roambridge(
-        &["translate", direction, kind, arg(&file), "--now", NOW],
-        None,
-    )
-}
-
-/// Runs a translation with `--report`, returns (stdout JSON, report JSON), exit 0 checked.
-fn translate_with_report(direction: &str, kind: &str, input: &str) -> (Value, Value) {
-    let report = report_path(&format!("{direction}-{kind}-{}", input.replace('/', "_")));
-    let file = fixture(input);
-    let out = roambridge(
-        &[
-            "translate",
-            direction,
-            kind,
-            arg(&file),
-            "--now",
-            NOW,
-            "--report",
-            arg(&report),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "", "notes go to the report only");
-    let notes = json_of(&std::fs::read(&report).unwrap());
-    std::fs::remove_file(&report).unwrap();
-    (json_of(&out.stdout), notes)
-}
-
-/// The string member `key` of every element of an array.
-fn field<'a>(array: &'a Value, key: &str) -> Vec<&'a str> {
-    array
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e[key].as_str().unwrap())
-        .collect()
-}
-
-/// Compares with (or, blessing, writes) the expected file next to the input.
-fn expect(value: &Value, file: &str) {
-    let path = fixture(file);
-    if std::env::var_os("ROAMBRIDGE_BLESS").is_some() {
-        let text = serde_json::to_string_pretty(value).unwrap() + "\n";
-        std::fs::write(&path, text).unwrap();
-        return;
-    }
-    let expected = json_of(&std::fs::read(&path).unwrap());
-    assert_eq!(value, &expected, "{file}");
-}
+use serde_json::json;
 
 #[test]
 fn evse_data_array_becomes_locations_with_a_report() {
     let (locations, notes) =
-        translate_with_report("oicp-to-ocpi", "evse-data", "evse_data/records.json");
+        translate_with_report("oicp-to-ocpi", "evse-data", "evse_data/records.json", &[]);
     expect(&locations, "evse_data/records.expected.json");
     expect(&notes, "evse_data/records.losses.json");
     // Two Locations: the pool with two EVSEs, the station with one.
@@ -150,8 +57,9 @@ fn evse_data_array_becomes_locations_with_a_report() {
 
 #[test]
 fn notes_go_to_stderr_one_per_line_without_report() {
-    let (_, report) = translate_with_report("oicp-to-ocpi", "evse-data", "evse_data/records.json");
-    let out = translate_file("oicp-to-ocpi", "evse-data", "evse_data/records.json");
+    let (_, report) =
+        translate_with_report("oicp-to-ocpi", "evse-data", "evse_data/records.json", &[]);
+    let out = translate_file("oicp-to-ocpi", "evse-data", "evse_data/records.json", &[]);
     assert_eq!(out.status.code(), Some(0));
     let lines: Vec<String> = report
         .as_array()
@@ -172,7 +80,7 @@ fn notes_go_to_stderr_one_per_line_without_report() {
 #[test]
 fn push_body_page_and_stdin_give_the_same_locations() {
     let file = fixture("evse_data/records.json");
-    let from_file = translate_file("oicp-to-ocpi", "evse-data", "evse_data/records.json");
+    let from_file = translate_file("oicp-to-ocpi", "evse-data", "evse_data/records.json", &[]);
     let expected = json_of(&from_file.stdout);
     let stdin = roambridge(
         &["translate", "oicp-to-ocpi", "evse-data", "-", "--now", NOW],
@@ -182,7 +90,7 @@ fn push_body_page_and_stdin_give_the_same_locations() {
     assert_eq!(json_of(&stdin.stdout), expected);
     assert_eq!(stdin.stderr, from_file.stderr);
     for other in ["evse_data/push.json", "evse_data/page.json"] {
-        let (locations, _) = translate_with_report("oicp-to-ocpi", "evse-data", other);
+        let (locations, _) = translate_with_report("oicp-to-ocpi", "evse-data", other, &[]);
         assert_eq!(locations, expected, "{other}");
     }
 }
@@ -275,33 +183,9 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn kinds_without_a_mapping_yet_exit_2_and_say_so() {
-    let file = fixture("evse_data/records.json");
-    for (direction, kind) in [
-        ("ocpi-to-oicp", "locations"),
-        ("oicp-to-ocpi", "cdr"),
-        ("ocpi-to-oicp", "cdr"),
-        ("oicp-to-ocpi", "tokens"),
-        ("ocpi-to-oicp", "tariffs"),
-    ] {
-        let out = roambridge(&["translate", direction, kind, arg(&file)], None);
-        assert_eq!(out.status.code(), Some(2), "{direction} {kind}");
-        let canonical = if kind == "locations" {
-            "evse-data"
-        } else {
-            kind
-        };
-        assert_eq!(
-            stderr(&out),
-            format!("error: translate {direction} {canonical} is not available yet\n")
-        );
-    }
-}
-
-#[test]
 fn evse_status_oicp_to_ocpi_from_push_and_pull_answer() {
     let (entries, notes) =
-        translate_with_report("oicp-to-ocpi", "evse-status", "evse_status/push.json");
+        translate_with_report("oicp-to-ocpi", "evse-status", "evse_status/push.json", &[]);
     assert_eq!(
         entries,
         json!([
@@ -323,6 +207,7 @@ fn evse_status_oicp_to_ocpi_from_push_and_pull_answer() {
         "oicp-to-ocpi",
         "evse-status",
         "evse_status/pull_answer.json",
+        &[],
     );
     expect(&entries, "evse_status/pull_answer.expected.json");
     expect(&notes, "evse_status/pull_answer.losses.json");
@@ -341,7 +226,7 @@ fn evse_status_oicp_to_ocpi_from_push_and_pull_answer() {
 #[test]
 fn evse_status_ocpi_to_oicp_from_entries_and_evse_objects() {
     let (records, notes) =
-        translate_with_report("ocpi-to-oicp", "evse-status", "evse_status/ocpi.json");
+        translate_with_report("ocpi-to-oicp", "evse-status", "evse_status/ocpi.json", &[]);
     assert_eq!(
         records,
         json!([

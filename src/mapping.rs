@@ -26,23 +26,29 @@ pub mod tables;
 pub mod tariff;
 pub mod token;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::ocpi::v221::locations::Status;
 
 /// One piece of information a conversion lost: the field path (JSON path of the source field,
 /// e.g. `EvseStatus` or `EVSEDataRecord[3].Plugs[0]`) and why.
+///
+/// The reason is a `Cow`: most reasons are fixed texts (`&'static str`, or a value table's
+/// text) and cost no allocation; only reasons that quote a value are built. A large dump gets
+/// a dozen notes per record, so this matters (issue 6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LossNote {
     /// JSON path of the source field whose information was (partly) lost.
     pub path: String,
     /// What was lost and why.
-    pub reason: String,
+    pub reason: Cow<'static, str>,
 }
 
 impl LossNote {
     /// A note for `path`.
-    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn new(path: impl Into<String>, reason: impl Into<Cow<'static, str>>) -> Self {
         Self {
             path: path.into(),
             reason: reason.into(),

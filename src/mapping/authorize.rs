@@ -282,10 +282,10 @@ pub fn ocpi_authorize_to_authorize_start(
     let Some(identification) =
         super::token::token_identification(token_uid.as_str(), token_type, None, t, &mut notes)
     else {
-        let reason = notes
-            .losses
-            .last()
-            .map_or_else(|| "no OICP identification".to_owned(), |l| l.reason.clone());
+        let reason = notes.losses.last().map_or_else(
+            || "no OICP identification".to_owned(),
+            |l| l.reason.to_string(),
+        );
         return Err(MappingError::new("token_uid", reason));
     };
     if let Some(l) = location {

@@ -60,7 +60,9 @@
 //! * `Street` and `HouseNum` join with a space; a `HouseNum` or `PostalCode` of `"0"` is a known
 //!   placeholder in real feeds and is ignored.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rust_decimal::prelude::ToPrimitive;
@@ -83,12 +85,15 @@ use crate::oicp::v23::evse_data::{
     Accessibility, ChargingFacility, DeltaType, EnergyType, OperatorEvseData, PullEvseDataRecord,
     ValueAddedService,
 };
-use crate::oicp::v23::ids::{OperatorId, TimeZone};
+use crate::oicp::v23::ids::TimeZone;
 use crate::oicp::v23::wire::Extra;
 
-/// Path of one input record.
+/// Path of one input record (one allocation, sized for any index).
 fn record_path(index: usize) -> String {
-    format!("EvseDataRecord[{index}]")
+    let mut path = String::with_capacity(40);
+    path.push_str("EvseDataRecord[");
+    let _ = write!(path, "{index}]");
+    path
 }
 
 /// OICP pulled EVSE data -> OCPI Locations (see the module documentation for the policy).
@@ -182,38 +187,60 @@ impl<'c> LocationGrouper<'c> {
     /// Maps the next record (its path is `EvseDataRecord[n]`, `n` counting the records pushed
     /// so far) into its Location.
     pub fn push(&mut self, record: &PullEvseDataRecord) -> Result<(), MappingError> {
-        let index = self.next_index;
-        self.next_index += 1;
-        let path = record_path(index);
-        let mut notes = Notes::new(&path);
-        let Some(mapped) = map_record(record, index, self.t, self.ctx, &mut notes)? else {
+        let prepared = RecordMapper {
+            t: self.t,
+            ctx: self.ctx,
+        }
+        .map(self.next_index, record)?;
+        self.accept(prepared);
+        Ok(())
+    }
+
+    /// The mapper [`LocationGrouper::push`] uses, for mapping records on another thread and
+    /// handing the results to [`LocationGrouper::accept`] in input order.
+    pub fn mapper(&self) -> RecordMapper<'c> {
+        RecordMapper {
+            t: self.t,
+            ctx: self.ctx,
+        }
+    }
+
+    /// Groups one record mapped by [`RecordMapper::map`]. Records must come in input order
+    /// (index 0, 1, …): "first record wins" and the duplicate check depend on it, and the next
+    /// [`LocationGrouper::push`] takes the index after this one.
+    pub fn accept(&mut self, prepared: PreparedRecord) {
+        let PreparedRecord {
+            index,
+            mut notes,
+            mapped,
+        } = prepared;
+        self.next_index = index + 1;
+        let Some(mapped) = mapped else {
             self.losses.append(&mut notes.losses);
-            return Ok(());
+            return;
         };
-        let evse_key = format!("{}|{}", mapped.operator, record.evse_id.normalized());
-        if let Some(first) = self.seen_evse.get(&evse_key) {
+        if let Some(first) = self.seen_evse.get(&mapped.evse_key) {
             self.losses.push(LossNote::new(
-                format!("{path}.EvseID"),
+                join(&notes.prefix, "EvseID"),
                 format!("duplicate of EvseDataRecord[{first}]; the record is left out"),
             ));
-            return Ok(());
+            return;
         }
-        self.seen_evse.insert(evse_key, index);
+        self.seen_evse.insert(mapped.evse_key, index);
         self.losses.append(&mut notes.losses);
-        let key = format!("{}|{}", mapped.operator, mapped.group_key);
-        if let Some(&g) = self.group_of.get(&key) {
+        if let Some(&g) = self.group_of.get(&mapped.group_key) {
             let group = &mut self.groups[g];
             compare_location_fields(
                 &group.fields,
                 &mapped.fields,
-                &path,
+                &notes.prefix,
                 group.first,
                 &mut self.losses,
             );
             group.publish &= mapped.publish;
             group.evses.push(mapped.evse);
         } else {
-            self.group_of.insert(key, self.groups.len());
+            self.group_of.insert(mapped.group_key, self.groups.len());
             self.groups.push(Group {
                 first: index,
                 location_id: mapped.location_id,
@@ -224,7 +251,6 @@ impl<'c> LocationGrouper<'c> {
                 evses: vec![mapped.evse],
             });
         }
-        Ok(())
     }
 
     /// The loss notes since the last call, in the order they arose.
@@ -257,24 +283,71 @@ pub fn operator_evse_data_to_locations(
     Ok(mapped)
 }
 
+/// The per-record half of [`LocationGrouper::push`]: maps one record on its own, with no
+/// grouping state, so that it can run on another thread than the grouping (it is `Send` and
+/// `Sync`; see `translate::evse_data`).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordMapper<'c> {
+    t: &'static Tables,
+    ctx: &'c MappingCtx,
+}
+
+impl RecordMapper<'_> {
+    /// Maps the record at `index` of the input (its path is `EvseDataRecord[index]`). Fails
+    /// only on a bug (a built OCPI value its type refuses).
+    pub fn map(
+        &self,
+        index: usize,
+        record: &PullEvseDataRecord,
+    ) -> Result<PreparedRecord, MappingError> {
+        let mut notes = Notes::new(record_path(index));
+        let mapped = map_record(record, self.t, self.ctx, &mut notes)?;
+        Ok(PreparedRecord {
+            index,
+            notes,
+            mapped,
+        })
+    }
+}
+
+/// One record mapped by [`RecordMapper::map`], waiting for [`LocationGrouper::accept`].
+#[derive(Debug)]
+pub struct PreparedRecord {
+    index: usize,
+    notes: Notes,
+    mapped: Option<MappedRecord>,
+}
+
 /// Loss notes under one record's path.
+#[derive(Debug)]
 struct Notes {
     prefix: String,
     losses: Vec<LossNote>,
 }
 
 impl Notes {
-    fn new(prefix: &str) -> Self {
+    fn new(prefix: String) -> Self {
         Self {
-            prefix: prefix.to_owned(),
-            losses: Vec::new(),
+            prefix,
+            losses: Vec::with_capacity(16),
         }
     }
 
-    fn add(&mut self, field: &str, reason: impl Into<String>) {
-        self.losses
-            .push(LossNote::new(format!("{}.{field}", self.prefix), reason));
+    /// Notes a loss at `prefix.field`; the path is built with one exact allocation (no
+    /// `format!`) and a fixed reason is not copied.
+    fn add(&mut self, field: &str, reason: impl Into<Cow<'static, str>>) {
+        let path = join(&self.prefix, field);
+        self.losses.push(LossNote::new(path, reason));
     }
+}
+
+/// `prefix.field` in one allocation of the exact size.
+fn join(prefix: &str, field: &str) -> String {
+    let mut path = String::with_capacity(prefix.len() + 1 + field.len());
+    path.push_str(prefix);
+    path.push('.');
+    path.push_str(field);
+    path
 }
 
 /// Location-level fields one record gives.
@@ -297,8 +370,11 @@ struct LocationFields {
 }
 
 /// One record, mapped.
+#[derive(Debug)]
 struct MappedRecord {
-    operator: String,
+    /// Operator and `EvseID`, both normalised: the duplicate check's key.
+    evse_key: String,
+    /// Operator and the grouping key of [`group_key`].
     group_key: String,
     location_id: String,
     country_code: String,
@@ -419,12 +495,10 @@ fn compare_location_fields(
 /// Maps one record; `None` when it is left out (the reason is in `notes`).
 fn map_record(
     r: &PullEvseDataRecord,
-    index: usize,
-    t: &Tables,
+    t: &'static Tables,
     ctx: &MappingCtx,
     notes: &mut Notes,
 ) -> Result<Option<MappedRecord>, MappingError> {
-    let path = record_path(index);
     let (Some(cc), Some(party)) = (r.operator_id.country_code(), r.operator_id.party_id()) else {
         notes.add(
             "OperatorID",
@@ -451,17 +525,19 @@ fn map_record(
     let Some(fields) = location_fields(r, t, ctx, notes)? else {
         return Ok(None);
     };
-    let (group_key, location_id) = group_key(r, &r.operator_id, &fields);
+    let operator = r.operator_id.normalized();
+    let (group_key, location_id) = group_key(r, &operator, &fields);
     let evse_id = r.evse_id.normalized();
     let (publish, parking_restrictions) = accessibility(r, t, notes);
+    let path = notes.prefix.as_str();
     let evse = Evse {
-        uid: built(&path, EvseUid::parse(&evse_uid(&evse_id)))?,
-        evse_id: Some(built(&path, EvseId::parse(&evse_id))?),
+        uid: built(path, EvseUid::parse(&evse_uid(&evse_id)))?,
+        evse_id: Some(built(path, EvseId::parse(&evse_id))?),
         status: if r.delta_type == Some(DeltaType::Delete) {
             Status::Removed
         } else {
             notes.losses.push(LossNote::new(
-                &path,
+                notes.prefix.clone(),
                 "EVSE data carries no status: status is UNKNOWN until the status feed sets it",
             ));
             Status::StatusUnknown
@@ -484,8 +560,8 @@ fn map_record(
     };
     record_only_losses(r, notes);
     Ok(Some(MappedRecord {
-        operator: r.operator_id.normalized(),
-        group_key,
+        evse_key: [operator.as_str(), "|", &evse_id].concat(),
+        group_key: [operator.as_str(), "|", &group_key].concat(),
         location_id,
         country_code: cc.to_ascii_uppercase(),
         party_id: party.to_ascii_uppercase(),
@@ -568,11 +644,7 @@ fn extra_notes(prefix: &str, extra: &Extra, what: &str) -> Vec<LossNote> {
 }
 
 /// The grouping key (without the operator) and the Location id.
-fn group_key(
-    r: &PullEvseDataRecord,
-    operator: &OperatorId,
-    fields: &LocationFields,
-) -> (String, String) {
+fn group_key(r: &PullEvseDataRecord, operator: &str, fields: &LocationFields) -> (String, String) {
     if let Some(pool) = &r.charging_pool_id {
         let normalized = pool.normalized();
         let id = fit_id(&normalized, "P-");
@@ -594,7 +666,7 @@ fn group_key(
             fields.postal_code.as_ref().map_or("", OcpiString::as_str),
             fields.coordinates.latitude,
             fields.coordinates.longitude,
-            operator.normalized()
+            operator
         );
         let id = format!("A-{}", fnv_hex(&key.to_ascii_uppercase()));
         (key.to_ascii_uppercase(), id)
@@ -646,7 +718,7 @@ fn text<const N: usize>(s: &str, field: &str, notes: &mut Notes) -> Option<OcpiS
 /// The Location-level fields; `None` (with a note) when the record cannot have a Location.
 fn location_fields(
     r: &PullEvseDataRecord,
-    t: &Tables,
+    t: &'static Tables,
     ctx: &MappingCtx,
     notes: &mut Notes,
 ) -> Result<Option<LocationFields>, MappingError> {
@@ -713,12 +785,12 @@ fn location_fields(
             .and_then(|l| match t.accessibility_location.to_ocpi(l) {
                 Entry::Mapped(target) => {
                     if let Some(loss) = &target.loss {
-                        notes.add("AccessibilityLocation", loss.clone());
+                        notes.add("AccessibilityLocation", loss.as_str());
                     }
                     Some(target.value.clone())
                 }
                 Entry::Unmappable(u) => {
-                    notes.add("AccessibilityLocation", u.reason.clone());
+                    notes.add("AccessibilityLocation", u.reason.as_str());
                     None
                 }
                 Entry::NotListed => {
@@ -1107,7 +1179,7 @@ fn image(r: &PullEvseDataRecord, notes: &mut Notes) -> Option<Vec<Image>> {
 /// `Accessibility` -> (`publish`, `parking_restrictions`) (§1.2, P18).
 fn accessibility(
     r: &PullEvseDataRecord,
-    t: &Tables,
+    t: &'static Tables,
     notes: &mut Notes,
 ) -> (bool, Option<Vec<ParkingRestriction>>) {
     let Some(a) = &r.accessibility else {
@@ -1116,7 +1188,7 @@ fn accessibility(
     match (a, t.accessibility.to_ocpi(a)) {
         (_, Entry::Mapped(target)) => {
             if let Some(loss) = &target.loss {
-                notes.add("Accessibility", loss.clone());
+                notes.add("Accessibility", loss.as_str());
             }
             (true, Some(vec![target.value.clone()]))
         }
@@ -1129,7 +1201,7 @@ fn accessibility(
             (false, None)
         }
         (_, Entry::Unmappable(u)) => {
-            notes.add("Accessibility", u.reason.clone());
+            notes.add("Accessibility", u.reason.as_str());
             (true, None)
         }
         (_, Entry::NotListed) => {
@@ -1140,7 +1212,11 @@ fn accessibility(
 }
 
 /// `AuthenticationModes`, `PaymentOptions`, `ValueAddedServices` -> `capabilities` (§1.2, P19).
-fn capabilities(r: &PullEvseDataRecord, t: &Tables, notes: &mut Notes) -> Option<Vec<Capability>> {
+fn capabilities(
+    r: &PullEvseDataRecord,
+    t: &'static Tables,
+    notes: &mut Notes,
+) -> Option<Vec<Capability>> {
     let mut out: Vec<Capability> = Vec::new();
     let mut push = |c: &Capability| {
         if !out.contains(c) {
@@ -1152,11 +1228,11 @@ fn capabilities(r: &PullEvseDataRecord, t: &Tables, notes: &mut Notes) -> Option
         match t.authentication_modes.to_ocpi(m) {
             Entry::Mapped(target) => {
                 if let Some(loss) = &target.loss {
-                    notes.add(&field, loss.clone());
+                    notes.add(&field, loss.as_str());
                 }
                 push(&target.value);
             }
-            Entry::Unmappable(u) => notes.add(&field, u.reason.clone()),
+            Entry::Unmappable(u) => notes.add(&field, u.reason.as_str()),
             Entry::NotListed => notes.add(&field, format!("'{m}' is not an OICP value")),
         }
     }
@@ -1171,11 +1247,11 @@ fn capabilities(r: &PullEvseDataRecord, t: &Tables, notes: &mut Notes) -> Option
         match t.payment_options.to_ocpi(p) {
             Entry::Mapped(target) => {
                 if let Some(loss) = &target.loss {
-                    notes.add(&field, loss.clone());
+                    notes.add(&field, loss.as_str());
                 }
                 push(&target.value);
             }
-            Entry::Unmappable(u) => notes.add(&field, u.reason.clone()),
+            Entry::Unmappable(u) => notes.add(&field, u.reason.as_str()),
             Entry::NotListed => notes.add(&field, format!("'{p}' is not an OICP value")),
         }
     }
@@ -1195,7 +1271,7 @@ fn capabilities(r: &PullEvseDataRecord, t: &Tables, notes: &mut Notes) -> Option
 /// `Plugs` x `ChargingFacilities` -> connectors (§1.1, §1.3, P3, P13, P15).
 fn map_connectors(
     r: &PullEvseDataRecord,
-    t: &Tables,
+    t: &'static Tables,
     last_updated: &DateTime,
     notes: &mut Notes,
 ) -> Result<Vec<Connector>, MappingError> {
@@ -1207,7 +1283,7 @@ fn map_connectors(
         .map(|(i, plug)| match t.plugs.to_ocpi(plug) {
             Entry::Mapped(target) => {
                 if let Some(loss) = &target.loss {
-                    notes.add(&format!("Plugs[{i}]"), loss.clone());
+                    notes.add(&format!("Plugs[{i}]"), loss.as_str());
                 }
                 Some(&target.value)
             }
@@ -1251,7 +1327,7 @@ fn map_connectors(
         {
             Some(Entry::Mapped(target)) => {
                 if let Some(loss) = &target.loss {
-                    notes.add(&format!("{f_field}.PowerType"), loss.clone());
+                    notes.add(&format!("{f_field}.PowerType"), loss.as_str());
                 }
                 Some(target.value.clone())
             }
@@ -1554,7 +1630,7 @@ mod tests {
     #[test]
     fn dropped_duplicates_and_din_operators_are_noted() {
         let mut din = record("DE*ABC*E9", None, None);
-        din.operator_id = OperatorId::parse("+49*536").unwrap();
+        din.operator_id = crate::oicp::v23::ids::OperatorId::parse("+49*536").unwrap();
         let records = [
             record("DE*ABC*E1", None, Some("S1")),
             record("DEABCE1", None, Some("S1")),

@@ -31,7 +31,8 @@ impl Notes {
     /// Notes a loss at `field` (relative to the prefix; empty for the prefix itself).
     pub(super) fn add(&mut self, field: &str, reason: impl Into<String>) {
         let path = self.path(field);
-        self.losses.push(LossNote::new(path, reason));
+        self.losses
+            .push(LossNote::new(path, Into::<String>::into(reason)));
     }
 
     /// Notes a loss at `field` when `lost` holds.

@@ -203,7 +203,7 @@ const NO_METER: &str = "OCPI Sessions have no meter readings";
 /// A loss note at `path` when `present`.
 pub(crate) fn note_if(losses: &mut Vec<LossNote>, present: bool, path: &str, reason: &str) {
     if present {
-        losses.push(LossNote::new(path, reason));
+        losses.push(LossNote::new(path, reason.to_owned()));
     }
 }
 

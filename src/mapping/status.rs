@@ -72,7 +72,10 @@ fn loaded(path: &str) -> Result<&'static super::tables::Tables, MappingError> {
 fn with_loss<T>(value: T, path: &str, loss: Option<&str>) -> Mapped<T> {
     Mapped {
         value,
-        losses: loss.map(|l| LossNote::new(path, l)).into_iter().collect(),
+        losses: loss
+            .map(|l| LossNote::new(path, l.to_owned()))
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -22,6 +22,11 @@
 //!   2 for a bad configuration, a database in memory or a database file that does not exist.
 //! * `roambridge ocpi token-a|register|connections|update|unregister`: OCPI credentials of a
 //!   running node through its admin API (see `cli/ocpi.rs`).
+//! * `roambridge translate oicp-to-ocpi|ocpi-to-oicp <kind> <FILE|-> [--report FILE]
+//!   [--now RFC3339]`: see [`crate::translate`] for the kinds and forms; JSON on standard
+//!   output, loss notes on standard error (`path: reason`) or in the report. Exit codes: 0,
+//!   1 invalid input (`error: <JSON path>: <problem>` lines on standard error), 2 usage, a kind
+//!   not available yet, an unreadable file.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -73,6 +78,37 @@ enum Command {
         #[command(subcommand)]
         command: ocpi::OcpiCommand,
     },
+    /// Translate a document between OICP 2.3 and OCPI 2.2.1 (JSON on standard output, loss
+    /// notes on standard error or in --report).
+    Translate {
+        #[command(subcommand)]
+        direction: TranslateCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TranslateCommand {
+    /// OICP 2.3 in, OCPI 2.2.1 out.
+    OicpToOcpi(TranslateArgs),
+    /// OCPI 2.2.1 in, OICP 2.3 out.
+    OcpiToOicp(TranslateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TranslateArgs {
+    /// What the document holds: evse-data (also spelled locations), evse-status, cdr, tokens,
+    /// tariffs.
+    kind: String,
+    /// The JSON file, or `-` for standard input.
+    file: PathBuf,
+    /// Write the loss notes to this file as a JSON array of {"path", "reason"} instead of
+    /// standard error.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// "Now" (RFC 3339) for values the input does not date (e.g. `last_updated` of records
+    /// without `lastUpdate`); default: the clock. For reproducible output.
+    #[arg(long)]
+    now: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +210,116 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
         } => explain_route(&operation, &partner, &config, out, err),
         Command::Outbox { command } => outbox(&command, out, err),
         Command::Ocpi { command } => ocpi::run(&command, out, err),
+        Command::Translate { direction } => {
+            let (direction, args) = match direction {
+                TranslateCommand::OicpToOcpi(a) => (crate::translate::Direction::OicpToOcpi, a),
+                TranslateCommand::OcpiToOicp(a) => (crate::translate::Direction::OcpiToOicp, a),
+            };
+            translate(direction, &args, out, err)
+        }
+    }
+}
+
+/// `roambridge translate`: exit 0 on success, 1 for invalid input (one `error: path: message`
+/// line per defect on standard error) or a failed mapping, 2 for an unknown kind, a kind not
+/// available yet, an unreadable file, a bad `--now` or output that cannot be written. The
+/// report file is removed when the translation fails (it would be incomplete).
+fn translate(
+    direction: crate::translate::Direction,
+    args: &TranslateArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> ExitCode {
+    use crate::translate::io::{JsonReport, NoteLines};
+    use crate::translate::{Kind, TranslateError};
+
+    let Some(kind) = Kind::from_name(&args.kind) else {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        let _ = writeln!(
+            err,
+            "error: unknown kind '{}'; kinds: {} (locations is evse-data)",
+            args.kind,
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    if crate::translate::translator(direction, kind).is_none() {
+        let _ = writeln!(
+            err,
+            "error: translate {direction} {kind} is not available yet"
+        );
+        return ExitCode::from(2);
+    }
+    let now = match args
+        .now
+        .as_deref()
+        .map(chrono::DateTime::parse_from_rfc3339)
+    {
+        None => chrono::Utc::now(),
+        Some(Ok(t)) => t.with_timezone(&chrono::Utc),
+        Some(Err(e)) => {
+            let _ = writeln!(err, "error: --now is not an RFC 3339 date-time: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let ctx = crate::mapping::MappingCtx::new(now);
+    let input = match read_input(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot read {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let result = if let Some(path) = &args.report {
+        {
+            let report = std::fs::File::create(path)
+                .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
+                .and_then(JsonReport::start);
+            let mut report = match report {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            };
+            let result =
+                crate::translate::translate(direction, kind, &input, &ctx, out, &mut report);
+            let result = result.and_then(|()| Ok(report.finish().map(drop)?));
+            if result.is_err() {
+                let _ = std::fs::remove_file(path);
+            }
+            result
+        }
+    } else {
+        let mut notes = NoteLines(std::io::BufWriter::new(&mut *err));
+        let result = crate::translate::translate(direction, kind, &input, &ctx, out, &mut notes);
+        result.and_then(|()| Ok(notes.0.flush()?))
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(TranslateError::Invalid(errors)) => {
+            for e in &errors {
+                let _ = writeln!(err, "error: {e}");
+            }
+            let _ = writeln!(
+                err,
+                "invalid {} input: {} error(s)",
+                match direction {
+                    crate::translate::Direction::OicpToOcpi => "OICP",
+                    crate::translate::Direction::OcpiToOicp => "OCPI",
+                },
+                errors.len()
+            );
+            ExitCode::FAILURE
+        }
+        Err(e @ TranslateError::Mapping(_)) => {
+            let _ = writeln!(err, "error: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

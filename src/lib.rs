@@ -14,6 +14,7 @@
 //! * [`node`]: the actix-web node: OICP routes, operation logic, delivery worker, admin API.
 //! * [`store`]: `SQLite` (rusqlite, WAL, migrations) with the durable outbox, off the executor.
 //! * [`mapping`]: pure OICP <-> OCPI mapping functions and the value tables in `mappings/`.
+//! * [`translate`]: whole documents OICP <-> OCPI for `roambridge translate`, streamed.
 //! * [`cli`]: the command line (`run`, `oicp validate|operations`, `routes explain`, `outbox`).
 //!
 //! Still to come with the same dependency rule (wire types and mappings do no IO): the rest of
@@ -30,3 +31,4 @@ pub mod peer;
 pub mod routing;
 pub mod store;
 pub mod tls;
+pub mod translate;

@@ -14,9 +14,17 @@
 //! * A conversion that cannot produce a value returns [`MappingError`] with the field path and
 //!   the reason (from the table where the table lists the value as unmappable).
 
+pub mod authorize;
+pub mod cdr;
+pub mod command;
 pub mod evse_location;
+pub mod location_evse;
+mod notes;
+pub mod session;
 pub mod status;
 pub mod tables;
+pub mod tariff;
+pub mod token;
 
 use chrono::{DateTime, FixedOffset, Utc};
 

@@ -21,6 +21,7 @@ const CASES: &[&str] = &[
     "pool_two_stations",
     "din_operator",
     "unmappable_plug",
+    "plug_facility_pairing",
 ];
 
 fn dir(case: &str) -> PathBuf {

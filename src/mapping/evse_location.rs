@@ -27,8 +27,10 @@
 //!
 //! # Connectors (§1.1, P3)
 //! One connector per plug, id = 1-based plug index. Plug `i` is paired with
-//! `ChargingFacilities[i]` when both lists have the same length; else every connector takes the
-//! most powerful facility (the first on a tie) and the other facilities are noted as lost.
+//! `ChargingFacilities[i]` when both lists have the same length; else each plug takes the most
+//! powerful facility of the power type its plug implies (CCS: DC, Schuko: AC 1-phase), else of
+//! the same current (AC/DC), else the most powerful of all (the first on a tie); facilities no
+//! connector takes are noted as lost (see `pairing`).
 //! `max_voltage` is the facility's voltage, else 230 V (AC) or 400 V (DC); `max_amperage` the
 //! facility's amperage, else power / (voltage × phases), else 16 A (AC) or 50 A (DC); every
 //! assumed value gets a note. `max_electric_power` is the facility's kW × 1000.
@@ -59,10 +61,11 @@
 //!   placeholder in real feeds and is ignored.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rust_decimal::prelude::ToPrimitive;
 
-use super::tables::{Entry, Tables, tables};
+use super::tables::{ConnectorSpec, Entry, Tables, tables};
 use super::{LossNote, Mapped, MappingCtx, MappingError};
 use crate::ocpi::v221::ids::CiString;
 use crate::ocpi::v221::ids::{ConnectorId, CountryCode, EvseId, EvseUid, LocationId, PartyId};
@@ -89,52 +92,129 @@ fn record_path(index: usize) -> String {
 }
 
 /// OICP pulled EVSE data -> OCPI Locations (see the module documentation for the policy).
+///
+/// Holds every Location at once; [`LocationGrouper`] does the same work record by record and
+/// hands the Locations out one at a time (for large dumps).
 pub fn evse_data_to_locations(
     records: &[PullEvseDataRecord],
     ctx: &MappingCtx,
 ) -> Result<Mapped<Vec<Location>>, MappingError> {
-    let t = tables().map_err(|e| {
-        MappingError::new(
-            "EvseDataRecord",
-            format!("the mapping tables are broken: {e}"),
-        )
-    })?;
-    let mut losses = Vec::new();
-    let mut groups: Vec<Group> = Vec::new();
-    let mut group_of: HashMap<String, usize> = HashMap::new();
-    let mut seen_evse: HashMap<String, usize> = HashMap::new();
-    for (index, record) in records.iter().enumerate() {
+    let mut grouper = LocationGrouper::new(ctx)?;
+    for record in records {
+        grouper.push(record)?;
+    }
+    let losses = grouper.take_losses();
+    let locations = grouper.finish().collect::<Result<Vec<_>, _>>()?;
+    Ok(Mapped {
+        value: locations,
+        losses,
+    })
+}
+
+/// The streaming form of [`evse_data_to_locations`]: records go in one at a time
+/// ([`LocationGrouper::push`]; the record can be dropped right after), loss notes can be taken
+/// out as they arise ([`LocationGrouper::take_losses`]), and [`LocationGrouper::finish`] yields
+/// the Locations one by one, in the order of their first record.
+///
+/// A Location is complete only after the last record, so the grouper holds the mapped EVSEs of
+/// every Location (not the input records, and not a serialized copy) until `finish`.
+#[derive(Debug)]
+pub struct LocationGrouper<'c> {
+    t: &'static Tables,
+    ctx: &'c MappingCtx,
+    next_index: usize,
+    groups: Vec<Group>,
+    group_of: FnvMap<usize>,
+    seen_evse: FnvMap<usize>,
+    losses: Vec<LossNote>,
+}
+
+/// A map keyed by our own (not attacker-chosen hash-flooding) key text, hashed with FNV-1a:
+/// cheaper than the default `SipHash` for the grouper's short keys.
+type FnvMap<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+
+/// 64-bit FNV-1a as a [`Hasher`].
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(FNV_OFFSET)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(FNV_PRIME);
+        }
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+impl<'c> LocationGrouper<'c> {
+    /// An empty grouper; fails only when the value tables are broken.
+    pub fn new(ctx: &'c MappingCtx) -> Result<Self, MappingError> {
+        let t = tables().map_err(|e| {
+            MappingError::new(
+                "EvseDataRecord",
+                format!("the mapping tables are broken: {e}"),
+            )
+        })?;
+        Ok(Self {
+            t,
+            ctx,
+            next_index: 0,
+            groups: Vec::new(),
+            group_of: FnvMap::default(),
+            seen_evse: FnvMap::default(),
+            losses: Vec::new(),
+        })
+    }
+
+    /// Maps the next record (its path is `EvseDataRecord[n]`, `n` counting the records pushed
+    /// so far) into its Location.
+    pub fn push(&mut self, record: &PullEvseDataRecord) -> Result<(), MappingError> {
+        let index = self.next_index;
+        self.next_index += 1;
         let path = record_path(index);
         let mut notes = Notes::new(&path);
-        let Some(mapped) = map_record(record, index, t, ctx, &mut notes)? else {
-            losses.append(&mut notes.losses);
-            continue;
+        let Some(mapped) = map_record(record, index, self.t, self.ctx, &mut notes)? else {
+            self.losses.append(&mut notes.losses);
+            return Ok(());
         };
         let evse_key = format!("{}|{}", mapped.operator, record.evse_id.normalized());
-        if let Some(first) = seen_evse.get(&evse_key) {
-            losses.push(LossNote::new(
+        if let Some(first) = self.seen_evse.get(&evse_key) {
+            self.losses.push(LossNote::new(
                 format!("{path}.EvseID"),
                 format!("duplicate of EvseDataRecord[{first}]; the record is left out"),
             ));
-            continue;
+            return Ok(());
         }
-        seen_evse.insert(evse_key, index);
-        losses.append(&mut notes.losses);
+        self.seen_evse.insert(evse_key, index);
+        self.losses.append(&mut notes.losses);
         let key = format!("{}|{}", mapped.operator, mapped.group_key);
-        if let Some(&g) = group_of.get(&key) {
-            let group = &mut groups[g];
+        if let Some(&g) = self.group_of.get(&key) {
+            let group = &mut self.groups[g];
             compare_location_fields(
                 &group.fields,
                 &mapped.fields,
                 &path,
                 group.first,
-                &mut losses,
+                &mut self.losses,
             );
             group.publish &= mapped.publish;
             group.evses.push(mapped.evse);
         } else {
-            group_of.insert(key, groups.len());
-            groups.push(Group {
+            self.group_of.insert(key, self.groups.len());
+            self.groups.push(Group {
                 first: index,
                 location_id: mapped.location_id,
                 country_code: mapped.country_code,
@@ -144,15 +224,24 @@ pub fn evse_data_to_locations(
                 evses: vec![mapped.evse],
             });
         }
+        Ok(())
     }
-    let locations = groups
-        .into_iter()
-        .map(Group::into_location)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Mapped {
-        value: locations,
-        losses,
-    })
+
+    /// The loss notes since the last call, in the order they arose.
+    pub fn take_losses(&mut self) -> Vec<LossNote> {
+        std::mem::take(&mut self.losses)
+    }
+
+    /// The number of Locations so far.
+    pub fn location_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The Locations, one by one in the order of their first record. Loss notes not taken
+    /// before are dropped with the grouper: call [`LocationGrouper::take_losses`] first.
+    pub fn finish(self) -> impl Iterator<Item = Result<Location, MappingError>> {
+        self.groups.into_iter().map(Group::into_location)
+    }
 }
 
 /// OICP pushed EVSE data (one operator) -> OCPI Locations: the push's records as the HBS would
@@ -220,6 +309,7 @@ struct MappedRecord {
 }
 
 /// The records of one Location.
+#[derive(Debug)]
 struct Group {
     first: usize,
     location_id: String,
@@ -533,12 +623,9 @@ pub fn evse_uid(evse_id: &str) -> String {
 
 /// 64-bit FNV-1a of the text, as 16 lower-case hex digits.
 fn fnv_hex(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    let mut hash = Fnv::default();
+    hash.write(text.as_bytes());
+    format!("{:016x}", hash.finish())
 }
 
 /// `OcpiString<N>` of `s`, truncated to `N` characters with a note when longer.
@@ -1113,35 +1200,50 @@ fn map_connectors(
     notes: &mut Notes,
 ) -> Result<Vec<Connector>, MappingError> {
     let facilities = &r.charging_facilities;
-    let (paired, strongest) = pairing(r, notes);
-    let mut out = Vec::new();
-    for (i, plug) in r.plugs.iter().enumerate() {
-        let plug_field = format!("Plugs[{i}]");
-        let spec = match t.plugs.to_ocpi(plug) {
+    let specs: Vec<Option<&ConnectorSpec>> = r
+        .plugs
+        .iter()
+        .enumerate()
+        .map(|(i, plug)| match t.plugs.to_ocpi(plug) {
             Entry::Mapped(target) => {
                 if let Some(loss) = &target.loss {
-                    notes.add(&plug_field, loss.clone());
+                    notes.add(&format!("Plugs[{i}]"), loss.clone());
                 }
-                &target.value
+                Some(&target.value)
             }
             Entry::Unmappable(u) => {
-                notes.add(&plug_field, format!("'{plug}': {}", u.reason));
-                continue;
+                notes.add(&format!("Plugs[{i}]"), format!("'{plug}': {}", u.reason));
+                None
             }
             Entry::NotListed => {
                 notes.add(
-                    &plug_field,
+                    &format!("Plugs[{i}]"),
                     format!("'{plug}' is not an OICP plug; dropped"),
                 );
-                continue;
+                None
             }
-        };
-        let j = if paired { i } else { strongest };
-        let f_field = format!("ChargingFacilities[{j}]");
-        let Some(facility) = facilities.get(j) else {
+        })
+        .collect();
+    let facility_types: Vec<Option<&PowerType>> = facilities
+        .iter()
+        .map(
+            |f| match f.power_type.as_ref().map(|p| t.power_types.to_ocpi(p)) {
+                Some(Entry::Mapped(target)) => Some(&target.value),
+                _ => None,
+            },
+        )
+        .collect();
+    let chosen = pairing(r, &specs, &facility_types, notes);
+    let mut modes_noted = vec![false; facilities.len()];
+    let mut out = Vec::with_capacity(specs.len());
+    for (i, (spec, j)) in specs.iter().zip(chosen).enumerate() {
+        let Some(spec) = spec else { continue };
+        let plug_field = format!("Plugs[{i}]");
+        let Some((j, facility)) = j.and_then(|j| Some((j, facilities.get(j)?))) else {
             notes.add(&plug_field, "no charging facility; dropped");
             continue;
         };
+        let f_field = format!("ChargingFacilities[{j}]");
         let power_type = match facility
             .power_type
             .as_ref()
@@ -1173,7 +1275,7 @@ fn map_connectors(
             .charging_modes
             .as_ref()
             .is_some_and(|m| !m.is_empty())
-            && (paired || i == 0)
+            && !std::mem::replace(&mut modes_noted[j], true)
         {
             notes.add(
                 &format!("{f_field}.ChargingModes"),
@@ -1198,35 +1300,73 @@ fn map_connectors(
     Ok(out)
 }
 
-/// Whether plugs and facilities pair by index, and the most powerful facility (the first on a
-/// tie), which every connector takes otherwise; notes the facilities that are then lost.
-fn pairing(r: &PullEvseDataRecord, notes: &mut Notes) -> (bool, usize) {
+/// Whether two OCPI power types are both AC or both DC.
+fn same_current(a: &PowerType, b: &PowerType) -> bool {
+    (*a == PowerType::Dc) == (*b == PowerType::Dc)
+}
+
+/// The facility each plug takes (§1.1, §9 P3); notes the facilities no plug takes.
+///
+/// Equal counts pair by index. Otherwise OICP does not say which plug uses which facility, and
+/// each plug takes, in this order of preference (the most powerful of the candidates, the first
+/// on a tie):
+/// 1. a facility whose power type is the one the plug implies (plug table `power_type`: CCS
+///    and `CHAdeMO` are DC, domestic sockets single-phase AC);
+/// 2. a facility of the same current (AC or DC) as the plug implies;
+/// 3. any facility (also for plugs that imply nothing, such as Type 2).
+///
+/// A facility without a known power type counts only for step 3. Decision: a facility no plug
+/// takes is not carried (noted); a facility several plugs take is shared by their connectors.
+fn pairing(
+    r: &PullEvseDataRecord,
+    specs: &[Option<&ConnectorSpec>],
+    facility_types: &[Option<&PowerType>],
+    notes: &mut Notes,
+) -> Vec<Option<usize>> {
     let facilities = &r.charging_facilities;
-    let paired = facilities.len() == r.plugs.len();
-    let strongest = facilities
-        .iter()
-        .enumerate()
-        .fold(
-            None::<(usize, &ChargingFacility)>,
-            |best, (i, f)| match best {
-                Some((_, b)) if b.power >= f.power => best,
-                _ => Some((i, f)),
-            },
-        )
-        .map_or(0, |(i, _)| i);
-    if !paired {
-        for j in (0..facilities.len()).filter(|j| *j != strongest) {
-            notes.add(
-                &format!("ChargingFacilities[{j}]"),
-                format!(
-                    "{} plugs and {} facilities cannot be paired: every connector takes ChargingFacilities[{strongest}], the most powerful; this facility is not carried",
-                    r.plugs.len(),
-                    facilities.len()
-                ),
-            );
-        }
+    if facilities.len() == specs.len() {
+        return (0..specs.len()).map(Some).collect();
     }
-    (paired, strongest)
+    // The most powerful facility among those `accept` admits (the first on a tie).
+    let strongest = |accept: &dyn Fn(usize) -> bool| {
+        facilities
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| accept(*j))
+            .fold(
+                None::<(usize, &ChargingFacility)>,
+                |best, (j, f)| match best {
+                    Some((_, b)) if b.power >= f.power => best,
+                    _ => Some((j, f)),
+                },
+            )
+            .map(|(j, _)| j)
+    };
+    let chosen: Vec<Option<usize>> = specs
+        .iter()
+        .map(|spec| {
+            let implied = (*spec)?.power_type.as_ref();
+            implied
+                .and_then(|p| strongest(&|j| facility_types[j] == Some(p)))
+                .or_else(|| {
+                    implied.and_then(|p| {
+                        strongest(&|j| facility_types[j].is_some_and(|f| same_current(f, p)))
+                    })
+                })
+                .or_else(|| strongest(&|_| true))
+        })
+        .collect();
+    for j in (0..facilities.len()).filter(|j| !chosen.contains(&Some(*j))) {
+        notes.add(
+            &format!("ChargingFacilities[{j}]"),
+            format!(
+                "{} plugs and {} facilities cannot be paired by index: each connector takes the facility matching its plug's power type, else the most powerful; no connector takes this facility, so it is not carried",
+                r.plugs.len(),
+                facilities.len()
+            ),
+        );
+    }
+    chosen
 }
 
 /// (`max_voltage`, `max_amperage`, `max_electric_power`) of a facility (§1.2, P13).

@@ -4,14 +4,14 @@
 use serde_json::{Value, json};
 
 use crate::harness::{CPO, Node, OcpiNode, cpo_id, emp_id, ocpi, token};
-use crate::oicp_harness::Double;
+use crate::oicp_harness::{Double, post};
 
 /// An EMP node with a backend double, and a CPO node registered with it (the EMP registered
 /// with the CPO); returns them and the token the CPO presents to the EMP.
 pub async fn pair() -> (Node, Node, Double, String) {
     let backend = Double::start().await;
     let emp = Node::start(&format!(
-        "[[party]]\nrole = \"emp\"\nid = \"DE-GDF\"\nname = \"GDF Mobility\"\nbackend = \"{}\"\n",
+        "[[party]]\nrole = \"emp\"\nid = \"DE-GDF\"\nname = \"GDF Mobility\"\nbackend = \"{}\"\nbackend_token = \"{BACKEND}\"\n",
         backend.url()
     ))
     .await;
@@ -47,6 +47,9 @@ pub fn location(id: &str, at: &str) -> Value {
 fn url(emp: &Node, path: &str) -> String {
     emp.at(&format!("/ocpi/2.2.1/receiver/{path}"))
 }
+
+/// The token the EMP backend presents to its node.
+pub const BACKEND: &str = "emp-backend-token";
 
 const T0: &str = "2024-03-01T10:00:00Z";
 const T1: &str = "2024-03-01T11:00:00Z";
@@ -396,4 +399,85 @@ async fn cdrs_are_stored_answered_with_their_location_and_forwarded_over_oicp() 
     assert_eq!(missing.status, 404);
     actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(backend.received_at("charge-detail-record").len(), 1);
+}
+
+#[actix_web::test]
+async fn pushed_locations_are_pulled_by_the_emp_backend_over_oicp() {
+    let (emp, _cpo, _backend, tok) = pair().await;
+    let mut loc = location("LOC1", T0);
+    loc["evses"]
+        .as_array_mut()
+        .unwrap()
+        .push(evse("LOC1-E2", "DE*GEF*ELOC1*2", T0));
+    let put = ocpi("PUT", &url(&emp, "locations/DE/GEF/LOC1"), &tok, Some(loc)).await;
+    assert_eq!(put.status, 201, "{put:?}");
+    let patch = ocpi(
+        "PATCH",
+        &url(&emp, "locations/DE/GEF/LOC1/LOC1-E1"),
+        &tok,
+        Some(json!({"status": "CHARGING", "last_updated": T1})),
+    )
+    .await;
+    assert_eq!(patch.status, 200, "{patch:?}");
+
+    let pull = |path: &str, body: Value| {
+        let u = format!("{}{path}", emp.url());
+        async move { post(&u, Some(BACKEND), &body).await }
+    };
+    let data = pull(
+        "/evsepull/v23/providers/DE-GDF/data-records",
+        json!({"ProviderID": "DE-GDF", "GeoCoordinatesResponseFormat": "Google"}),
+    )
+    .await;
+    assert_eq!(data.status, 200, "{:?}", data.body);
+    assert_eq!(data.body["totalElements"], 2, "{:?}", data.body);
+    let records = data.body["content"].as_array().unwrap();
+    let mut ids: Vec<&str> = records
+        .iter()
+        .map(|r| r["EvseID"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["DE*GEF*ELOC1*1", "DE*GEF*ELOC1*2"]);
+    assert_eq!(records[0]["OperatorID"], "DE*GEF");
+    assert_eq!(records[0]["Address"]["City"], "Berlin");
+
+    let status = pull(
+        "/evsepull/v21/providers/DE-GDF/status-records",
+        json!({"ProviderID": "DE-GDF"}),
+    )
+    .await;
+    assert_eq!(status.status, 200, "{:?}", status.body);
+    let operators = status.body["EvseStatuses"]["OperatorEvseStatus"]
+        .as_array()
+        .unwrap();
+    let evses = operators[0]["EvseStatusRecord"].as_array().unwrap();
+    let of = |id: &str| {
+        evses
+            .iter()
+            .find(|r| r["EvseID"] == id)
+            .map(|r| r["EvseStatus"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        of("DE*GEF*ELOC1*1").as_deref(),
+        Some("Occupied"),
+        "{evses:?}"
+    );
+    assert_eq!(of("DE*GEF*ELOC1*2").as_deref(), Some("Available"));
+
+    // An EVSE removed on the OCPI side leaves the OICP data.
+    let removed = ocpi(
+        "PATCH",
+        &url(&emp, "locations/DE/GEF/LOC1/LOC1-E2"),
+        &tok,
+        Some(json!({"status": "REMOVED", "last_updated": T1})),
+    )
+    .await;
+    assert_eq!(removed.status, 200, "{removed:?}");
+    let data = pull(
+        "/evsepull/v23/providers/DE-GDF/data-records",
+        json!({"ProviderID": "DE-GDF", "GeoCoordinatesResponseFormat": "Google"}),
+    )
+    .await;
+    assert_eq!(data.body["totalElements"], 1, "{:?}", data.body);
+    assert_eq!(data.body["content"][0]["EvseID"], "DE*GEF*ELOC1*1");
 }

@@ -20,6 +20,7 @@
 pub mod cdrs;
 pub mod forward;
 pub mod locations;
+pub mod offer;
 pub mod sessions;
 
 use std::sync::Arc;

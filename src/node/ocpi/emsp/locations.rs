@@ -280,21 +280,22 @@ async fn write(
         client.owner(&target.cc, &target.pid)?;
         let change = change_of(&body, &target, patch)?;
         let key = target.key();
-        let written = modify(&state, key, move |stored| {
+        let (written, stored) = modify(&state, key, move |stored| {
             let (value, written) = apply(stored.as_ref().map(|r| &r.json), &target, &change)?;
-            let record = value
-                .map(|json| {
-                    let at = updated_at(&json).map_or(0, |d| d.value().timestamp_millis());
-                    EmspRecord {
-                        last_updated: at,
-                        json,
-                    }
-                })
-                .filter(|_| written != Written::Stale);
-            Ok((record, written))
+            let record = value.map(|json| {
+                let at = updated_at(&json).map_or(0, |d| d.value().timestamp_millis());
+                EmspRecord {
+                    last_updated: at,
+                    json,
+                }
+            });
+            let kept = record.as_ref().map(|r| r.json.clone());
+            Ok((record, (written, kept)))
         })
         .await?;
-        if written == Written::Stale {
+        if let Some(location) = stored.as_ref().map(typed::<Location>).transpose()? {
+            super::offer::location_changed(&state, &location).await;
+        } else {
             tracing::info!("an older Location version was acknowledged and not applied");
         }
         Ok(Reply::with_status::<()>(written.http(), None).routing(&client.routing.reversed()))

@@ -13,6 +13,7 @@ mod harness;
 mod oicp_harness;
 
 mod client;
+mod emsp_pull;
 mod emsp_receiver;
 mod handshake;
 mod tolerance;

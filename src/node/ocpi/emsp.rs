@@ -7,8 +7,8 @@
 //!   interfaces. The `{country_code}/{party_id}` of a URL must be one of the client's CPO
 //!   roles (HTTP 404 with 2001 otherwise, §1.9), and the ids in a body must equal the URL's
 //!   (2001). The addressed own party is the EMSP the `OCPI-to-*` headers name, or the only one.
-//! * **Stale writes.** A PUT or PATCH whose `last_updated` is older than the stored object's is
-//!   acknowledged (1000) and not applied: a delayed retry must not undo a newer state (the spec
+//! * **Stale writes.** A PUT or PATCH whose `last_updated` is older than the stored object's,
+//!   or that changes nothing, is acknowledged (1000) and not applied: a delayed retry must not undo a newer state (the spec
 //!   is silent; §1.11 makes `last_updated` the object's version).
 //! * **Unknown objects.** A PATCH of a Location, EVSE or Connector we do not hold, and a PUT
 //!   of an EVSE or Connector under a Location (or EVSE) we do not hold, answer 2003 (unknown
@@ -21,6 +21,7 @@ pub mod cdrs;
 pub mod forward;
 pub mod locations;
 pub mod offer;
+pub mod pull;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -136,7 +137,7 @@ pub enum Written {
     Created,
     /// An existing object changed.
     Updated,
-    /// Older than what is stored: not applied.
+    /// Older than what is stored, or no change to it: not applied.
     Stale,
 }
 

@@ -268,6 +268,38 @@ fn change_of(body: &[u8], target: &Target, patch: bool) -> Result<Change, OcpiEr
     })
 }
 
+/// Applies `change` at `target` in one transaction and offers the stored Location over OICP.
+pub async fn store(
+    state: &NodeState,
+    target: Target,
+    change: Change,
+) -> Result<Written, OcpiError> {
+    let key = target.key();
+    let (written, stored) = modify(state, key, move |stored| {
+        let old = stored.as_ref().map(|r| &r.json);
+        let (value, written) = apply(old, &target, &change)?;
+        if value.is_some() && value.as_ref() == old {
+            return Ok((None, (Written::Stale, None)));
+        }
+        let record = value.map(|json| {
+            let at = updated_at(&json).map_or(0, |d| d.value().timestamp_millis());
+            EmspRecord {
+                last_updated: at,
+                json,
+            }
+        });
+        let kept = record.as_ref().map(|r| r.json.clone());
+        Ok((record, (written, kept)))
+    })
+    .await?;
+    if let Some(location) = stored.as_ref().map(typed::<Location>).transpose()? {
+        super::offer::location_changed(state, &location).await;
+    } else {
+        tracing::info!("an older Location version was acknowledged and not applied");
+    }
+    Ok(written)
+}
+
 async fn write(
     req: HttpRequest,
     body: web::Bytes,
@@ -279,25 +311,7 @@ async fn write(
         let target = Target::of(&req);
         client.owner(&target.cc, &target.pid)?;
         let change = change_of(&body, &target, patch)?;
-        let key = target.key();
-        let (written, stored) = modify(&state, key, move |stored| {
-            let (value, written) = apply(stored.as_ref().map(|r| &r.json), &target, &change)?;
-            let record = value.map(|json| {
-                let at = updated_at(&json).map_or(0, |d| d.value().timestamp_millis());
-                EmspRecord {
-                    last_updated: at,
-                    json,
-                }
-            });
-            let kept = record.as_ref().map(|r| r.json.clone());
-            Ok((record, (written, kept)))
-        })
-        .await?;
-        if let Some(location) = stored.as_ref().map(typed::<Location>).transpose()? {
-            super::offer::location_changed(&state, &location).await;
-        } else {
-            tracing::info!("an older Location version was acknowledged and not applied");
-        }
+        let written = store(&state, target, change).await?;
         Ok(Reply::with_status::<()>(written.http(), None).routing(&client.routing.reversed()))
     }
     .await;

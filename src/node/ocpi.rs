@@ -96,6 +96,12 @@ pub const MODULES: &[Module] = &[
         path: "receiver/cdrs",
         configure: emsp::cdrs::configure,
     },
+    Module {
+        identifier: "tokens",
+        role: InterfaceRole::Sender,
+        path: "tokens",
+        configure: emsp::tokens::configure,
+    },
 ];
 
 /// An own party as OCPI sees it.

@@ -169,6 +169,60 @@ impl Store {
     }
 }
 
+/// A page of one provider's pushed authentication data (for the OCPI Tokens SENDER): the
+/// records as stored JSON with their change time (UTC milliseconds), by change time then
+/// identification, within `[from, to)`, and how many match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthDataPage {
+    /// `(AuthenticationDataRecord JSON, updated_at)`.
+    pub records: Vec<(String, i64)>,
+    /// How many records match the window.
+    pub total: u64,
+}
+
+impl Store {
+    /// See [`AuthDataPage`].
+    pub async fn auth_data_page(
+        &self,
+        provider: &crate::oicp::v23::ids::ProviderId,
+        window: (Option<i64>, Option<i64>),
+        offset: u64,
+        limit: u32,
+    ) -> Result<AuthDataPage, StoreError> {
+        let key = provider.canonical();
+        let (from, to) = (window.0.unwrap_or(i64::MIN), window.1.unwrap_or(i64::MAX));
+        self.run(move |conn| {
+            let total: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM auth_data
+                     WHERE provider_key = ?1 AND updated_at >= ?2 AND updated_at < ?3",
+                )?
+                .query_row((&key, from, to), |r| r.get(0))?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT json, updated_at FROM auth_data
+                 WHERE provider_key = ?1 AND updated_at >= ?2 AND updated_at < ?3
+                 ORDER BY updated_at, ident_key LIMIT ?4 OFFSET ?5",
+            )?;
+            let rows = stmt.query_map(
+                (
+                    &key,
+                    from,
+                    to,
+                    i64::from(limit),
+                    i64::try_from(offset).unwrap_or(i64::MAX),
+                ),
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            )?;
+            let records = rows.collect::<Result<Vec<_>, _>>()?;
+            Ok(AuthDataPage {
+                records,
+                total: u64::try_from(total).unwrap_or(0),
+            })
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

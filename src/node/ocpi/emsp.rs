@@ -23,6 +23,7 @@ pub mod locations;
 pub mod offer;
 pub mod pull;
 pub mod sessions;
+pub mod tokens;
 
 use std::sync::Arc;
 

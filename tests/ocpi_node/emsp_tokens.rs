@@ -76,3 +76,74 @@ async fn pushed_authentication_data_is_listed_as_tokens_page_by_page() {
     .await;
     assert_eq!(refused.status, 401);
 }
+
+#[actix_web::test]
+async fn a_cpo_authorizes_a_token_through_the_emp_backend() {
+    let (emp, _cpo, backend, tok) = pair().await;
+    let put = ocpi(
+        "PUT",
+        &emp.at("/ocpi/2.2.1/receiver/locations/DE/GEF/LOC1"),
+        &tok,
+        Some(crate::emsp_receiver::location(
+            "LOC1",
+            "2024-03-01T10:00:00Z",
+        )),
+    )
+    .await;
+    assert_eq!(put.status, 201, "{put:?}");
+    let session = "a1b2c3d4-0f1e-4d6a-9c3b-6f0e1d2c3b4a";
+    backend.respond(move |path, body| {
+        (path.contains("authorize/start")).then(|| {
+            let uid = &body["Identification"]["RFIDMifareFamilyIdentification"]["UID"];
+            if uid == "1234ABCD" {
+                (
+                    200,
+                    json!({"AuthorizationStatus": "Authorized", "SessionID": session, "StatusCode": {"Code": "000"}}),
+                )
+            } else if uid == "9999ABCD" {
+                (
+                    200,
+                    json!({"AuthorizationStatus": "NotAuthorized", "StatusCode": {"Code": "106"}}),
+                )
+            } else {
+                (
+                    200,
+                    json!({"AuthorizationStatus": "NotAuthorized", "StatusCode": {"Code": "102"}}),
+                )
+            }
+        })
+    });
+    let url = |uid: &str| emp.at(&format!("/ocpi/2.2.1/tokens/{uid}/authorize?type=RFID"));
+    let refs = json!({"location_id": "LOC1", "evse_uids": ["LOC1-E1"]});
+    let ok = ocpi("POST", &url("1234ABCD"), &tok, Some(refs.clone())).await;
+    assert_eq!((ok.status, ok.code()), (200, 1000), "{ok:?}");
+    assert_eq!(ok.body["data"]["allowed"], "ALLOWED");
+    assert_eq!(ok.body["data"]["authorization_reference"], session);
+    assert_eq!(ok.body["data"]["token"]["uid"], "1234ABCD");
+    assert_eq!(ok.body["data"]["location"]["location_id"], "LOC1");
+    // The backend was asked for the CPO's operator and the EVSE of the Location we hold.
+    let asked = backend.received_at("authorize/start");
+    assert!(
+        asked[0].path.contains("/operators/DE*GEF/"),
+        "{}",
+        asked[0].path
+    );
+    assert_eq!(asked[0].body["EvseID"], "DE*GEF*ELOC1*1");
+
+    let blocked = ocpi("POST", &url("9999ABCD"), &tok, None).await;
+    assert_eq!(
+        blocked.body["data"]["allowed"], "NOT_ALLOWED",
+        "{blocked:?}"
+    );
+    let unknown = ocpi("POST", &url("5555ABCD"), &tok, None).await;
+    assert_eq!((unknown.status, unknown.code()), (404, 2004), "{unknown:?}");
+    // A uid that is no OICP UID: unknown too, and the backend is not asked.
+    let before = backend.received_at("authorize/start").len();
+    let odd = ocpi("POST", &url("not-a-uid"), &tok, None).await;
+    assert_eq!((odd.status, odd.code()), (404, 2004), "{odd:?}");
+    assert_eq!(backend.received_at("authorize/start").len(), before);
+    // A backend that does not answer: 3000.
+    backend.stop().await;
+    let down = ocpi("POST", &url("1234ABCD"), &tok, None).await;
+    assert_eq!((down.status, down.code()), (500, 3000), "{down:?}");
+}

@@ -17,6 +17,7 @@
 //! * **Answers.** HTTP 201 when a PUT or POST created the object, 200 otherwise; no `data`
 //!   except on GET.
 
+pub mod authorize;
 pub mod cdrs;
 pub mod forward;
 pub mod locations;

@@ -26,6 +26,7 @@ use crate::oicp::v23::auth_data::{AuthenticationDataRecord, ProviderAuthenticati
 /// Adds the Tokens SENDER list.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(["/tokens", "/tokens/"]).route(web::get().to(list)));
+    super::authorize::configure(cfg);
 }
 
 /// Tokens of stored records `(json, updated_at)` of `provider` (pure).

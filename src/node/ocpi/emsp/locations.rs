@@ -29,8 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         cfg.service(
             web::resource([path.to_owned(), format!("{path}/")])
                 .route(web::get().to(get))
-                .route(web::put().to(put))
-                .route(web::patch().to(patch)),
+                .route(web::put().to(|r, b, s| write(r, b, s, false)))
+                .route(web::patch().to(|r, b, s| write(r, b, s, true))),
         );
     }
 }
@@ -316,14 +316,6 @@ async fn write(
     }
     .await;
     respond(result)
-}
-
-async fn put(req: HttpRequest, body: web::Bytes, state: web::Data<NodeState>) -> HttpResponse {
-    write(req, body, state, false).await
-}
-
-async fn patch(req: HttpRequest, body: web::Bytes, state: web::Data<NodeState>) -> HttpResponse {
-    write(req, body, state, true).await
 }
 
 /// The object at `target` in a stored Location.

@@ -21,8 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/receiver/sessions/{cc}/{pid}/{id}/",
         ])
         .route(web::get().to(get))
-        .route(web::put().to(put))
-        .route(web::patch().to(patch)),
+        .route(web::put().to(|r, b, s| write(r, b, s, false)))
+        .route(web::patch().to(|r, b, s| write(r, b, s, true))),
     );
 }
 
@@ -74,7 +74,7 @@ async fn write(
             Ok(parse_body(&body)?)
         };
         let key = EmspKey::new(EmspKind::Session, &cc, &pid, &id);
-        let (previous, session, written) = super::modify(&state, key, move |stored| {
+        let written = super::modify(&state, key, move |stored| {
             let old: Option<Session> = stored.as_ref().map(|r| typed(&r.json)).transpose()?;
             let (new, written) = apply(old.as_ref(), (&cc, &pid, &id), change.as_ref())?;
             let record = new
@@ -86,22 +86,13 @@ async fn write(
                     })
                 })
                 .transpose()?;
-            Ok((record, (old, new, written)))
+            Ok((record, written))
         })
         .await?;
-        let _ = (previous, session);
         Ok(Reply::with_status::<()>(written.http(), None).routing(&client.routing.reversed()))
     }
     .await;
     respond(result)
-}
-
-async fn put(req: HttpRequest, body: web::Bytes, state: web::Data<NodeState>) -> HttpResponse {
-    write(req, body, state, false).await
-}
-
-async fn patch(req: HttpRequest, body: web::Bytes, state: web::Data<NodeState>) -> HttpResponse {
-    write(req, body, state, true).await
 }
 
 async fn get(req: HttpRequest, state: web::Data<NodeState>) -> HttpResponse {

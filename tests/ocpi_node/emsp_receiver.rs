@@ -481,3 +481,55 @@ async fn pushed_locations_are_pulled_by_the_emp_backend_over_oicp() {
     assert_eq!(data.body["totalElements"], 1, "{:?}", data.body);
     assert_eq!(data.body["content"][0]["EvseID"], "DE*GEF*ELOC1*1");
 }
+
+#[actix_web::test]
+async fn session_changes_reach_the_emp_backend_as_charging_notifications() {
+    let (emp, _cpo, backend, tok) = pair().await;
+    let put = ocpi(
+        "PUT",
+        &url(&emp, "locations/DE/GEF/LOC1"),
+        &tok,
+        Some(location("LOC1", T0)),
+    )
+    .await;
+    assert_eq!(put.status, 201, "{put:?}");
+    let id = "c3d4e5f6-0f1e-4d6a-9c3b-6f0e1d2c3b4a";
+    let s_url = url(&emp, &format!("sessions/DE/GEF/{id}"));
+    let started = ocpi("PUT", &s_url, &tok, Some(session(id, "ACTIVE", T0))).await;
+    assert_eq!(started.status, 201, "{started:?}");
+    let ended = ocpi(
+        "PATCH",
+        &s_url,
+        &tok,
+        Some(json!({"status": "COMPLETED", "kwh": 7.5, "end_date_time": T1, "last_updated": T1})),
+    )
+    .await;
+    assert_eq!(ended.status, 200, "{ended:?}");
+    let got = backend.wait_for("charging-notifications", 2).await;
+    let types: Vec<&str> = got
+        .iter()
+        .map(|r| r.body["Type"].as_str().unwrap_or("?"))
+        .collect();
+    assert!(types.len() >= 2 && types[0] == "Start", "{types:?} {got:?}");
+    assert_eq!(types.last(), Some(&"End"), "{types:?}");
+    for r in &got {
+        assert_eq!(r.body["SessionID"], id, "{:?}", r.body);
+        assert_eq!(r.body["EvseID"], "DE*GEF*ELOC1*1");
+    }
+    // A Session at an EVSE we do not hold is stored, not notified.
+    let mut elsewhere = session("S-X", "ACTIVE", T0);
+    elsewhere["location_id"] = json!("LOC9");
+    let stored = ocpi(
+        "PUT",
+        &url(&emp, "sessions/DE/GEF/S-X"),
+        &tok,
+        Some(elsewhere),
+    )
+    .await;
+    assert_eq!(stored.status, 201);
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        backend.received_at("charging-notifications").len(),
+        got.len()
+    );
+}

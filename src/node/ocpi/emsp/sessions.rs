@@ -1,7 +1,8 @@
 //! Sessions RECEIVER (ocpi-2.2.1.md §4.2): `GET`/`PUT`/`PATCH` on
 //! `receiver/sessions/{cc}/{pid}/{session_id}`. A PUT replaces the Session (its charging
 //! periods included); a PATCH merges members and appends `charging_periods`
-//! (`mapping::session::apply_patch`).
+//! (`mapping::session::apply_patch`). Each applied change goes to the EMP backend as
+//! OICP `ChargingNotifications` (`super::forward::session_changed`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -74,7 +75,7 @@ async fn write(
             Ok(parse_body(&body)?)
         };
         let key = EmspKey::new(EmspKind::Session, &cc, &pid, &id);
-        let written = super::modify(&state, key, move |stored| {
+        let (previous, session, written) = super::modify(&state, key, move |stored| {
             let old: Option<Session> = stored.as_ref().map(|r| typed(&r.json)).transpose()?;
             let (new, written) = apply(old.as_ref(), (&cc, &pid, &id), change.as_ref())?;
             let record = new
@@ -86,9 +87,12 @@ async fn write(
                     })
                 })
                 .transpose()?;
-            Ok((record, written))
+            Ok((record, (old, new, written)))
         })
         .await?;
+        if let Some(session) = session {
+            super::forward::session_changed(&state, &client, previous.as_ref(), &session).await?;
+        }
         Ok(Reply::with_status::<()>(written.http(), None).routing(&client.routing.reversed()))
     }
     .await;

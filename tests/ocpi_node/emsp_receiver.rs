@@ -51,6 +51,16 @@ fn url(emp: &Node, path: &str) -> String {
 /// The token the EMP backend presents to its node.
 pub const BACKEND: &str = "emp-backend-token";
 
+/// A request and the HTTP status and OCPI status code it must get.
+type Case = (&'static str, String, Option<Value>, u16, i64);
+
+async fn expect(cases: Vec<Case>, tok: &str) {
+    for (method, u, body, http, code) in cases {
+        let a = ocpi(method, &u, tok, body).await;
+        assert_eq!((a.status, a.code()), (http, code), "{method} {u}: {a:?}");
+    }
+}
+
 const T0: &str = "2024-03-01T10:00:00Z";
 const T1: &str = "2024-03-01T11:00:00Z";
 
@@ -125,7 +135,7 @@ async fn locations_refuse_what_the_spec_refuses() {
             .status,
         201
     );
-    let cases: Vec<(&str, String, Option<Value>, u16, i64)> = vec![
+    let cases: Vec<Case> = vec![
         // A PATCH without last_updated.
         (
             "PATCH",
@@ -206,10 +216,7 @@ async fn locations_refuse_what_the_spec_refuses() {
         ),
         ("GET", url(&emp, "locations/DE/GEF/LOC8"), None, 404, 2000),
     ];
-    for (method, u, body, http, code) in cases {
-        let a = ocpi(method, &u, &tok, body).await;
-        assert_eq!((a.status, a.code()), (http, code), "{method} {u}: {a:?}");
-    }
+    expect(cases, &tok).await;
     // Not JSON: 400.
     let bad = crate::harness::call(
         "PUT",
@@ -291,7 +298,7 @@ async fn sessions_are_put_patched_with_appended_periods_and_read_back() {
     assert_eq!(got.body["data"]["status"], "COMPLETED");
     assert!(got.body["data"]["charging_periods"].is_null());
 
-    let cases: Vec<(&str, String, Option<Value>, u16, i64)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "PATCH",
             url(&emp, "sessions/DE/GEF/S9"),
@@ -323,10 +330,7 @@ async fn sessions_are_put_patched_with_appended_periods_and_read_back() {
         ),
         ("GET", url(&emp, "sessions/DE/GEF/S9"), None, 404, 2000),
     ];
-    for (method, u, body, http, code) in cases {
-        let a = ocpi(method, &u, &tok, body).await;
-        assert_eq!((a.status, a.code()), (http, code), "{method} {u}: {a:?}");
-    }
+    expect(cases, &tok).await;
 }
 
 pub fn cdr(id: &str, session_id: &str) -> Value {

@@ -396,6 +396,10 @@ pub struct RawOcpiPeer {
     /// Endpoints to use where the partner's version details lack them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<RawEndpoint>,
+    /// Page the partner's lists by `offset` and `X-Total-Count` instead of following its
+    /// `Link` header (for partners whose `Link` is broken).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub page_by_offset: bool,
 }
 
 /// An endpoint override: `{ module = "locations", role = "RECEIVER", url = "..." }`.
@@ -493,6 +497,8 @@ pub struct OcpiPeer {
     pub raw_token: bool,
     /// Endpoint overrides: (module, interface role, URL).
     pub endpoints: Vec<(String, InterfaceRole, String)>,
+    /// Page its lists by `offset` rather than following `Link`.
+    pub page_by_offset: bool,
 }
 
 impl OcpiPeer {
@@ -538,6 +544,7 @@ impl OcpiPeer {
             roles,
             raw_token: raw.raw_token,
             endpoints,
+            page_by_offset: raw.page_by_offset,
         })
     }
 
@@ -556,6 +563,7 @@ impl OcpiPeer {
                     url: url.clone(),
                 })
                 .collect(),
+            page_by_offset: self.page_by_offset,
         }
     }
 }

@@ -37,6 +37,7 @@ mod evse_data;
 mod evse_status;
 mod geo;
 pub mod ocpi;
+pub mod ocpi_emsp;
 pub mod outbox;
 mod peers;
 mod pricing;
@@ -76,6 +77,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("store/migrations/0003_status_changes.sql"),
     ),
     ("0004_ocpi", include_str!("store/migrations/0004_ocpi.sql")),
+    (
+        "0006_ocpi_emsp",
+        include_str!("store/migrations/0006_ocpi_emsp.sql"),
+    ),
 ];
 
 /// How long a statement waits for a lock held by another connection (another process on the
@@ -589,7 +594,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(version, known_version());
-        assert_eq!(known_version(), 4);
+        assert_eq!(known_version(), 5);
         assert!(format!("{store:?}").starts_with("Store"));
     }
 
@@ -640,7 +645,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 4
+                    known: 5
                 }
             ),
             "{err:?}"

@@ -37,6 +37,7 @@
 pub mod admin;
 pub mod client;
 pub mod credentials;
+pub mod emsp;
 pub mod failure;
 pub mod pagination;
 pub mod transport;
@@ -70,12 +71,38 @@ pub struct Module {
 }
 
 /// Every module interface the node serves, listed in the version details in this order.
-pub const MODULES: &[Module] = &[Module {
-    identifier: "credentials",
-    role: InterfaceRole::Sender,
-    path: "credentials",
-    configure: credentials::configure,
-}];
+pub const MODULES: &[Module] = &[
+    Module {
+        identifier: "credentials",
+        role: InterfaceRole::Sender,
+        path: "credentials",
+        configure: credentials::configure,
+    },
+    Module {
+        identifier: "locations",
+        role: InterfaceRole::Receiver,
+        path: "receiver/locations",
+        configure: emsp::locations::configure,
+    },
+    Module {
+        identifier: "sessions",
+        role: InterfaceRole::Receiver,
+        path: "receiver/sessions",
+        configure: emsp::sessions::configure,
+    },
+    Module {
+        identifier: "cdrs",
+        role: InterfaceRole::Receiver,
+        path: "receiver/cdrs",
+        configure: emsp::cdrs::configure,
+    },
+    Module {
+        identifier: "tokens",
+        role: InterfaceRole::Sender,
+        path: "tokens",
+        configure: emsp::tokens::configure,
+    },
+];
 
 /// An own party as OCPI sees it.
 #[derive(Debug, Clone)]

@@ -13,6 +13,9 @@ mod harness;
 mod oicp_harness;
 
 mod client;
+mod emsp_pull;
+mod emsp_receiver;
+mod emsp_tokens;
 mod handshake;
 mod tolerance;
 mod transport;

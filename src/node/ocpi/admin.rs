@@ -7,6 +7,8 @@
 //! * `GET /admin/ocpi/connections`: the registered connections (tokens never shown).
 //! * `POST /admin/ocpi/connections/{role}/{id}/update`: re-reads the partner's endpoints and
 //!   rotates both tokens (credentials `PUT`); 200 with the connection.
+//! * `POST /admin/ocpi/connections/{role}/{id}/pull/locations`: reads the CPO partner's
+//!   Locations into the eMSP side (`emsp::pull`); 200 with counts.
 //! * `DELETE /admin/ocpi/connections/{role}/{id}`: unregisters (credentials `DELETE` at the
 //!   partner) and forgets; 204, or 502 after forgetting when the partner could not be told.
 //!
@@ -39,6 +41,10 @@ pub fn scope() -> actix_web::Scope {
         .route(
             "/connections/{role}/{id}",
             web::delete().to(connection_action),
+        )
+        .route(
+            "/connections/{role}/{id}/pull/locations",
+            web::post().to(super::emsp::pull::admin_pull_locations),
         )
 }
 
@@ -123,7 +129,7 @@ fn view(c: &OcpiConnection) -> ConnectionView {
 }
 
 /// The admin answer of a failed OCPI step.
-fn failed(e: &OcpiError) -> HttpResponse {
+pub(super) fn failed(e: &OcpiError) -> HttpResponse {
     let http = match e {
         OcpiError::NotFound(_) => 404,
         OcpiError::MethodNotAllowed(_) => 409,
@@ -210,7 +216,10 @@ async fn register(
     )
     .await
     {
-        Ok(c) => json_response(201, &view(&c)),
+        Ok(c) => {
+            super::emsp::pull::after_registration(&state, &client, &c);
+            json_response(201, &view(&c))
+        }
         Err(e) => failed(&e),
     }
 }
@@ -228,7 +237,7 @@ async fn list(req: HttpRequest, state: web::Data<NodeState>) -> HttpResponse {
     clippy::result_large_err,
     reason = "the error is the finished admin answer, returned at once"
 )]
-fn admin_peer(
+pub(super) fn admin_peer(
     req: &HttpRequest,
     path: &web::Path<(String, String)>,
     state: &NodeState,

@@ -306,6 +306,7 @@ async fn ensure_peer(
             roles,
             raw_token: false,
             endpoints: Vec::new(),
+            page_by_offset: false,
         }),
     };
     state

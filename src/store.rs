@@ -36,6 +36,7 @@ mod evse_data;
 mod evse_status;
 mod geo;
 pub mod ocpi;
+pub mod ocpi_cpo;
 pub mod outbox;
 mod peers;
 mod pricing;
@@ -74,6 +75,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("store/migrations/0003_status_changes.sql"),
     ),
     ("0004_ocpi", include_str!("store/migrations/0004_ocpi.sql")),
+    (
+        "0005_ocpi_cpo",
+        include_str!("store/migrations/0005_ocpi_cpo.sql"),
+    ),
 ];
 
 /// How long a statement waits for a lock held by another connection (another process on the

@@ -36,6 +36,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod cpo;
 pub mod credentials;
 pub mod failure;
 pub mod pagination;
@@ -70,12 +71,26 @@ pub struct Module {
 }
 
 /// Every module interface the node serves, listed in the version details in this order.
-pub const MODULES: &[Module] = &[Module {
-    identifier: "credentials",
-    role: InterfaceRole::Sender,
-    path: "credentials",
-    configure: credentials::configure,
-}];
+pub const MODULES: &[Module] = &[
+    Module {
+        identifier: "credentials",
+        role: InterfaceRole::Sender,
+        path: "credentials",
+        configure: credentials::configure,
+    },
+    Module {
+        identifier: "locations",
+        role: InterfaceRole::Sender,
+        path: "locations",
+        configure: cpo::locations::configure,
+    },
+    Module {
+        identifier: "tokens",
+        role: InterfaceRole::Receiver,
+        path: cpo::tokens::PATH,
+        configure: cpo::tokens::configure,
+    },
+];
 
 /// An own party as OCPI sees it.
 #[derive(Debug, Clone)]

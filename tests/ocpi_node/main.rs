@@ -13,6 +13,10 @@ mod harness;
 mod oicp_harness;
 
 mod client;
+mod cpo_locations;
+mod cpo_tokens;
+#[path = "../support/evse_push.rs"]
+mod evse_push;
 mod handshake;
 mod tolerance;
 mod transport;

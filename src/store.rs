@@ -576,7 +576,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(version, known_version());
-        assert_eq!(known_version(), 4);
+        assert_eq!(known_version(), 5);
         assert!(format!("{store:?}").starts_with("Store"));
     }
 
@@ -627,7 +627,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 4
+                    known: 5
                 }
             ),
             "{err:?}"

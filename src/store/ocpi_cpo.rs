@@ -277,12 +277,17 @@ impl Store {
                         )?
                         .query_map((from, to, limit, offset), |r| r.get(0))?
                         .collect::<Result<_, _>>()?;
-                    let total = conn
-                        .prepare_cached(
+                    // Without a date filter, the count needs no index range scan.
+                    let total = if page.from.is_none() && page.to.is_none() {
+                        conn.prepare_cached("SELECT COUNT(*) FROM ocpi_cpo_location")?
+                            .query_row([], |r| r.get(0))?
+                    } else {
+                        conn.prepare_cached(
                             "SELECT COUNT(*) FROM ocpi_cpo_location
                              WHERE last_updated >= ?1 AND last_updated < ?2",
                         )?
-                        .query_row((from, to), |r| r.get(0))?;
+                        .query_row((from, to), |r| r.get(0))?
+                    };
                     (items, total)
                 }
                 Some((cc, pid)) => {

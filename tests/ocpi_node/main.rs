@@ -14,6 +14,7 @@ mod oicp_harness;
 
 mod client;
 mod cpo_locations;
+mod cpo_push;
 mod cpo_tokens;
 #[path = "../support/evse_push.rs"]
 mod evse_push;

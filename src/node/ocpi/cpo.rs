@@ -4,11 +4,13 @@
 //! * [`view`]: the translated Location view, kept current from the backend's OICP pushes.
 //! * [`locations`]: Locations module, Sender interface (`GET /ocpi/2.2.1/locations...`).
 //! * [`tokens`]: Tokens module, Receiver interface (`/ocpi/2.2.1/receiver/tokens/...`).
+//! * [`push`]: changed Locations and EVSE statuses pushed to eMSP partners via the outbox.
 //!
 //! The OICP operations call [`on_evse_data`] and [`on_evse_status`] after they stored a push of
 //! an own backend.
 
 pub mod locations;
+pub mod push;
 pub mod tokens;
 pub mod view;
 
@@ -41,6 +43,7 @@ pub async fn on_evse_data(state: &NodeState, operator: &OperatorId) {
     match view::rebuild(&state.store, own, operator, chrono::Utc::now()).await {
         Ok(changed) => {
             tracing::debug!(%operator, changed = changed.len(), "OCPI Location view rebuilt");
+            push::queue(state, &changed, push::Change::Location).await;
         }
         Err(e) => {
             tracing::error!(%operator, error = %e, "rebuilding the OCPI Location view failed");
@@ -60,6 +63,7 @@ pub async fn on_evse_status(
     match view::apply_statuses(&state.store, statuses, chrono::Utc::now()).await {
         Ok(changed) => {
             tracing::debug!(%operator, changed = changed.len(), "OCPI EVSE status applied");
+            push::queue(state, &changed, push::Change::Status).await;
         }
         Err(e) => tracing::error!(%operator, error = %e, "applying status to the OCPI view failed"),
     }

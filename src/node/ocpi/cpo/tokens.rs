@@ -132,6 +132,14 @@ fn stored(key: &Key, token: &Token) -> Result<StoredToken, OcpiError> {
     })
 }
 
+/// The stored token of `key`, if any.
+async fn lookup(state: &NodeState, key: &Key) -> Result<Option<StoredToken>, OcpiError> {
+    Ok(state
+        .store
+        .ocpi_cpo_token(&key.cc, &key.pid, &key.uid, &key.token_type)
+        .await?)
+}
+
 async fn get(
     req: HttpRequest,
     state: web::Data<NodeState>,
@@ -140,9 +148,7 @@ async fn get(
     respond(
         async {
             let key = key(&req, &state, &path)?;
-            let token = state
-                .store
-                .ocpi_cpo_token(&key.cc, &key.pid, &key.uid, &key.token_type)
+            let token = lookup(&state, &key)
                 .await?
                 .ok_or_else(|| OcpiError::UnknownToken(format!("no token {}", key.uid)))?;
             let value: Value = serde_json::from_str(&token.json)
@@ -168,11 +174,7 @@ async fn put(
                     .map_err(|e| OcpiError::Internal(format!("serialize token: {e}")))?,
                 &key,
             )?;
-            let existed = state
-                .store
-                .ocpi_cpo_token(&key.cc, &key.pid, &key.uid, &key.token_type)
-                .await?
-                .is_some();
+            let existed = lookup(&state, &key).await?.is_some();
             state
                 .store
                 .ocpi_cpo_put_token(stored(&key, &token)?)
@@ -211,9 +213,7 @@ async fn patch(
                 })?;
             DateTime::parse(at)
                 .map_err(|e| OcpiError::InvalidParameter(format!("$.last_updated: {e}")))?;
-            let current = state
-                .store
-                .ocpi_cpo_token(&key.cc, &key.pid, &key.uid, &key.token_type)
+            let current = lookup(&state, &key)
                 .await?
                 .ok_or_else(|| OcpiError::UnknownToken(format!("no token {}", key.uid)))?;
             let mut value: Value = serde_json::from_str(&current.json)

@@ -37,6 +37,7 @@ mod evse_data;
 mod evse_status;
 mod geo;
 pub mod ocpi;
+pub mod ocpi_cpo;
 pub mod ocpi_emsp;
 pub mod outbox;
 mod peers;
@@ -77,6 +78,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("store/migrations/0003_status_changes.sql"),
     ),
     ("0004_ocpi", include_str!("store/migrations/0004_ocpi.sql")),
+    (
+        "0005_ocpi_cpo",
+        include_str!("store/migrations/0005_ocpi_cpo.sql"),
+    ),
     (
         "0006_ocpi_emsp",
         include_str!("store/migrations/0006_ocpi_emsp.sql"),
@@ -594,7 +599,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(version, known_version());
-        assert_eq!(known_version(), 5);
+        assert_eq!(known_version(), 6);
         assert!(format!("{store:?}").starts_with("Store"));
     }
 

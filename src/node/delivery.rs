@@ -509,7 +509,12 @@ async fn deliver(
     let log = &inner.log;
     let settings = &inner.settings;
     tracing::debug!(outbox_id = ?item.id(), "sending");
-    let outcome = attempt(client, target, item).await;
+    let outcome = match super::ocpi::cpo::push::deliver(node, &item.target, item).await {
+        Some(super::ocpi::cpo::push::Outcome::Accepted(d)) => Outcome::Accepted(d),
+        Some(super::ocpi::cpo::push::Outcome::Refused(d)) => Outcome::Refused(d),
+        Some(super::ocpi::cpo::push::Outcome::Transient(d)) => Outcome::Transient(d),
+        None => attempt(client, target, item).await,
+    };
     let messages = item.messages();
     if let Outcome::Transient(detail) = &outcome
         && let Some(fallback) = item

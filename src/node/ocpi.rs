@@ -36,6 +36,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod cpo;
 pub mod credentials;
 pub mod emsp;
 pub mod failure;
@@ -77,6 +78,18 @@ pub const MODULES: &[Module] = &[
         role: InterfaceRole::Sender,
         path: "credentials",
         configure: credentials::configure,
+    },
+    Module {
+        identifier: "locations",
+        role: InterfaceRole::Sender,
+        path: "locations",
+        configure: cpo::locations::configure,
+    },
+    Module {
+        identifier: "tokens",
+        role: InterfaceRole::Receiver,
+        path: cpo::tokens::PATH,
+        configure: cpo::tokens::configure,
     },
     Module {
         identifier: "locations",

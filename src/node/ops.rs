@@ -624,6 +624,9 @@ pub async fn push_evse_data(ctx: Ctx, req: PushEvseData) -> Result<Acknowledgeme
         )
         .await?;
     ctx.queued(&outbox);
+    if ctx.called_by_backend() {
+        super::ocpi::cpo::on_evse_data(&ctx.state, &operator).await;
+    }
     Ok(ack_success())
 }
 
@@ -667,6 +670,14 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
         )
         .await?;
     ctx.queued(&outbox);
+    if ctx.called_by_backend() {
+        let statuses: Vec<_> = data
+            .evse_status_record
+            .iter()
+            .map(|r| (r.evse_id.clone(), r.evse_status.clone()))
+            .collect();
+        super::ocpi::cpo::on_evse_status(&ctx.state, &operator, &statuses).await;
+    }
     Ok(ack_success())
 }
 

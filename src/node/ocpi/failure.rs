@@ -12,6 +12,7 @@
 //! | [`OcpiError::InvalidParameter`]: a query parameter or URL id is wrong | 200 | 2001 |
 //! | [`OcpiError::NotEnoughInformation`] | 200 | 2002 |
 //! | [`OcpiError::UnknownLocation`] | 200 | 2003 |
+//! | [`OcpiError::NoSuchLocation`]: a GET of a Location, EVSE or connector we do not have | 404 | 2003 |
 //! | [`OcpiError::UnknownToken`] | 404 | 2004 |
 //! | [`OcpiError::PartnerUnusable`]: the partner's versions or details could not be read | 200 | 3001 |
 //! | [`OcpiError::UnsupportedVersion`]: no 2.2.1 in the partner's versions | 200 | 3002 |
@@ -58,6 +59,9 @@ pub enum OcpiError {
     /// Unknown Location (2003).
     #[error("{0}")]
     UnknownLocation(String),
+    /// A GET of a Location, EVSE or connector that does not exist (HTTP 404, 2003).
+    #[error("{0}")]
+    NoSuchLocation(String),
     /// Unknown Token (2004).
     #[error("{0}")]
     UnknownToken(String),
@@ -81,7 +85,10 @@ impl OcpiError {
         match self {
             Self::Unauthorized(_) => 401,
             Self::BadJson(_) => 400,
-            Self::NotFound(_) | Self::UnknownParty(_) | Self::UnknownToken(_) => 404,
+            Self::NotFound(_)
+            | Self::UnknownParty(_)
+            | Self::UnknownToken(_)
+            | Self::NoSuchLocation(_) => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::Internal(_) => 500,
             Self::Invalid(_)
@@ -103,7 +110,7 @@ impl OcpiError {
             | Self::MethodNotAllowed(_) => 2000,
             Self::Invalid(_) | Self::InvalidParameter(_) | Self::UnknownParty(_) => 2001,
             Self::NotEnoughInformation(_) => 2002,
-            Self::UnknownLocation(_) => 2003,
+            Self::UnknownLocation(_) | Self::NoSuchLocation(_) => 2003,
             Self::UnknownToken(_) => 2004,
             Self::Internal(_) => 3000,
             Self::PartnerUnusable(_) => 3001,

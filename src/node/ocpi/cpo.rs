@@ -1,0 +1,88 @@
+//! The OCPI CPO platform side: what a node hosting an own OICP CPO serves to OCPI eMSP
+//! partners.
+//!
+//! * [`view`]: the translated Location view, kept current from the backend's OICP pushes.
+//! * [`locations`]: Locations module, Sender interface (`GET /ocpi/2.2.1/locations...`).
+//! * [`tokens`]: Tokens module, Receiver interface (`/ocpi/2.2.1/receiver/tokens/...`).
+//! * [`push`]: changed Locations and EVSE statuses pushed to eMSP partners via the outbox.
+//!
+//! The OICP operations call [`on_evse_data`] and [`on_evse_status`] after they stored a push of
+//! an own backend.
+
+pub mod locations;
+pub mod push;
+pub mod tokens;
+pub mod view;
+
+use actix_web::HttpResponse;
+use actix_web::http::header::ContentType;
+
+use crate::node::NodeState;
+use crate::ocpi::v221::versions::Role as OcpiRole;
+use crate::oicp::v23::evse_status::EvseStatus;
+use crate::oicp::v23::ids::{EvseId, OperatorId};
+
+use super::OwnParty;
+use super::transport::now;
+
+/// The own OCPI CPO party of an `OperatorID`, if it has an OCPI identity.
+fn own_cpo<'a>(state: &'a NodeState, operator: &OperatorId) -> Option<&'a OwnParty> {
+    state
+        .ocpi
+        .own_parties()
+        .iter()
+        .find(|p| p.role == OcpiRole::Cpo && p.id.canonical() == operator.canonical())
+}
+
+/// After the backend of `operator` pushed EVSE data: rebuilds its Locations. A failure is
+/// logged (the OICP push itself succeeded and is stored).
+pub async fn on_evse_data(state: &NodeState, operator: &OperatorId) {
+    let Some(own) = own_cpo(state, operator) else {
+        return;
+    };
+    match view::rebuild(&state.store, own, operator, chrono::Utc::now()).await {
+        Ok(changed) => {
+            tracing::debug!(%operator, changed = changed.len(), "OCPI Location view rebuilt");
+            push::queue(state, &changed, push::Change::Location).await;
+        }
+        Err(e) => {
+            tracing::error!(%operator, error = %e, "rebuilding the OCPI Location view failed");
+        }
+    }
+}
+
+/// After the backend of `operator` pushed status: patches the EVSEs in the view.
+pub async fn on_evse_status(
+    state: &NodeState,
+    operator: &OperatorId,
+    statuses: &[(EvseId, EvseStatus)],
+) {
+    if own_cpo(state, operator).is_none() {
+        return;
+    }
+    match view::apply_statuses(&state.store, statuses, chrono::Utc::now()).await {
+        Ok(changed) => {
+            tracing::debug!(%operator, changed = changed.len(), "OCPI EVSE status applied");
+            push::queue(state, &changed, push::Change::Status).await;
+        }
+        Err(e) => tracing::error!(%operator, error = %e, "applying status to the OCPI view failed"),
+    }
+}
+
+/// A success envelope around `data`, which is JSON text already (a stored object or a list
+/// joined from stored objects), with extra headers.
+pub(crate) fn raw_ok(data: &str, headers: Vec<(&'static str, String)>) -> HttpResponse {
+    let stamp = now();
+    let mut body = String::with_capacity(data.len() + 64);
+    body.push_str("{\"data\":");
+    body.push_str(data);
+    body.push_str(",\"status_code\":1000,\"timestamp\":\"");
+    body.push_str(&stamp);
+    body.push_str("\"}");
+    let mut builder = HttpResponse::Ok();
+    builder.insert_header(ContentType::json());
+    for h in headers {
+        builder.insert_header(h);
+    }
+    builder.body(body)
+}

@@ -1,0 +1,217 @@
+//! Pushes of the Location view to OCPI eMSP partners (ocpi-2.2.1.md §4.1 Receiver interface)
+//! through the node's durable outbox: a rebuilt Location becomes
+//! `PUT {locations}/{cc}/{pid}/{location_id}` with the whole Location, an EVSE status change
+//! `PATCH {locations}/{cc}/{pid}/{location_id}/{evse_uid}` with `status` and `last_updated`.
+//!
+//! # How
+//! One outbox entry per call and connected eMSP (target: its peer), so the delivery worker
+//! sends them in order, one at a time, with the same retry, back-off and dead-letter rules as
+//! OICP pushes. The entry's `path` holds the method and the path below the partner's
+//! `locations` Receiver URL (`PUT /DE/GEF/LOC1`); the delivery worker hands entries of an
+//! OCPI peer to [`deliver`], which resolves the URL, token and routing headers when it sends.
+//!
+//! # Decisions
+//! * Only connections with an EMSP role and a `locations` Receiver endpoint (listed or
+//!   configured as override) get pushes; the first EMSP role is the `OCPI-to-*` party.
+//! * Outcomes: HTTP 2xx with OCPI 1xxx is accepted; no answer, HTTP 408, 429 and 5xx are
+//!   retried; anything else is final (dead letter).
+//! * Deleted Locations are not pushed (OCPI has no delete; the eMSP keeps the last copy).
+
+use std::sync::Arc;
+
+use actix_web::http::Method;
+use serde_json::Value;
+
+use crate::node::NodeState;
+use crate::node::ocpi::OcpiState;
+use crate::node::ocpi::client::{ClientError, OcpiClient};
+use crate::ocpi::v221::versions::{InterfaceRole, Role as OcpiRole};
+use crate::oicp::v23::operations::Operation;
+use crate::store::ocpi_cpo::ChangedLocation;
+use crate::store::{OutboxEntry, OutboxItem, TargetRef};
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted, with the OCPI status code.
+    Accepted(String),
+    /// Final refusal.
+    Refused(String),
+    /// Worth retrying.
+    Transient(String),
+}
+
+/// Which calls a change makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The whole Location (rebuilt from EVSE data).
+    Location,
+    /// The status of the EVSEs named in the change.
+    Status,
+}
+
+/// The `(method and path, body)` of the calls for one changed Location.
+fn calls(changed: &ChangedLocation, kind: Change) -> Vec<(String, Vec<u8>)> {
+    let Ok(location) = serde_json::from_str::<Value>(&changed.json) else {
+        return Vec::new();
+    };
+    let field = |k: &str| location.get(k).and_then(Value::as_str).unwrap_or_default();
+    let base = format!(
+        "/{}/{}/{}",
+        field("country_code"),
+        field("party_id"),
+        field("id")
+    );
+    match kind {
+        Change::Location => vec![(format!("PUT {base}"), changed.json.clone().into_bytes())],
+        Change::Status => location
+            .get("evses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|evse| {
+                let uid = evse.get("uid")?.as_str()?;
+                changed.evse_uids.iter().any(|u| u == uid).then(|| {
+                    let body = serde_json::json!({
+                        "status": evse.get("status"),
+                        "last_updated": evse.get("last_updated"),
+                    });
+                    (format!("PATCH {base}/{uid}"), body.to_string().into_bytes())
+                })
+            })
+            .collect(),
+    }
+}
+
+/// Queues the calls of `changed` for every connected eMSP with a `locations` Receiver.
+pub async fn queue(state: &NodeState, changed: &[ChangedLocation], kind: Change) {
+    if changed.is_empty() {
+        return;
+    }
+    let process_id = uuid::Uuid::new_v4().to_string();
+    let mut entries = Vec::new();
+    for connection in state.ocpi.connections() {
+        let is_emsp = connection.roles.iter().any(|r| r.role == OcpiRole::Emsp);
+        let has_receiver = OcpiState::partner_endpoint(
+            &state.registry,
+            &connection,
+            "locations",
+            &InterfaceRole::Receiver,
+        )
+        .is_some();
+        let Ok(peer) = connection.peer() else {
+            continue;
+        };
+        if !is_emsp || !has_receiver {
+            continue;
+        }
+        for c in changed {
+            for (path, body) in calls(c, kind) {
+                entries.push(OutboxEntry::new(
+                    TargetRef::peer(peer.clone()),
+                    Operation::PushEvseData,
+                    path,
+                    Arc::from(body),
+                    &process_id,
+                ));
+            }
+        }
+    }
+    if entries.is_empty() {
+        return;
+    }
+    match state.store.enqueue(&entries, chrono::Utc::now()).await {
+        Ok(()) => state.delivery.queued(&entries),
+        Err(e) => tracing::error!(error = %e, "queuing OCPI Location pushes failed"),
+    }
+}
+
+/// Sends one queued OCPI push to its peer, if the target is a connected OCPI peer (`None`
+/// otherwise: the caller sends it as OICP).
+pub async fn deliver(node: &NodeState, target: &TargetRef, item: &OutboxItem) -> Option<Outcome> {
+    let peer = node.registry.peer(&target.id)?;
+    peer.ocpi.as_ref()?;
+    let Some(connection) = node.ocpi.connection(&peer.id) else {
+        return Some(Outcome::Transient(format!(
+            "no OCPI connection with {}",
+            peer.id
+        )));
+    };
+    let Some((method, path)) = item.path.split_once(' ') else {
+        return Some(Outcome::Refused(format!("not an OCPI push: {}", item.path)));
+    };
+    let Some(base) = OcpiState::partner_endpoint(
+        &node.registry,
+        &connection,
+        "locations",
+        &InterfaceRole::Receiver,
+    ) else {
+        return Some(Outcome::Refused(
+            "the partner lists no locations RECEIVER".to_owned(),
+        ));
+    };
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (cc, pid) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let from = node.ocpi.own_parties().iter().find(|p| {
+        p.party.country_code.as_str().eq_ignore_ascii_case(cc)
+            && p.party.party_id.as_str().eq_ignore_ascii_case(pid)
+    })?;
+    let to = connection.roles.iter().find(|r| r.role == OcpiRole::Emsp)?;
+    let call = OcpiState::partner_call(
+        &node.registry,
+        &connection,
+        from,
+        to,
+        Some(&item.process_id),
+        peer.timeout,
+    );
+    let Ok(body) = serde_json::from_slice::<Value>(&item.body) else {
+        return Some(Outcome::Refused("the queued body is not JSON".to_owned()));
+    };
+    let method = if method == "PATCH" {
+        Method::PATCH
+    } else {
+        Method::PUT
+    };
+    let client = OcpiClient::new();
+    Some(match client.send(method, &url, Some(&body), &call).await {
+        Ok(answer) => Outcome::Accepted(answer.envelope.status_code.to_string()),
+        Err(e @ ClientError::Unreachable { .. }) => Outcome::Transient(e.to_string()),
+        Err(e @ ClientError::Http { http, .. }) if http == 408 || http == 429 || http >= 500 => {
+            Outcome::Transient(e.to_string())
+        }
+        Err(e) => Outcome::Refused(e.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_becomes_a_put_or_patches_of_its_evses() {
+        let changed = ChangedLocation {
+            key: "DE/GEF/L1".into(),
+            json: r#"{"country_code":"DE","party_id":"GEF","id":"L1","evses":[
+                {"uid":"E1","status":"CHARGING","last_updated":"2025-01-01T00:00:00Z"},
+                {"uid":"E2","status":"AVAILABLE","last_updated":"2024-01-01T00:00:00Z"}]}"#
+                .into(),
+            evse_uids: vec!["E1".into()],
+        };
+        let put = calls(&changed, Change::Location);
+        assert_eq!(put.len(), 1);
+        assert_eq!(put[0].0, "PUT /DE/GEF/L1");
+        let patch = calls(&changed, Change::Status);
+        assert_eq!(patch.len(), 1);
+        assert_eq!(patch[0].0, "PATCH /DE/GEF/L1/E1");
+        let body: Value = serde_json::from_slice(&patch[0].1).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "CHARGING", "last_updated": "2025-01-01T00:00:00Z"})
+        );
+    }
+}

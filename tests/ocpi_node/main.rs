@@ -16,11 +16,11 @@ mod client;
 mod cpo_locations;
 mod cpo_push;
 mod cpo_tokens;
-#[path = "../support/evse_push.rs"]
-mod evse_push;
 mod emsp_pull;
 mod emsp_receiver;
 mod emsp_tokens;
+#[path = "../support/evse_push.rs"]
+mod evse_push;
 mod handshake;
 mod tolerance;
 mod transport;

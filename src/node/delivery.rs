@@ -65,6 +65,14 @@ use crate::store::{OutboxEntry, OutboxItem, TargetRef};
 
 /// How often the dispatcher and idle workers look at the outbox without being woken.
 const POLL: Duration = Duration::from_secs(1);
+/// How long a worker woken from idle waits before reading its queue, so that changes arriving
+/// together go out in one request (status updates are coalesced per batch). Under a steady
+/// stream of pushes this makes batches larger and requests to peers fewer; it adds at most this
+/// much to a delivery's latency and nothing to the answer the pushing backend gets.
+const LINGER: Duration = Duration::from_millis(2);
+/// The dispatcher reads the list of outbox targets at most this often when woken by new
+/// messages (every push wakes it); its workers run on their own meanwhile.
+const DISPATCH_EVERY: Duration = Duration::from_millis(20);
 /// The first back-off; doubled after each failed attempt up to `max_backoff_s`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -207,6 +215,7 @@ async fn dispatch(state: Weak<NodeState>, inner: Arc<Inner>) {
         i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         i
     });
+    let mut last_scan = tokio::time::Instant::now() - DISPATCH_EVERY;
     loop {
         let refresh_due = tokio::select! {
             _ = wake.changed() => false,
@@ -218,13 +227,25 @@ async fn dispatch(state: Weak<NodeState>, inner: Arc<Inner>) {
                 }
             } => true,
         };
-        let Some(node) = state.upgrade() else {
+        let Some(mut node) = state.upgrade() else {
             return;
         };
         if refresh_due {
             queue_status_refresh(&node).await;
             inner.wake.send_modify(|n| *n = n.wrapping_add(1));
         }
+        // Workers never stop; the dispatcher only has to start one for a new target. Wakes
+        // come with every push: coalesce them instead of reading the targets each time.
+        let since = last_scan.elapsed();
+        if since < DISPATCH_EVERY {
+            drop(node);
+            tokio::time::sleep(DISPATCH_EVERY - since).await;
+            let Some(again) = state.upgrade() else {
+                return;
+            };
+            node = again;
+        }
+        last_scan = tokio::time::Instant::now();
         match node.store.outbox_targets().await {
             Ok(targets) => {
                 for target in targets {
@@ -452,6 +473,7 @@ async fn worker(target: TargetRef, state: Weak<NodeState>, inner: Arc<Inner>, cl
             log.update(&key, |r| r.queued = 0);
             drop(node);
             idle(&mut wake, POLL).await;
+            tokio::time::sleep(LINGER).await;
             continue;
         };
         let Some(resolved) = resolve(&node, &target) else {

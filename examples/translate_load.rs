@@ -25,9 +25,11 @@
 //!
 //! Passthrough is `serde_json::Value` in, `serde_json::to_writer` out, on one thread (plain
 //! `serde_json` has no parallel parse). Translation is [`roambridge::translate::translate`]
-//! with output and loss notes (as JSON report) written to a sink; it runs on two threads (parse
-//! and map on one, grouping, notes and output on the other: `translate::evse_data`). Each is
-//! the best of three runs.
+//! with output and loss notes (as JSON report) written to a sink; it runs on a scanner thread,
+//! one parsing thread per core (at most 4) that parse and map chunks of records, and the calling
+//! thread for grouping, notes and output (`translate::evse_data`). Each is the best of three
+//! runs. On a shared machine, `/usr/bin/time` of the `rss` runs gives the CPU time of each
+//! phase, which the load does not move.
 
 #![expect(
     clippy::cast_precision_loss,

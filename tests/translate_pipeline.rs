@@ -1,5 +1,6 @@
-//! `translate oicp-to-ocpi evse-data` reads a top-level array on two threads (parse and map on
-//! one, group on the other, in batches). These tests build large inputs from the fixture
+//! `translate oicp-to-ocpi evse-data` reads a top-level array on several threads (a scanner
+//! splits it into elements, parsing threads parse and map chunks of them, this thread groups in
+//! input order) and hands odd input to the sequential parse. These tests build large inputs from the fixture
 //! `tests/fixtures/translate/evse_data/records.json` and prove that the output, the loss notes
 //! and the errors are exactly those of the sequential [`LocationGrouper::push`] loop.
 
@@ -150,4 +151,106 @@ fn an_invalid_record_in_a_later_batch_fails_the_same_way() {
         "records before the defect are grouped"
     );
     assert_eq!(notes, seq_notes);
+}
+
+/// The records of `many(records, copies)` as compact JSON texts.
+fn texts(records: &[Value], copies: usize) -> Vec<String> {
+    let all: Vec<Value> = serde_json::from_slice(&many(records, copies)).unwrap();
+    all.iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect()
+}
+
+/// `[`, the texts joined by `separator`, `]`.
+fn array(texts: &[String], separator: &str) -> Vec<u8> {
+    format!("[{}]", texts.join(separator)).into_bytes()
+}
+
+fn assert_same(what: &str, input: &[u8]) -> Result<(), String> {
+    let (seq_result, seq_out, seq_notes) = sequential(input);
+    let (result, out, notes) = piped(input);
+    assert_eq!(result, seq_result, "{what}");
+    assert_eq!(notes, seq_notes, "{what}");
+    assert!(out == seq_out, "{what}: the outputs differ");
+    seq_result
+}
+
+#[test]
+fn whitespace_and_strings_that_look_like_json_are_split_right() {
+    let records = fixture("records.json");
+    let mut texts = texts(&records, 2 * BATCH / records.len() + 3);
+    // Quotes, backslashes and brackets inside strings, in a later chunk.
+    let tricky = texts.len() - 2;
+    let mut r: Value = serde_json::from_str(&texts[tricky]).unwrap();
+    r["OperatorName"] = Value::from("Op \"]}, [{\\\" \\ ]");
+    texts[tricky] = serde_json::to_string(&r).unwrap();
+    let input = array(&texts, " ,\r\n\t");
+    assert_eq!(assert_same("whitespace", &input), Ok(()));
+    let mut padded = b" \n\t[ ".to_vec();
+    padded.extend_from_slice(&input[1..input.len() - 1]);
+    padded.extend_from_slice(b"\r\n ]\n\n");
+    assert_eq!(assert_same("padding", &padded), Ok(()));
+    let (_, out, _) = piped(&input);
+    let evse = r["EvseID"].as_str().unwrap();
+    assert!(String::from_utf8_lossy(&out).contains(&format!("\"evse_id\":\"{evse}\"")));
+}
+
+#[test]
+fn broken_json_in_a_later_chunk_fails_the_same_way() {
+    let records = fixture("records.json");
+    let texts = texts(&records, 3 * BATCH / records.len() + 3);
+    let at = 2 * BATCH + 5;
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut between = texts.clone();
+    between[at].push_str(" x");
+    cases.push(("garbage between elements", array(&between, ",")));
+    let mut trailing = array(&texts, ",");
+    trailing.insert(trailing.len() - 1, b',');
+    cases.push(("trailing comma", trailing));
+    let mut after = array(&texts, ",");
+    after.extend_from_slice(b" ]");
+    cases.push(("text after the array", after));
+    let mut inside = texts.clone();
+    inside[at] = inside[at].replacen("\":", "\"", 1);
+    cases.push(("syntax error inside an element", array(&inside, ",")));
+    let mut unterminated = array(&texts[..at], ",");
+    unterminated.pop();
+    unterminated.extend_from_slice(b",{\"OperatorID\":\"DE*ABC\"");
+    cases.push(("cut off", unterminated));
+    let mut type_error = texts.clone();
+    type_error[at] = "17".to_owned();
+    cases.push(("not an object", array(&type_error, ",")));
+    for (what, input) in cases {
+        let (_, _, seq_notes) = sequential(&input);
+        assert!(seq_notes.len() > BATCH, "{what}: records before the defect");
+        assert!(assert_same(what, &input).is_err(), "{what}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_read_by_the_sequential_parse() {
+    let records = fixture("records.json");
+    let mut texts = texts(&records, 3 * BATCH / records.len() + 3);
+    // Deeper than the scanner follows, shallower than serde_json's limit: the pipeline hands
+    // over to the sequential parse in the middle and the result is still complete.
+    let at = BATCH + 7;
+    let mut r: Value = serde_json::from_str(&texts[at]).unwrap();
+    let mut nested = Value::from(1);
+    for _ in 0..110 {
+        nested = Value::Array(vec![nested]);
+    }
+    r["DeeplyNested"] = nested;
+    texts[at] = serde_json::to_string(&r).unwrap();
+    let input = array(&texts, ",");
+    assert_eq!(assert_same("deep nesting", &input), Ok(()));
+    let (_, out, _) = piped(&input);
+    let out = String::from_utf8_lossy(&out);
+    for k in [at, texts.len() - 1] {
+        let r: Value = serde_json::from_str(&texts[k]).unwrap();
+        let evse = r["EvseID"].as_str().unwrap();
+        assert!(
+            out.contains(&format!("\"evse_id\":\"{evse}\"")),
+            "record {k} is mapped"
+        );
+    }
 }

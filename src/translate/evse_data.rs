@@ -15,14 +15,16 @@
 //! ([`LocationGrouper`]): the mapped EVSEs are held until the input ends (a Location may get an
 //! EVSE from the last record), the serialized output never.
 //!
-//! # Two threads (issue 6)
-//! A top-level array is read by a pipeline: one thread parses the records and maps each on its
-//! own ([`RecordMapper`]), in batches of [`BATCH`] over a channel bounded to [`IN_FLIGHT`]
-//! batches; the calling thread groups them in input order ([`LocationGrouper::accept`]), writes
-//! the loss notes and finally the Locations. Grouping and the notes see the records in the
-//! same order as a sequential run, so output, notes and errors are the same (tested against
-//! [`LocationGrouper::push`] in `tests/translate_cli.rs`): records before an invalid one are
-//! grouped and their notes written, as before.
+//! # Threads (issue 6)
+//! A top-level array is read by a pipeline ([`pipeline`]): a scanner thread splits it into
+//! element byte ranges, parsing threads (one per core, at most [`MAX_WORKERS`]) parse, validate
+//! and map chunks of [`BATCH`] elements each on their own ([`RecordMapper`]), and the calling
+//! thread takes the chunks back in input order, groups them ([`LocationGrouper::accept`]),
+//! writes the loss notes and finally the Locations. Grouping and the notes see the records in
+//! the same order as a sequential run, and any defect is left to the sequential parse, so
+//! output, notes and errors are the same (tested against [`LocationGrouper::push`] in
+//! `tests/translate_pipeline.rs`): records before an invalid one are grouped and their notes
+//! written, as before.
 
 use std::io::{BufWriter, Write};
 
@@ -31,6 +33,7 @@ use super::{LossSink, TranslateError};
 use crate::mapping::MappingCtx;
 use crate::mapping::evse_location::{LocationGrouper, PreparedRecord, RecordMapper};
 use crate::oicp::v23::evse_data::{EvseDataPage, PullEvseDataRecord, PushEvseData};
+use crate::oicp::v23::validate::Validator;
 use crate::oicp::v23::wire::parse;
 
 /// OICP EVSE data (any of the forms above) -> a JSON array of OCPI Locations.
@@ -91,53 +94,377 @@ pub fn oicp_to_ocpi(
     Ok(())
 }
 
-/// Records per batch sent from the parsing thread to the grouping thread.
+/// Records per chunk: the scanner hands the parsing threads this many array elements at a time,
+/// and the grouping thread takes their mapped records a chunk at a time.
 pub const BATCH: usize = 256;
 
-/// Batches in flight between the threads (bounds the pipeline's memory).
-pub const IN_FLIGHT: usize = 8;
+/// Chunks in flight per parsing thread, in each direction (bounds the pipeline's memory).
+pub const IN_FLIGHT: usize = 4;
 
-/// Parses and maps the records of a top-level array on a second thread and hands them, in
-/// input order and in batches, to `accept` on this one. An error of `accept` stops the parsing
-/// and is returned; else the parse's error (invalid input, a mapping bug), after `accept` has
-/// seen every record before it.
+/// At most this many parsing threads, whatever the machine has: the grouping thread (notes,
+/// output) is the bottleneck past that.
+pub const MAX_WORKERS: usize = 4;
+
+/// Nesting (within one element) past which the scanner hands over to the sequential parse:
+/// `serde_json` limits nesting to 128 counted from the top of the document, which an element
+/// parsed on its own would not see.
+const MAX_DEPTH: usize = 100;
+
+/// Array elements (byte ranges of `input`) for one parsing thread.
+struct Chunk {
+    /// The index of the first element in the array.
+    first: usize,
+    ranges: Vec<(usize, usize)>,
+    /// The scanner stopped after these elements on something it does not take apart (not
+    /// JSON, nesting too deep): the rest is left to the sequential parse.
+    last: bool,
+}
+
+/// A chunk's records, mapped; `complete` when every element of the chunk was parsed, valid and
+/// mapped and the scanner went on after it.
+struct Done {
+    records: Vec<PreparedRecord>,
+    complete: bool,
+}
+
+/// Parses and maps the records of a top-level array on parsing threads and hands them, in
+/// input order and a chunk at a time, to `accept` on this one. An error of `accept` stops the
+/// parsing and is returned; else the parse's error (invalid input, a mapping bug), after
+/// `accept` has seen every record before it.
+///
+/// A scanner thread splits the array into element byte ranges (it follows strings, escapes and
+/// nesting; it checks the commas, brackets and whitespace between elements, the elements
+/// themselves are left to `serde_json`) and deals chunks of [`BATCH`] elements round-robin to
+/// the parsing threads, one per core up to [`MAX_WORKERS`]; each parses, validates and maps its
+/// chunk's elements in order; this thread takes the results round-robin, that is in input
+/// order.
+///
+/// Errors and odd input are left to the sequential parse: when an element does not parse, is
+/// invalid or fails to map, or the scanner stops (not JSON between elements, deep nesting),
+/// this thread takes the records before it and then reads the input with
+/// [`for_each_element`] from that element on. So output, notes and errors are those of the
+/// one-thread form by construction (and tested in `tests/translate_pipeline.rs`): the
+/// parallel path only ever delivers elements that parsed on their own, which a streaming parse
+/// of the whole array reads the same way.
 fn pipeline(
     input: &[u8],
     mapper: RecordMapper<'_>,
     mut accept: impl FnMut(Vec<PreparedRecord>) -> std::io::Result<()>,
 ) -> Result<(), TranslateError> {
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<PreparedRecord>>(IN_FLIGHT);
-        let parser = scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            let parsed = for_each_element::<PullEvseDataRecord, _>(input, |i, record| {
-                batch.push(mapper.map(i, &record)?);
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    // The receiver is gone only when `accept` failed: its error is returned.
-                    tx.send(full)
-                        .map_err(|_| std::io::Error::other("the grouping thread stopped"))?;
-                }
-                Ok(())
-            });
-            if !batch.is_empty() {
-                // Records before a defect were grouped by the sequential form too.
-                let _ = tx.send(batch);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, MAX_WORKERS);
+    let resume_at = std::thread::scope(|scope| -> std::io::Result<Option<usize>> {
+        let mut jobs = Vec::with_capacity(workers);
+        let mut results = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Chunk>(IN_FLIGHT);
+            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Done>(IN_FLIGHT);
+            scope.spawn(move || parse_chunks(input, mapper, &job_rx, &done_tx));
+            jobs.push(job_tx);
+            results.push(done_rx);
+        }
+        scope.spawn(move || scan(input, &jobs));
+        let mut next = 0;
+        for turn in (0..workers).cycle() {
+            // A parsing thread hangs up after its last chunk: the chunks are dealt round-robin,
+            // so the first hang-up in turn is the end of the input.
+            let Ok(done) = results[turn].recv() else {
+                return Ok(None);
+            };
+            next += done.records.len();
+            accept(done.records)?;
+            if !done.complete {
+                return Ok(Some(next));
             }
-            parsed
-        });
-        let mut accepted = Ok(());
-        for batch in &rx {
-            accepted = accept(batch);
-            if accepted.is_err() {
+        }
+        Ok(None)
+    })?;
+    let Some(from) = resume_at else {
+        return Ok(());
+    };
+    for_each_element::<PullEvseDataRecord, _>(input, |i, record| {
+        if i >= from {
+            accept(vec![mapper.map(i, &record)?])?;
+        }
+        Ok(())
+    })
+}
+
+/// The parsing thread: parses, validates and maps each chunk's elements in order; stops a
+/// chunk at its first element that fails (the sequential parse reports it).
+fn parse_chunks(
+    input: &[u8],
+    mapper: RecordMapper<'_>,
+    jobs: &std::sync::mpsc::Receiver<Chunk>,
+    done: &std::sync::mpsc::SyncSender<Done>,
+) {
+    for chunk in jobs {
+        let mut records = Vec::with_capacity(chunk.ranges.len());
+        let mut complete = !chunk.last;
+        for &(start, end) in &chunk.ranges {
+            let index = chunk.first + records.len();
+            let parsed = input
+                .get(start..end)
+                .and_then(|bytes| serde_json::from_slice::<PullEvseDataRecord>(bytes).ok())
+                .filter(|record| Validator::run(record).is_empty())
+                .and_then(|record| mapper.map(index, &record).ok());
+            if let Some(prepared) = parsed {
+                records.push(prepared);
+            } else {
+                complete = false;
                 break;
             }
         }
-        drop(rx);
-        let parsed = parser
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        accepted?;
-        parsed
-    })
+        // The grouping thread hangs up only when it stopped (an error of its own, or it hands
+        // over to the sequential parse).
+        if done.send(Done { records, complete }).is_err() {
+            return;
+        }
+    }
+}
+
+/// The scanner thread: deals the array's elements in chunks round-robin to the parsing threads;
+/// the last chunk is marked when the scanner stopped short of the end.
+fn scan(input: &[u8], jobs: &[std::sync::mpsc::SyncSender<Chunk>]) {
+    let mut elements = Elements::new(input);
+    let mut first = 0;
+    for turn in (0..jobs.len()).cycle() {
+        let mut ranges = Vec::with_capacity(BATCH);
+        let mut last = false;
+        while ranges.len() < BATCH {
+            match elements.next() {
+                Some(Ok(range)) => ranges.push(range),
+                Some(Err(Stopped)) => {
+                    last = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        if ranges.is_empty() && !last {
+            return;
+        }
+        let n = ranges.len();
+        let end = last || n < BATCH;
+        // A hang-up: the grouping thread stopped.
+        if jobs[turn]
+            .send(Chunk {
+                first,
+                ranges,
+                last,
+            })
+            .is_err()
+            || end
+        {
+            return;
+        }
+        first += n;
+    }
+}
+
+/// The scanner met something it does not take apart (see [`Elements`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stopped;
+
+/// The byte ranges of the elements of a top-level JSON array, in order: `[`, elements separated
+/// by `,`, `]`, JSON whitespace around each and nothing after. An element is a string, an
+/// object or array (strings, escapes and nesting followed; brackets not matched by kind), or a
+/// scalar token (up to the next `,`, `]` or whitespace). Anything else ends the iteration with
+/// [`Stopped`], as does nesting deeper than [`MAX_DEPTH`].
+struct Elements<'a> {
+    b: &'a [u8],
+    at: usize,
+    state: State,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    Next,
+    Done,
+}
+
+impl<'a> Elements<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Self {
+            b,
+            at: 0,
+            state: State::Start,
+        }
+    }
+
+    fn skip_whitespace(&mut self) {
+        while matches!(self.b.get(self.at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.at += 1;
+        }
+    }
+
+    /// The byte at the cursor (after whitespace), consumed when it is `want`.
+    fn eat(&mut self, want: u8) -> bool {
+        self.skip_whitespace();
+        let found = self.b.get(self.at) == Some(&want);
+        if found {
+            self.at += 1;
+        }
+        found
+    }
+
+    /// The end of the string whose opening quote is at `at`.
+    fn string_end(&self, mut at: usize) -> Option<usize> {
+        at += 1;
+        loop {
+            let rest = self.b.get(at..)?;
+            let k = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
+            at += k;
+            if self.b.get(at) == Some(&b'"') {
+                return Some(at + 1);
+            }
+            at += 2;
+        }
+    }
+
+    /// The end of the element that starts at the cursor.
+    fn element_end(&self) -> Option<usize> {
+        let start = self.at;
+        match self.b.get(start)? {
+            b'"' => self.string_end(start),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                let mut at = start;
+                loop {
+                    match self.b.get(at)? {
+                        b'"' => {
+                            at = self.string_end(at)?;
+                            continue;
+                        }
+                        b'{' | b'[' => {
+                            depth += 1;
+                            if depth > MAX_DEPTH {
+                                return None;
+                            }
+                        }
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(at + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    at += 1;
+                }
+            }
+            _ => {
+                let len = self.b[start..]
+                    .iter()
+                    .position(|c| matches!(c, b',' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+                    .unwrap_or(self.b.len() - start);
+                (len > 0).then_some(start + len)
+            }
+        }
+    }
+
+    fn step(&mut self) -> Result<Option<(usize, usize)>, Stopped> {
+        match self.state {
+            State::Done => return Ok(None),
+            State::Start => {
+                if !self.eat(b'[') {
+                    return Err(Stopped);
+                }
+                if self.eat(b']') {
+                    return self.end();
+                }
+            }
+            State::Next => {
+                if self.eat(b']') {
+                    return self.end();
+                }
+                if !self.eat(b',') {
+                    return Err(Stopped);
+                }
+            }
+        }
+        self.state = State::Next;
+        self.skip_whitespace();
+        let start = self.at;
+        let end = self.element_end().ok_or(Stopped)?;
+        self.at = end;
+        Ok(Some((start, end)))
+    }
+
+    /// After the closing `]`: only whitespace may follow.
+    fn end(&mut self) -> Result<Option<(usize, usize)>, Stopped> {
+        self.skip_whitespace();
+        self.state = State::Done;
+        if self.at == self.b.len() {
+            Ok(None)
+        } else {
+            Err(Stopped)
+        }
+    }
+}
+
+impl Iterator for Elements<'_> {
+    type Item = Result<(usize, usize), Stopped>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.step().transpose();
+        if matches!(item, Some(Err(_))) {
+            self.state = State::Done;
+        }
+        item
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(input: &str) -> Vec<Result<&str, Stopped>> {
+        Elements::new(input.as_bytes())
+            .map(|r| r.map(|(a, b)| &input[a..b]))
+            .collect()
+    }
+
+    #[test]
+    fn elements_follow_strings_escapes_and_nesting() {
+        let input = " [ {\"a\":\"]}\\\",[\"} ,\r\n[1,[2]],\t\"x\\\\\",-1.5e3 , null]\n";
+        assert_eq!(
+            split(input),
+            [
+                Ok("{\"a\":\"]}\\\",[\"}"),
+                Ok("[1,[2]]"),
+                Ok("\"x\\\\\""),
+                Ok("-1.5e3"),
+                Ok("null")
+            ]
+        );
+        assert!(split("[]").is_empty() && split(" [ \n ] ").is_empty());
+    }
+
+    #[test]
+    fn anything_else_stops_the_scanner() {
+        for input in [
+            "{}",
+            "[1,]",
+            "[1 2]",
+            "[1] x",
+            "[{\"a\":1}",
+            "[\"abc",
+            "[,1]",
+            "\u{c}[1]",
+        ] {
+            assert_eq!(split(input).last(), Some(&Err(Stopped)), "{input:?}");
+        }
+        assert_eq!(split("[1,x]x"), [Ok("1"), Ok("x"), Err(Stopped)]);
+        let deep = format!(
+            "[{}{}]",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        assert_eq!(split(&deep), [Err(Stopped)]);
+        let ok = format!("[{}{}]", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(split(&ok).len(), 1);
+        assert!(split(&ok)[0].is_ok());
+    }
 }

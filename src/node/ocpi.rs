@@ -608,6 +608,22 @@ role = "cpo"
 id = "+49*810"
 "#;
 
+    /// The eMSP peer NL-ABC as registered by the peer, answering with token "in-token".
+    fn emp_connection() -> OcpiConnection {
+        OcpiConnection {
+            peer_role: Role::Emp,
+            peer_id: "NL-ABC".into(),
+            versions_url: "http://x/ocpi/versions".into(),
+            version: V221.into(),
+            endpoints: Vec::new(),
+            roles: Vec::new(),
+            token_out: "out".into(),
+            token_in: "in-token".into(),
+            registered_by_us: false,
+            updated_at: 0,
+        }
+    }
+
     async fn state() -> (OcpiState, Store, Registry) {
         let config = Config::parse(CONFIG, "t.toml").unwrap();
         let store = Store::open_in_memory().await.unwrap();
@@ -692,18 +708,7 @@ id = "+49*810"
             .authenticate(&request(&a.token), &registry, Access::Functional)
             .unwrap_err();
         assert_eq!(refused.http_status(), 401);
-        let connection = OcpiConnection {
-            peer_role: Role::Emp,
-            peer_id: "NL-ABC".into(),
-            versions_url: "http://x/ocpi/versions".into(),
-            version: V221.into(),
-            endpoints: Vec::new(),
-            roles: Vec::new(),
-            token_out: "out".into(),
-            token_in: "in-token".into(),
-            registered_by_us: false,
-            updated_at: 0,
-        };
+        let connection = emp_connection();
         s.save_connection(&store, connection, Some(&a.token))
             .await
             .unwrap();
@@ -754,18 +759,7 @@ id = "+49*810"
     #[tokio::test]
     async fn functional_calls_use_the_partner_token_overrides_and_routing() {
         let (s, store, registry) = state().await;
-        let connection = OcpiConnection {
-            peer_role: Role::Emp,
-            peer_id: "NL-ABC".into(),
-            versions_url: "http://x/ocpi/versions".into(),
-            version: V221.into(),
-            endpoints: Vec::new(),
-            roles: Vec::new(),
-            token_out: "out".into(),
-            token_in: "in-token".into(),
-            registered_by_us: false,
-            updated_at: 0,
-        };
+        let connection = emp_connection();
         s.save_connection(&store, connection, None).await.unwrap();
         // Functional calls use its token, its overrides and routing headers.
         let peer_entry = crate::config::Peer::from_raw(

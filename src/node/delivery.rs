@@ -239,7 +239,7 @@ async fn dispatch(state: Weak<NodeState>, inner: Arc<Inner>) {
         let since = last_scan.elapsed();
         if since < DISPATCH_EVERY {
             drop(node);
-            tokio::time::sleep(DISPATCH_EVERY - since).await;
+            tokio::time::sleep(DISPATCH_EVERY.saturating_sub(since)).await;
             let Some(again) = state.upgrade() else {
                 return;
             };

@@ -220,6 +220,14 @@ async fn dead_letters_are_listed_retried_and_dropped_by_the_cli() {
         peer.cdr_receipts().get(&session(0)) == Some(&2)
     })
     .await;
+    // The peer has the CDR before the node records the delivery: wait for the record, else
+    // the kill below may come in between and the message is (rightly) sent again later.
+    let recorded = eventually(Duration::from_secs(10), async || {
+        let (_, listing, _) = roambridge(&["outbox", "list", "--config", &config_arg]);
+        !ids_in(&listing, "ChargeDetailRecord").contains(&ids[0])
+    })
+    .await;
+    assert!(recorded);
 
     // Act 2: with the node stopped, retry one and drop the other.
     node.kill();

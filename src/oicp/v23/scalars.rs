@@ -1,12 +1,52 @@
 //! Scalar wire types with the spec's rules built in: date-times with an offset, decimals,
 //! bounded text and bounded integers (oicp-2.3.md §5.2 and the field lengths of §3–§4).
 
-use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The impls a date-time that keeps the partner's spelling (`raw`) beside its instant (`value`)
+/// shares with its twin in the other protocol: equality and order by instant, `Display` and
+/// serialization as received. Used by this module's and `ocpi::v221::types`' `DateTime`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! raw_instant_impls {
+    ($ty:ident) => {
+        impl PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                self.value == other.value
+            }
+        }
+
+        impl Eq for $ty {}
+
+        impl PartialOrd for $ty {
+            fn partial_cmp(&self, other: &Self) -> Option<::std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $ty {
+            fn cmp(&self, other: &Self) -> ::std::cmp::Ordering {
+                self.value.cmp(&other.value)
+            }
+        }
+
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.raw)
+            }
+        }
+
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.raw)
+            }
+        }
+    };
+}
 
 /// An OICP date-time: ISO 8601 with seconds and **an offset** (`2014-02-01T15:45:00+02:00`,
 /// `2020-09-23T14:17:53.038Z`), oicp-2.3.md §5.2.
@@ -53,42 +93,12 @@ impl DateTime {
     }
 }
 
-impl PartialEq for DateTime {
-    fn eq(&self, other: &Self) -> bool {
-        self.value == other.value
-    }
-}
-
-impl Eq for DateTime {}
-
-impl PartialOrd for DateTime {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for DateTime {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.value.cmp(&other.value)
-    }
-}
-
-impl fmt::Display for DateTime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
-    }
-}
+crate::raw_instant_impls!(DateTime);
 
 impl FromStr for DateTime {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
-    }
-}
-
-impl Serialize for DateTime {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.raw)
     }
 }
 

@@ -8,6 +8,7 @@
 //! * [`versions`]: `GET /ocpi/versions` and `GET /ocpi/2.2.1`, listing [`MODULES`].
 //! * [`credentials`]: the credentials module and both handshakes (being registered with a token
 //!   A we issued; registering with a partner's token A), update/rotation, unregistering.
+//! * [`bridge`]: synchronous OICP operations whose routed partner is an OCPI peer.
 //! * [`admin`]: `/admin/ocpi/...` (tokens A, register, connections, update, unregister).
 //!
 //! # Adding a module
@@ -35,6 +36,7 @@
 //!   §6.1).
 
 pub mod admin;
+pub mod bridge;
 pub mod client;
 pub mod cpo;
 pub mod credentials;

@@ -528,13 +528,34 @@ impl Ctx {
     {
         self.route(target);
         let path = fill_path(op.path_template(), id);
+        self.send(target, op, &path, body).await.inspect_err(|e| {
+            tracing::warn!(error = ?e.status, "call failed");
+        })
+    }
+
+    /// One call to `target` at `path`: OICP over HTTP, or through [`super::ocpi::bridge`] when
+    /// the target is a peer with `protocol = "ocpi"`.
+    async fn send<Req, Resp>(
+        &self,
+        target: &Target,
+        op: Operation,
+        path: &str,
+        body: &Req,
+    ) -> Result<Resp, Failure>
+    where
+        Req: Serialize,
+        Resp: serde::de::DeserializeOwned + crate::oicp::v23::validate::Validate,
+    {
+        if target.kind == TargetKind::Peer
+            && let Some(peer) = self.registry().peer(&target.id)
+            && peer.ocpi.is_some()
+        {
+            return super::ocpi::bridge::call(self, &peer, op, body).await;
+        }
         self.client
-            .call(target, &path, &self.process_id, body)
+            .call(target, path, &self.process_id, body)
             .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "call failed");
-                Failure::from(e)
-            })
+            .map_err(Failure::from)
     }
 }
 
@@ -843,8 +864,7 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
                     operator_str(&body),
                 );
                 let result = ctx
-                    .client
-                    .call::<_, AuthorizationStart>(&target, &path, &ctx.process_id, &body)
+                    .send::<_, AuthorizationStart>(&target, Operation::AuthorizeStart, &path, &body)
                     .await;
                 (target, body.session_id, result)
             }
@@ -870,8 +890,8 @@ pub async fn authorize_start(ctx: Ctx, req: AuthorizeStart) -> Result<Authorizat
             }
             Ok(answer) => last_negative = Some(answer),
             Err(e) => {
-                tracing::info!(partner = %target.id, error = %e, "authorization candidate failed");
-                last_failure = Some(Failure::from(e));
+                tracing::info!(partner = %target.id, error = ?e.status, "authorization candidate failed");
+                last_failure = Some(e);
             }
         }
     }
@@ -1519,10 +1539,7 @@ where
         path.push_str(query);
     }
     ctx.route(target);
-    ctx.client
-        .call(target, &path, &ctx.process_id, body)
-        .await
-        .map_err(Failure::from)
+    ctx.send(target, op, &path, body).await
 }
 
 /// Whether the node has the data of `operator` itself: an own CPO or a directly connected CPO

@@ -1,0 +1,67 @@
+//! Synchronous OICP operations whose partner is an OCPI peer.
+//!
+//! The OICP routing ([`crate::node::ops`]) picks a target for each request the same way for
+//! every peer; when the chosen peer has `protocol = "ocpi"`, [`call`] is used instead of an OICP
+//! HTTP call. Each operation that has an OCPI form translates the OICP request (through
+//! `crate::mapping`), performs the OCPI exchange and translates the answer back into the OICP
+//! answer type the caller expects. Operations without an OCPI form are refused with OICP 210
+//! ("no valid contract"), the same answer as for a partner the node does not know, so a backend
+//! never sees an OICP call go out to a URL that does not speak OICP.
+//!
+//! Pushes (EVSE data, status, pricing, notifications, CDRs) do not come here: they go through
+//! the durable outbox and [`super::cpo::push`].
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::Peer;
+use crate::node::failure::Failure;
+use crate::node::ops::Ctx;
+use crate::oicp::v23::operations::Operation;
+use crate::oicp::v23::status::Code;
+
+/// Performs `op` with the OCPI peer `peer` on behalf of the request in `ctx`.
+///
+/// Operations get their OCPI form by adding an arm here (translate `body`, call the partner,
+/// translate the answer with [`answer`]).
+#[expect(
+    clippy::unused_async,
+    reason = "the operations' arms await; remove once the first is added"
+)]
+pub async fn call<Req, Resp>(
+    ctx: &Ctx,
+    peer: &Peer,
+    op: Operation,
+    body: &Req,
+) -> Result<Resp, Failure>
+where
+    Req: Serialize,
+    Resp: DeserializeOwned,
+{
+    let _ = (ctx, body);
+    Err(unsupported(op, peer))
+}
+
+/// The refusal of an operation without an OCPI form.
+pub fn unsupported(op: Operation, peer: &Peer) -> Failure {
+    Failure::no_route(format!(
+        "{op} has no OCPI form: it cannot be sent to the OCPI partner {}",
+        peer.id
+    ))
+}
+
+/// A typed OICP answer as the type the caller of [`call`] expects (the same OICP type,
+/// through JSON).
+pub fn answer<T: Serialize, Resp: DeserializeOwned>(
+    op: Operation,
+    value: &T,
+) -> Result<Resp, Failure> {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            Failure::new(
+                Code::SystemError,
+                format!("the OCPI answer to {op} does not form an OICP answer: {e}"),
+            )
+        })
+}

@@ -117,6 +117,18 @@ pub const MODULES: &[Module] = &[
         path: "tokens",
         configure: emsp::tokens::configure,
     },
+    Module {
+        identifier: "commands",
+        role: InterfaceRole::Receiver,
+        path: cpo::commands::PATH,
+        configure: cpo::commands::configure,
+    },
+    Module {
+        identifier: "commands",
+        role: InterfaceRole::Sender,
+        path: emsp::commands::PATH,
+        configure: emsp::commands::configure,
+    },
 ];
 
 /// An own party as OCPI sees it.
@@ -167,8 +179,11 @@ struct Inner {
 pub struct OcpiState {
     base_url: String,
     page_limit: u32,
+    command_wait: std::time::Duration,
     own: Vec<OwnParty>,
     inner: RwLock<Inner>,
+    /// Commands we sent as eMSP platform whose `CommandResult` is awaited.
+    pub commands: emsp::commands::Waiting,
 }
 
 /// A fresh credentials token.
@@ -228,8 +243,10 @@ impl OcpiState {
         Ok(Self {
             base_url,
             page_limit: config.ocpi.page_limit,
+            command_wait: config.ocpi.command_wait,
             own,
             inner: RwLock::new(inner),
+            commands: emsp::commands::Waiting::default(),
         })
     }
 
@@ -268,6 +285,12 @@ impl OcpiState {
     /// The server's page cap.
     pub fn page_limit(&self) -> u32 {
         self.page_limit
+    }
+
+    /// How long an OICP remote call waits for an OCPI `CommandResult` (`[ocpi]
+    /// command_wait_ms`).
+    pub fn command_wait(&self) -> std::time::Duration {
+        self.command_wait
     }
 
     /// Own parties with an OCPI identity.

@@ -24,10 +24,6 @@ use crate::oicp::v23::status::Code;
 ///
 /// Operations get their OCPI form by adding an arm here (translate `body`, call the partner,
 /// translate the answer with [`answer`]).
-#[expect(
-    clippy::unused_async,
-    reason = "the operations' arms await; remove once the first is added"
-)]
 pub async fn call<Req, Resp>(
     ctx: &Ctx,
     peer: &Peer,
@@ -38,8 +34,16 @@ where
     Req: Serialize,
     Resp: DeserializeOwned,
 {
-    let _ = (ctx, body);
-    Err(unsupported(op, peer))
+    match op {
+        // Remote start/stop and reservations: OCPI commands (`emsp::commands`).
+        Operation::AuthorizeRemoteStart
+        | Operation::AuthorizeRemoteStop
+        | Operation::AuthorizeRemoteReservationStart
+        | Operation::AuthorizeRemoteReservationStop => {
+            super::emsp::commands::send(ctx, peer, op, body).await
+        }
+        _ => Err(unsupported(op, peer)),
+    }
 }
 
 /// The refusal of an operation without an OCPI form.

@@ -4,11 +4,14 @@
 //! * [`view`]: the translated Location view, kept current from the backend's OICP pushes.
 //! * [`locations`]: Locations module, Sender interface (`GET /ocpi/2.2.1/locations...`).
 //! * [`tokens`]: Tokens module, Receiver interface (`/ocpi/2.2.1/receiver/tokens/...`).
+//! * [`commands`]: Commands module, Receiver interface (`POST /ocpi/2.2.1/receiver/commands/{command}`):
+//!   commands become OICP remote calls to the backend; the result goes to `response_url`.
 //! * [`push`]: changed Locations and EVSE statuses pushed to eMSP partners via the outbox.
 //!
 //! The OICP operations call [`on_evse_data`] and [`on_evse_status`] after they stored a push of
 //! an own backend.
 
+pub mod commands;
 pub mod locations;
 pub mod push;
 pub mod tokens;

@@ -19,6 +19,7 @@
 
 pub mod authorize;
 pub mod cdrs;
+pub mod commands;
 pub mod forward;
 pub mod locations;
 pub mod offer;

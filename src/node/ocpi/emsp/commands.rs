@@ -66,6 +66,7 @@ use crate::oicp::v23::authorization::{
 use crate::oicp::v23::ids::{EvseId, SessionId};
 use crate::oicp::v23::operations::Operation;
 use crate::oicp::v23::status::{Code, StatusCode};
+use crate::store::ocpi::OcpiConnection;
 use crate::store::ocpi_emsp::{EmspKey, EmspKind};
 
 /// The path of the interface below `/ocpi/2.2.1/` (our `response_url`s live under it).
@@ -287,19 +288,7 @@ where
             format!("no OCPI connection with {} (not registered)", peer.id),
         )
     })?;
-    let cpo = connection
-        .roles
-        .iter()
-        .filter(|r| r.role == OcpiRole::Cpo)
-        .find(|r| peer_id_of(r).as_ref() == Some(&peer.id))
-        .or_else(|| connection.roles.iter().find(|r| r.role == OcpiRole::Cpo))
-        .cloned()
-        .ok_or_else(|| {
-            Failure::new(
-                Code::ServiceNotAvailable,
-                format!("the OCPI partner {} has no CPO role", peer.id),
-            )
-        })?;
+    let cpo = cpo_role(&connection, &peer.id)?;
     let policy = CommandPolicy::default().with_wait_for_result(state.ocpi.command_wait());
     let kind = command.kind();
     let session = command.session();
@@ -312,12 +301,7 @@ where
         &InterfaceRole::Receiver,
     ) else {
         let outcome = CommandOutcome::Answered {
-            response: CommandResponse {
-                result: CommandResponseType::NotSupported,
-                timeout: 0,
-                message: None,
-                extra: crate::oicp::v23::wire::Extra::new(),
-            },
+            response: bare_response(CommandResponseType::NotSupported),
             result: None,
         };
         let ack = command_outcome_to_acknowledgement(&kind, &outcome, session, &policy);
@@ -344,12 +328,9 @@ where
             .await;
         let response = match sent.and_then(|a| a.data::<CommandResponse>(&url)) {
             Ok(r) => r,
-            Err(ClientError::Status { status: 2003, .. }) => CommandResponse {
-                result: CommandResponseType::Rejected,
-                timeout: 0,
-                message: None,
-                extra: crate::oicp::v23::wire::Extra::new(),
-            },
+            Err(ClientError::Status { status: 2003, .. }) => {
+                bare_response(CommandResponseType::Rejected)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "the OCPI command got no CommandResponse");
                 return Ok(Ok(CommandOutcome::NoResponse));
@@ -377,6 +358,33 @@ where
         Err(ack) => ack,
     };
     answer(op, &ack)
+}
+
+/// The partner's CPO role that is `peer`, else its first CPO role.
+fn cpo_role(connection: &OcpiConnection, peer: &PartnerId) -> Result<CredentialsRole, Failure> {
+    connection
+        .roles
+        .iter()
+        .filter(|r| r.role == OcpiRole::Cpo)
+        .find(|r| peer_id_of(r).as_ref() == Some(peer))
+        .or_else(|| connection.roles.iter().find(|r| r.role == OcpiRole::Cpo))
+        .cloned()
+        .ok_or_else(|| {
+            Failure::new(
+                Code::ServiceNotAvailable,
+                format!("the OCPI partner {peer} has no CPO role"),
+            )
+        })
+}
+
+/// A `CommandResponse` without timeout or message.
+fn bare_response(result: CommandResponseType) -> CommandResponse {
+    CommandResponse {
+        result,
+        timeout: 0,
+        message: None,
+        extra: crate::oicp::v23::wire::Extra::new(),
+    }
 }
 
 /// The own EMP of the request's path, with its OCPI identity.

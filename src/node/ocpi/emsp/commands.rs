@@ -22,6 +22,8 @@
 //!   `authorization_reference` is the OICP `SessionID` (as `START_SESSION` sets it), else the
 //!   Session whose id is the `SessionID`, else the `SessionID` itself (a GUID fits OCPI's
 //!   `session_id`, and our own CPO side names sessions by it).
+//! * **A `CommandResponse` in a one-element list** is read as the object (a habit of
+//!   extrawest-ocpi, docs/ocpi-interop-extrawest.md E1).
 //! * **No commands endpoint** in the partner's version details (and no override): the
 //!   outcome is that of `NOT_SUPPORTED`, 604. OCPI 2003 (unknown Location) counts as
 //!   `REJECTED`; any other failure of the exchange as no response (501).
@@ -326,7 +328,10 @@ where
         let sent = OcpiClient::new()
             .send(Method::POST, &url, Some(&body), &call)
             .await;
-        let response = match sent.and_then(|a| a.data::<CommandResponse>(&url)) {
+        let response = match sent.and_then(|mut a| {
+            unwrap_single(&mut a.envelope.data);
+            a.data::<CommandResponse>(&url)
+        }) {
             Ok(r) => r,
             Err(ClientError::Status { status: 2003, .. }) => {
                 bare_response(CommandResponseType::Rejected)
@@ -358,6 +363,16 @@ where
         Err(ack) => ack,
     };
     answer(op, &ack)
+}
+
+/// A one-element list where an object is expected becomes the object (extrawest-ocpi
+/// answers every single object so, docs/ocpi-interop-extrawest.md E1).
+fn unwrap_single(data: &mut Option<serde_json::Value>) {
+    if let Some(serde_json::Value::Array(items)) = data
+        && items.len() == 1
+    {
+        *data = items.pop();
+    }
 }
 
 /// The partner's CPO role that is `peer`, else its first CPO role.
@@ -580,6 +595,19 @@ mod tests {
         let (gone, _rx) = waiting.expect(&cpo, &CommandType::StopSession);
         waiting.forget(&gone);
         assert!(waiting.is_empty());
+    }
+
+    #[test]
+    fn a_one_element_list_is_read_as_its_object() {
+        let mut listed = Some(serde_json::json!([{"result": "ACCEPTED", "timeout": 30}]));
+        unwrap_single(&mut listed);
+        assert_eq!(
+            listed,
+            Some(serde_json::json!({"result": "ACCEPTED", "timeout": 30}))
+        );
+        let mut two = Some(serde_json::json!([1, 2]));
+        unwrap_single(&mut two);
+        assert_eq!(two, Some(serde_json::json!([1, 2])));
     }
 
     #[test]

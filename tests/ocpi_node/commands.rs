@@ -414,6 +414,69 @@ async fn the_cpo_side_refuses_bad_commands_with_their_codes() {
     foreign["token"]["uid"] = json!("DE-XYZ-C12345678-X");
     let theirs = ocpi("POST", &url("START_SESSION"), &tok, Some(foreign)).await;
     assert_eq!(theirs.body["data"]["result"], "REJECTED", "{theirs:?}");
+    // A contract id that is no OICP EvcoID: REJECTED (OICP remote calls need one).
+    let mut odd_token = start_session(&result_url, location, Some(&evse_id(1, 1)));
+    odd_token["token"]["contract_id"] = json!("NOT-AN-EVCO");
+    let no_evco = ocpi("POST", &url("START_SESSION"), &tok, Some(odd_token)).await;
+    assert_eq!(no_evco.body["data"]["result"], "REJECTED", "{no_evco:?}");
+    assert!(
+        no_evco.body["data"]["message"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("contract_id"),
+        "{no_evco:?}"
+    );
+    // Addressed to a CPO party this platform does not host: 404 with 2001.
+    let elsewhere = crate::harness::call(
+        "POST",
+        &url("START_SESSION"),
+        &[
+            ("Authorization", tok.as_str()),
+            ("OCPI-to-country-code", "NL"),
+            ("OCPI-to-party-id", "ZZZ"),
+            ("OCPI-from-country-code", "DE"),
+            ("OCPI-from-party-id", "GDF"),
+        ],
+        Some(
+            serde_json::to_vec(&start_session(&result_url, location, Some(&evse_id(1, 1))))
+                .unwrap(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (elsewhere.status, elsewhere.code()),
+        (404, 2001),
+        "{elsewhere:?}"
+    );
+    // A session of another eMSP at this CPO cannot be stopped by this one.
+    let theirs_id = "5c9e2a41-7d3b-4f6e-8a1c-2b3d4e5f6a7b";
+    p.cpo
+        .state
+        .store
+        .upsert_session(&roambridge::store::SessionRecord {
+            session_id: theirs_id.parse().unwrap(),
+            cpo_partner_session_id: None,
+            emp_partner_session_id: None,
+            operator_id: Some("DE*GEF".parse().unwrap()),
+            provider_id: Some("DE-XYZ".parse().unwrap()),
+            evse_id: Some(evse_id(1, 1).parse().unwrap()),
+            state: "charging".into(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let not_yours = ocpi(
+        "POST",
+        &url("STOP_SESSION"),
+        &tok,
+        Some(json!({"response_url": result_url, "session_id": theirs_id})),
+    )
+    .await;
+    assert_eq!(
+        not_yours.body["data"]["result"], "UNKNOWN_SESSION",
+        "{not_yours:?}"
+    );
     // UNLOCK_CONNECTOR has no OICP form.
     let unlock = ocpi(
         "POST",
@@ -506,4 +569,107 @@ async fn the_cpo_side_refuses_bad_commands_with_their_codes() {
         );
     }
     p.stop().await;
+}
+
+#[actix_web::test]
+async fn the_emsp_side_answers_what_it_cannot_send_with_oicp_codes() {
+    let p = Pair::start(5000).await;
+    // A Location the CPO sent us but its side does not hold (any more): it answers 2003 with
+    // REJECTED, which is 603 for a start.
+    let mut location = crate::emsp_receiver::location("LOC7", "2024-03-01T10:00:00Z");
+    location["evses"][0]["evse_id"] = json!("DE*GEF*E777777*1");
+    let put = ocpi(
+        "PUT",
+        &p.emp.at("/ocpi/2.2.1/receiver/locations/DE/GEF/LOC7"),
+        &p.cpo_token(),
+        Some(location),
+    )
+    .await;
+    assert_eq!(put.status, 201, "{put:?}");
+    let gone = p.remote_start("DE*GEF*E777777*1", &new_session()).await;
+    assert_eq!(
+        (gone.body["Result"].as_bool(), gone.code()),
+        (Some(false), "603"),
+        "{gone:?}"
+    );
+    assert!(info(&gone).contains("CommandResponse REJECTED"), "{gone:?}");
+    assert!(p.cpo_backend.received_at("authorize-remote").is_empty());
+
+    // A partner whose version details lack the commands RECEIVER: as NOT_SUPPORTED, 604.
+    let mut connection = (*p.emp.connection(&cpo_id()).unwrap()).clone();
+    connection
+        .endpoints
+        .retain(|e| e.identifier.as_str() != "commands");
+    p.emp
+        .state
+        .ocpi
+        .save_connection(&p.emp.state.store, connection, None)
+        .await
+        .unwrap();
+    let unsupported = p.remote_start(&evse_id(0, 1), &new_session()).await;
+    assert_eq!(
+        (unsupported.body["Result"].as_bool(), unsupported.code()),
+        (Some(false), "604"),
+        "{unsupported:?}"
+    );
+    assert!(p.cpo_backend.received_at("authorize-remote").is_empty());
+
+    // The CPO side is down: no CommandResponse, 501.
+    p.cpo.stop().await;
+    let mut restored = (*p.emp.connection(&cpo_id()).unwrap()).clone();
+    restored.endpoints.push(
+        serde_json::from_value(json!({"identifier": "commands", "role": "RECEIVER",
+            "url": p.cpo.at("/ocpi/2.2.1/receiver/commands")}))
+        .unwrap(),
+    );
+    p.emp
+        .state
+        .ocpi
+        .save_connection(&p.emp.state.store, restored, None)
+        .await
+        .unwrap();
+    let mut down = p.remote_start(&evse_id(0, 1), &new_session()).await;
+    for _ in 0..40 {
+        if down.code() == "501" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        down = p.remote_start(&evse_id(0, 1), &new_session()).await;
+    }
+    assert_eq!(
+        (down.body["Result"].as_bool(), down.code()),
+        (Some(false), "501"),
+        "{down:?}"
+    );
+    assert!(info(&down).contains("no OCPI CommandResponse"), "{down:?}");
+    assert!(p.emp.state.ocpi.commands.is_empty());
+    p.stop().await;
+}
+
+#[actix_web::test]
+async fn an_ocpi_cpo_peer_without_a_connection_is_not_available() {
+    let backend = Double::start().await;
+    let emp = Node::start(&format!(
+        "[[party]]\nrole = \"emp\"\nid = \"DE-GDF\"\nbackend = \"{}\"\nbackend_token = \"{EMP_BACKEND}\"\n\n[[peer]]\nrole = \"cpo\"\nid = \"NL*TNM\"\nprotocol = \"ocpi\"\nurl = \"http://127.0.0.1:9/ocpi/versions\"\n",
+        backend.url()
+    ))
+    .await;
+    let answer = post(
+        &format!(
+            "{}/charging/v21/providers/DE-GDF/authorize-remote/start",
+            emp.url()
+        ),
+        Some(EMP_BACKEND),
+        &json!({"ProviderID": "DE-GDF", "EvseID": "NL*TNM*E1",
+                "Identification": {"RemoteIdentification": {"EvcoID": EVCO}}}),
+    )
+    .await;
+    // Routed to the OCPI peer by the EvseID's operator, which is not registered yet: 320.
+    assert_eq!(
+        (answer.body["Result"].as_bool(), answer.code()),
+        (Some(false), "320"),
+        "{answer:?}"
+    );
+    emp.stop().await;
+    backend.stop().await;
 }

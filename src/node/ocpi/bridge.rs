@@ -35,11 +35,8 @@ where
     Resp: DeserializeOwned,
 {
     match op {
-        // Remote start/stop and reservations: OCPI commands (`emsp::commands`).
-        Operation::AuthorizeRemoteStart
-        | Operation::AuthorizeRemoteStop
-        | Operation::AuthorizeRemoteReservationStart
-        | Operation::AuthorizeRemoteReservationStop => {
+        // Remote start/stop and reservations: OCPI commands.
+        op if super::emsp::commands::handles(op) => {
             super::emsp::commands::send(ctx, peer, op, body).await
         }
         _ => Err(unsupported(op, peer)),

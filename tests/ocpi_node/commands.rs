@@ -673,3 +673,60 @@ async fn an_ocpi_cpo_peer_without_a_connection_is_not_available() {
     emp.stop().await;
     backend.stop().await;
 }
+
+#[actix_web::test]
+async fn a_platform_with_a_cpo_and_an_emsp_commands_through_its_one_peer() {
+    // The eMSP node also hosts a CPO: registered with our CPO side, the platform is one peer
+    // keyed by its CPO role, and its eMSP party still commands through it.
+    let cpo_backend = Double::start().await;
+    let emp_backend = Double::start().await;
+    let cpo = Node::start(&format!(
+        "[[party]]\nrole = \"cpo\"\nid = \"DE*GEF\"\nbackend = \"{}\"\nbackend_token = \"{CPO_BACKEND}\"\n",
+        cpo_backend.url()
+    ))
+    .await;
+    let emp = Node::start(&format!(
+        "[[party]]\nrole = \"cpo\"\nid = \"DE*ABC\"\nbackend = \"{0}\"\nbackend_token = \"abc\"\n\n[[party]]\nrole = \"emp\"\nid = \"DE-GDF\"\nbackend = \"{0}\"\nbackend_token = \"{EMP_BACKEND}\"\n",
+        emp_backend.url()
+    ))
+    .await;
+    let token_a = cpo.token_a(None).await;
+    let registered = emp.register(&cpo.versions(), &token_a).await;
+    assert_eq!(registered.status, 201, "{registered:?}");
+    let platform =
+        roambridge::config::PartnerId::parse(roambridge::config::Role::Cpo, "DE*ABC").unwrap();
+    assert!(cpo.connection(&platform).is_some());
+    assert!(cpo.connection(&emp_id()).is_none());
+    let pushed = post(
+        &format!("{}/evsepush/v23/operators/DE*GEF/data-records", cpo.url()),
+        Some(CPO_BACKEND),
+        &full_load(1, 1),
+    )
+    .await;
+    assert_eq!(pushed.body["Result"], true, "{pushed:?}");
+    let auth = token(&emp.connection(&cpo_id()).unwrap().token_out);
+    let url = cpo.at("/ocpi/2.2.1/receiver/commands/START_SESSION");
+    let result_url = emp.at("/ocpi/2.2.1/commands/START_SESSION/nobody-waits");
+    let body = start_session(&result_url, "DE*GEF*P000000", None);
+    let answer = crate::harness::call(
+        "POST",
+        &url,
+        &[
+            ("Authorization", auth.as_str()),
+            ("OCPI-from-country-code", "DE"),
+            ("OCPI-from-party-id", "GDF"),
+        ],
+        Some(serde_json::to_vec(&body).unwrap()),
+    )
+    .await;
+    assert_eq!(answer.body["data"]["result"], "ACCEPTED", "{answer:?}");
+    let asked = cpo_backend.wait_for("authorize-remote/start", 1).await;
+    assert_eq!(asked.len(), 1);
+    assert!(
+        asked[0].path.contains("/providers/DE-GDF/"),
+        "{}",
+        asked[0].path
+    );
+    cpo.stop().await;
+    emp.stop().await;
+}

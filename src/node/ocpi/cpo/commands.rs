@@ -10,7 +10,9 @@
 //! * **Who may command**: a registered connection (HTTP 401 otherwise). The eMSP party is the
 //!   connection's EMSP role that `OCPI-from-*` names, else its first; the token of a command
 //!   must belong to it (`REJECTED` otherwise). The own CPO is the one `OCPI-to-*` names, or
-//!   the only one.
+//!   the only one. The OICP caller is the peer of that eMSP party, or, for a platform with
+//!   several roles (one peer, keyed by its first CPO role), the connection's peer; the session
+//!   is recorded with the eMSP party's `ProviderID` either way.
 //! * **Where**: `location_id`/`evse_uid` are looked up in the own CPO's translated Location
 //!   view (`store::ocpi_cpo`); the EVSE's `evse_id` is the OICP `EvseID`. An unknown Location
 //!   or EVSE answers OCPI 2003 with a `REJECTED` `CommandResponse` (as the spec's
@@ -374,11 +376,21 @@ async fn command(
         let command = CommandType::from_wire(&name.to_ascii_uppercase());
         serde_json::from_slice::<Value>(&body).map_err(|e| OcpiError::BadJson(e.to_string()))?;
         let request = CommandRequest::parse(&command, &body).map_err(OcpiError::Invalid)?;
+        // A platform with several roles is one peer, keyed by its first CPO role: its eMSP
+        // party then acts through that peer.
         let peer = state
             .registry
             .peer(&PartnerId::Provider(provider.clone()))
+            .or_else(|| {
+                connection
+                    .peer()
+                    .ok()
+                    .and_then(|id| state.registry.peer(&id))
+            })
             .ok_or_else(|| {
-                OcpiError::UnknownParty(format!("{provider} is not registered as a peer"))
+                OcpiError::Internal(format!(
+                    "the peer of the connection with {provider} is gone"
+                ))
             })?;
         let reply_routing = routing.reversed();
         match decide(&state, &own, &provider, &request).await? {

@@ -536,6 +536,26 @@ pub fn peer_id_of(role: &CredentialsRole) -> Option<PartnerId> {
     }
 }
 
+/// The peer of the OCPI platform that hosts the CPO `id` under another role than the one its
+/// peer is keyed by (a platform with several parties is one connection and one peer, keyed
+/// by its first CPO role): OICP remote calls for `id`'s EVSEs go to that peer. Only CPOs:
+/// what OICP sends to an EMP goes through the outbox, whose OCPI form is the Location push.
+pub fn platform_peer(
+    state: &crate::node::NodeState,
+    id: &PartnerId,
+) -> Option<Arc<crate::config::Peer>> {
+    if id.role() != Role::Cpo {
+        return None;
+    }
+    state
+        .ocpi
+        .connections()
+        .iter()
+        .find(|c| c.roles.iter().any(|r| peer_id_of(r).as_ref() == Some(id)))
+        .and_then(|c| c.peer().ok())
+        .and_then(|peer| state.registry.peer(&peer))
+}
+
 /// The OCPI party of a credentials role.
 pub fn party_of(role: &CredentialsRole) -> OcpiParty {
     OcpiParty {

@@ -730,3 +730,75 @@ async fn a_platform_with_a_cpo_and_an_emsp_commands_through_its_one_peer() {
     cpo.stop().await;
     emp.stop().await;
 }
+
+#[actix_web::test]
+async fn a_remote_start_reaches_the_second_cpo_of_an_ocpi_platform() {
+    // One platform (our CPO node) hosts DE*GEF and DE*GEG; the eMSP side knows it as one peer
+    // (DE*GEF), and an EvseID of DE*GEG still goes there, addressed to DE/GEG.
+    let gef_backend = Double::start().await;
+    let geg_backend = Double::start().await;
+    let emp_backend = Double::start().await;
+    let cpo = Node::start(&format!(
+        "[[party]]\nrole = \"cpo\"\nid = \"DE*GEF\"\nbackend = \"{}\"\nbackend_token = \"{CPO_BACKEND}\"\n\n[[party]]\nrole = \"cpo\"\nid = \"DE*GEG\"\nbackend = \"{}\"\nbackend_token = \"geg\"\n",
+        gef_backend.url(),
+        geg_backend.url()
+    ))
+    .await;
+    let emp = Node::start(&format!(
+        "[[party]]\nrole = \"emp\"\nid = \"DE-GDF\"\nbackend = \"{}\"\nbackend_token = \"{EMP_BACKEND}\"\n",
+        emp_backend.url()
+    ))
+    .await;
+    let token_a = cpo.token_a(None).await;
+    let registered = emp.register(&cpo.versions(), &token_a).await;
+    assert_eq!(registered.status, 201, "{registered:?}");
+    let geg =
+        roambridge::config::PartnerId::parse(roambridge::config::Role::Cpo, "DE*GEG").unwrap();
+    assert!(emp.state.registry.peer(&geg).is_none());
+    let data: Value = serde_json::from_str(
+        &serde_json::to_string(&full_load(1, 1))
+            .unwrap()
+            .replace("DE*GEF", "DE*GEG"),
+    )
+    .unwrap();
+    let pushed = post(
+        &format!("{}/evsepush/v23/operators/DE*GEG/data-records", cpo.url()),
+        Some("geg"),
+        &data,
+    )
+    .await;
+    assert_eq!(pushed.body["Result"], true, "{pushed:?}");
+    let start = Instant::now();
+    while emp
+        .state
+        .store
+        .ocpi_emsp_find_evse("DE", "GEG", "DEGEGE0000001")
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "no GEG Location");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let answer = post(
+        &format!(
+            "{}/charging/v21/providers/DE-GDF/authorize-remote/start",
+            emp.url()
+        ),
+        Some(EMP_BACKEND),
+        &json!({"ProviderID": "DE-GDF", "EvseID": "DE*GEG*E000000*1",
+                "Identification": {"RemoteIdentification": {"EvcoID": EVCO}}}),
+    )
+    .await;
+    assert_eq!(
+        (answer.body["Result"].as_bool(), answer.code()),
+        (Some(true), "000"),
+        "{answer:?}"
+    );
+    let asked = geg_backend.received_at("authorize-remote/start");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].body["EvseID"], "DE*GEG*E000000*1");
+    assert!(gef_backend.received_at("authorize-remote").is_empty());
+    cpo.stop().await;
+    emp.stop().await;
+}

@@ -15,6 +15,10 @@
 //! * **Results** are accepted only from the connection the command went to (HTTP 404 for
 //!   anyone else, as for an unknown or no longer awaited `uid`: a late result has nobody to
 //!   tell), and only for the command type in the URL (2001).
+//! * **Which CPO**: the partner's CPO role whose `OperatorID` is the EVSE's (a platform with
+//!   several CPOs is one peer; `ops` finds it for any of them through
+//!   [`crate::node::ocpi::platform_peer`]), else the role of its peer; the routing headers
+//!   name it.
 //! * **Where**: the EVSE is looked up by its `evse_id` in the Locations this CPO pushed to us
 //!   (`store::ocpi_emsp`); its first connector is named (P25). An EVSE we hold no Location for
 //!   is answered `Result: false`, 603, without calling the partner.
@@ -290,7 +294,8 @@ where
             format!("no OCPI connection with {} (not registered)", peer.id),
         )
     })?;
-    let cpo = cpo_role(&connection, &peer.id)?;
+    let operator = PartnerId::Operator(command.evse().operator_id());
+    let cpo = cpo_role(&connection, &[&operator, &peer.id])?;
     let policy = CommandPolicy::default().with_wait_for_result(state.ocpi.command_wait());
     let kind = command.kind();
     let session = command.session();
@@ -375,19 +380,22 @@ fn unwrap_single(data: &mut Option<serde_json::Value>) {
     }
 }
 
-/// The partner's CPO role that is `peer`, else its first CPO role.
-fn cpo_role(connection: &OcpiConnection, peer: &PartnerId) -> Result<CredentialsRole, Failure> {
-    connection
-        .roles
+/// The partner's CPO role that is the first of `wanted` it has (the EVSE's operator, then
+/// the peer), else its first CPO role.
+fn cpo_role(
+    connection: &OcpiConnection,
+    wanted: &[&PartnerId],
+) -> Result<CredentialsRole, Failure> {
+    let cpos = || connection.roles.iter().filter(|r| r.role == OcpiRole::Cpo);
+    wanted
         .iter()
-        .filter(|r| r.role == OcpiRole::Cpo)
-        .find(|r| peer_id_of(r).as_ref() == Some(peer))
-        .or_else(|| connection.roles.iter().find(|r| r.role == OcpiRole::Cpo))
+        .find_map(|id| cpos().find(|r| peer_id_of(r).as_ref() == Some(*id)))
+        .or_else(|| cpos().next())
         .cloned()
         .ok_or_else(|| {
             Failure::new(
                 Code::ServiceNotAvailable,
-                format!("the OCPI partner {peer} has no CPO role"),
+                format!("the OCPI partner {} has no CPO role", connection.peer_id),
             )
         })
 }

@@ -8,6 +8,10 @@
 //! ("no valid contract"), the same answer as for a partner the node does not know, so a backend
 //! never sees an OICP call go out to a URL that does not speak OICP.
 //!
+//! Operations with an OCPI form: the four remote operations (`AuthorizeRemoteStart`/`Stop`,
+//! `AuthorizeRemoteReservationStart`/`Stop`) become OCPI commands
+//! ([`super::emsp::commands`]).
+//!
 //! Pushes (EVSE data, status, pricing, notifications, CDRs) do not come here: they go through
 //! the durable outbox and [`super::cpo::push`].
 

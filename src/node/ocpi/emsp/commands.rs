@@ -618,6 +618,73 @@ mod tests {
         assert_eq!(two, Some(serde_json::json!([1, 2])));
     }
 
+    fn role(role: &str, cc: &str, pid: &str) -> CredentialsRole {
+        crate::ocpi::v221::parse_value(&serde_json::json!({
+            "role": role, "business_details": {"name": "X"}, "party_id": pid, "country_code": cc
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_command_goes_to_the_cpo_of_the_evse_else_the_peer_else_the_first() {
+        let connection = OcpiConnection {
+            peer_role: Role::Cpo,
+            peer_id: "NL*AAA".into(),
+            versions_url: "http://x/ocpi/versions".into(),
+            version: "2.2.1".into(),
+            endpoints: Vec::new(),
+            roles: vec![
+                role("EMSP", "NL", "EEE"),
+                role("CPO", "NL", "AAA"),
+                role("CPO", "nl", "bbb"),
+            ],
+            token_out: "out".into(),
+            token_in: "in".into(),
+            registered_by_us: true,
+            updated_at: 0,
+        };
+        let id = |s: &str| PartnerId::parse(Role::Cpo, s).unwrap();
+        let (a, b, c) = (id("NL*AAA"), id("NL*BBB"), id("NL*CCC"));
+        let pick = |wanted: &[&PartnerId]| {
+            cpo_role(&connection, wanted)
+                .unwrap()
+                .party_id
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(pick(&[&b, &a]), "bbb");
+        assert_eq!(pick(&[&c, &a]), "AAA");
+        assert_eq!(pick(&[&c]), "AAA");
+        let emsp_only = OcpiConnection {
+            roles: vec![role("EMSP", "NL", "EEE")],
+            ..connection
+        };
+        let e = cpo_role(&emsp_only, &[&a]).unwrap_err();
+        assert_eq!(*e.code(), Code::ServiceNotAvailable);
+    }
+
+    #[tokio::test]
+    async fn only_an_own_emp_with_an_ocpi_identity_sends_commands() {
+        let config = crate::config::Config::parse(
+            "[node]\nlisten = \"127.0.0.1:0\"\ndatabase = \":memory:\"\n\n[[party]]\nrole = \"emp\"\nid = \"DE-GDF\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let store = crate::store::Store::open_in_memory().await.unwrap();
+        let state = OcpiState::load(&config, &store, 9).await.unwrap();
+        let gdf = PartnerId::parse(Role::Emp, "DE-GDF").unwrap();
+        assert_eq!(own_emsp(&state, Some(&gdf)).unwrap().id, gdf);
+        let other = PartnerId::parse(Role::Emp, "DE-XYZ").unwrap();
+        assert_eq!(
+            *own_emsp(&state, Some(&other)).unwrap_err().code(),
+            Code::NoValidContract
+        );
+        assert_eq!(
+            *own_emsp(&state, None).unwrap_err().code(),
+            Code::SystemError
+        );
+    }
+
     #[test]
     fn only_the_four_remote_operations_are_commands() {
         assert!(handles(Operation::AuthorizeRemoteStart));

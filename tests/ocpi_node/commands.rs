@@ -802,3 +802,22 @@ async fn a_remote_start_reaches_the_second_cpo_of_an_ocpi_platform() {
     cpo.stop().await;
     emp.stop().await;
 }
+
+#[actix_web::test]
+async fn a_cpo_backend_slower_than_its_timeout_gives_timeout() {
+    // The CPO side's backend calls time out after 2 s (the harness's request timeout); the
+    // eMSP side waits up to 5 s for the result.
+    let p = Pair::start(5000).await;
+    p.cpo_backend.set_delay(Some(Duration::from_millis(2500)));
+    let answer = p.remote_start(&evse_id(1, 1), &new_session()).await;
+    assert_eq!(
+        (answer.body["Result"].as_bool(), answer.code()),
+        (Some(false), "501"),
+        "{answer:?}"
+    );
+    assert!(
+        info(&answer).contains("CommandResult TIMEOUT"),
+        "{answer:?}"
+    );
+    p.stop().await;
+}

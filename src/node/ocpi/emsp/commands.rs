@@ -172,6 +172,15 @@ impl Waiting {
     }
 }
 
+/// Forgets the awaited command `.1` when dropped.
+struct Forget<'a>(&'a Waiting, &'a str);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1);
+    }
+}
+
 /// `POST /ocpi/2.2.1/commands/{command}/{uid}`: a CPO's `CommandResult`.
 async fn result(req: HttpRequest, body: web::Bytes, state: web::Data<NodeState>) -> HttpResponse {
     let answer = async {
@@ -315,6 +324,8 @@ where
         return answer(op, &ack);
     };
     let (uid, rx) = state.ocpi.commands.expect(&peer.id, &kind);
+    // Forgotten however this ends, also when the backend hangs up and the call is dropped.
+    let _forget = Forget(&state.ocpi.commands, &uid);
     let response_url = state.ocpi.module_url(&format!("{PATH}/{kind}/{uid}"));
     let outcome = async {
         let body = match build(ctx, &cpo, &command, &response_url, &own, &policy).await? {
@@ -359,7 +370,6 @@ where
     }
     .instrument(span)
     .await;
-    state.ocpi.commands.forget(&uid);
     let ack = match outcome? {
         Ok(outcome) => {
             tracing::info!(?outcome, "OCPI command outcome");
@@ -601,7 +611,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(again.http_status(), 404);
         let (gone, _rx) = waiting.expect(&cpo, &CommandType::StopSession);
-        waiting.forget(&gone);
+        drop(Forget(&waiting, &gone));
         assert!(waiting.is_empty());
     }
 

@@ -359,6 +359,12 @@ impl Notes {
     }
 }
 
+/// Member names of indexed loss-note paths ([`Notes::add_at`]).
+const MODES: &str = "AuthenticationModes";
+const PAYMENT: &str = "PaymentOptions";
+const PLUGS: &str = "Plugs";
+const FACILITIES: &str = "ChargingFacilities";
+
 /// `prefix.field` in one allocation of the exact size.
 fn join(prefix: &str, field: &str) -> String {
     let mut path = String::with_capacity(prefix.len() + 1 + field.len());
@@ -1261,7 +1267,6 @@ fn capabilities(
             out.push(c.clone());
         }
     };
-    const MODES: &str = "AuthenticationModes";
     for (i, m) in r.authentication_modes.iter().enumerate() {
         match t.authentication_modes.to_ocpi(m) {
             Entry::Mapped(target) => {
@@ -1274,7 +1279,6 @@ fn capabilities(
             Entry::NotListed => notes.add_at(MODES, i, "", format!("'{m}' is not an OICP value")),
         }
     }
-    const PAYMENT: &str = "PaymentOptions";
     for (i, p) in r
         .payment_options
         .as_deref()
@@ -1323,12 +1327,12 @@ fn map_connectors(
         .map(|(i, plug)| match t.plugs.to_ocpi(plug) {
             Entry::Mapped(target) => {
                 if let Some(loss) = &target.loss {
-                    notes.add_at("Plugs", i, "", loss.as_str());
+                    notes.add_at(PLUGS, i, "", loss.as_str());
                 }
                 Some(&target.value)
             }
             Entry::Unmappable(u) => {
-                notes.add_at("Plugs", i, "", format!("'{plug}': {}", u.reason));
+                notes.add_at(PLUGS, i, "", format!("'{plug}': {}", u.reason));
                 None
             }
             Entry::NotListed => {
@@ -1354,28 +1358,13 @@ fn map_connectors(
     let chosen = pairing(r, &specs, &facility_types, notes);
     let mut modes_noted = vec![false; facilities.len()];
     let mut out = Vec::with_capacity(specs.len());
-    const PLUGS: &str = "Plugs";
-    const FACILITIES: &str = "ChargingFacilities";
     for (i, (spec, j)) in specs.iter().zip(chosen).enumerate() {
         let Some(spec) = spec else { continue };
         let Some((j, facility)) = j.and_then(|j| Some((j, facilities.get(j)?))) else {
             notes.add_at(PLUGS, i, "", "no charging facility; dropped");
             continue;
         };
-        let power_type = match facility
-            .power_type
-            .as_ref()
-            .map(|p| t.power_types.to_ocpi(p))
-        {
-            Some(Entry::Mapped(target)) => {
-                if let Some(loss) = &target.loss {
-                    notes.add_at(FACILITIES, j, ".PowerType", loss.as_str());
-                }
-                Some(target.value.clone())
-            }
-            _ => spec.power_type.clone(),
-        };
-        let Some(power_type) = power_type else {
+        let Some(power_type) = facility_power_type(facility, spec, t, j, notes) else {
             notes.add_at(
                 PLUGS,
                 i,
@@ -1406,14 +1395,8 @@ fn map_connectors(
                 "OCPI has no charging modes",
             );
         }
-        let id = ConnectorId::parse(&itoa_small(i + 1)).map_err(|e| {
-            MappingError::new(
-                format!("{}.Plugs[{i}]", notes.prefix),
-                format!("built an invalid OCPI value: {e}"),
-            )
-        })?;
         out.push(Connector {
-            id,
+            id: connector_id(i, notes)?,
             standard: spec.standard.clone(),
             format: spec.format.clone(),
             power_type,
@@ -1427,6 +1410,40 @@ fn map_connectors(
         });
     }
     Ok(out)
+}
+
+/// The power type of facility `j`: its own (noting the table's loss), else the one the plug
+/// implies.
+fn facility_power_type(
+    facility: &ChargingFacility,
+    spec: &ConnectorSpec,
+    t: &'static Tables,
+    j: usize,
+    notes: &mut Notes,
+) -> Option<PowerType> {
+    match facility
+        .power_type
+        .as_ref()
+        .map(|p| t.power_types.to_ocpi(p))
+    {
+        Some(Entry::Mapped(target)) => {
+            if let Some(loss) = &target.loss {
+                notes.add_at(FACILITIES, j, ".PowerType", loss.as_str());
+            }
+            Some(target.value.clone())
+        }
+        _ => spec.power_type.clone(),
+    }
+}
+
+/// The id of the connector of plug `i` (`1`, `2`, …); the path is built only for the error.
+fn connector_id(i: usize, notes: &Notes) -> Result<ConnectorId, MappingError> {
+    ConnectorId::parse(&itoa_small(i + 1)).map_err(|e| {
+        MappingError::new(
+            format!("{}.Plugs[{i}]", notes.prefix),
+            format!("built an invalid OCPI value: {e}"),
+        )
+    })
 }
 
 /// Whether two OCPI power types are both AC or both DC.
@@ -1505,7 +1522,6 @@ fn electrics(
     facility: usize,
     notes: &mut Notes,
 ) -> (i64, i64, Option<i64>) {
-    const FACILITIES: &str = "ChargingFacilities";
     let dc = *power_type == PowerType::Dc;
     let phases: i64 = if *power_type == PowerType::Ac3Phase {
         3

@@ -481,18 +481,17 @@ impl GoogleCoordinates {
                 "'{s}' is not a Google coordinate pair (\"<lat> <lon>\", a dot and at most 6 decimals each)"
             )
         };
-        let (lat_raw, lon_raw) = match google_plain(s) {
-            Some(pair) => pair,
-            None => {
-                let caps = GOOGLE
-                    .as_ref()
-                    .and_then(|re| re.captures(s))
-                    .ok_or_else(bad)?;
-                (
-                    caps.get(1).map_or("", |m| m.as_str()),
-                    caps.get(2).map_or("", |m| m.as_str()),
-                )
-            }
+        let (lat_raw, lon_raw) = if let Some(pair) = google_plain(s) {
+            pair
+        } else {
+            let caps = GOOGLE
+                .as_ref()
+                .and_then(|re| re.captures(s))
+                .ok_or_else(bad)?;
+            (
+                caps.get(1).map_or("", |m| m.as_str()),
+                caps.get(2).map_or("", |m| m.as_str()),
+            )
         };
         let lat: f64 = lat_raw.parse().map_err(|_| bad())?;
         let lon: f64 = lon_raw.parse().map_err(|_| bad())?;

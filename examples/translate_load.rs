@@ -47,6 +47,11 @@ use roambridge::translate::io::{JsonReport, for_each_element};
 use roambridge::translate::{Direction, Kind, translate};
 use serde_json::{Value, json};
 
+/// The allocator of the `roambridge` binary (see `src/main.rs`), so that the figures are those
+/// of the real command.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EVSES_PER_POOL: usize = 5;
 
 /// Plugs and facilities of the EVSE at `i` within its pool.

@@ -339,7 +339,31 @@ impl Notes {
         let path = join(&self.prefix, field);
         self.losses.push(LossNote::new(path, reason));
     }
+
+    /// Notes a loss at `prefix.member[index]rest` (`rest` empty or `.Field`), the path built
+    /// in one allocation: callers build no field name unless a note is written (issue 6).
+    fn add_at(
+        &mut self,
+        member: &str,
+        index: usize,
+        rest: &str,
+        reason: impl Into<Cow<'static, str>>,
+    ) {
+        let mut path = String::with_capacity(self.prefix.len() + member.len() + rest.len() + 8);
+        path.push_str(&self.prefix);
+        path.push('.');
+        path.push_str(member);
+        let _ = write!(path, "[{index}]");
+        path.push_str(rest);
+        self.losses.push(LossNote::new(path, reason));
+    }
 }
+
+/// Member names of indexed loss-note paths ([`Notes::add_at`]).
+const MODES: &str = "AuthenticationModes";
+const PAYMENT: &str = "PaymentOptions";
+const PLUGS: &str = "Plugs";
+const FACILITIES: &str = "ChargingFacilities";
 
 /// `prefix.field` in one allocation of the exact size.
 fn join(prefix: &str, field: &str) -> String {
@@ -687,6 +711,14 @@ fn fit_id(id: &str, prefix: &str) -> String {
     }
 }
 
+/// A connector id (`1`, `2`, …) without `to_string`'s formatter for the usual one digit.
+fn itoa_small(n: usize) -> Cow<'static, str> {
+    const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    DIGITS
+        .get(n)
+        .map_or_else(|| Cow::Owned(n.to_string()), |d| Cow::Borrowed(*d))
+}
+
 /// `EVSE.uid` for a normalised `EvseID` (§0, P4): the id, packed, or `H-` and a hash, at most
 /// 36 characters.
 pub fn evse_uid(evse_id: &str) -> String {
@@ -702,14 +734,20 @@ fn fnv_hex(text: &str) -> String {
 
 /// `OcpiString<N>` of `s`, truncated to `N` characters with a note when longer.
 fn text<const N: usize>(s: &str, field: &str, notes: &mut Notes) -> Option<OcpiString<N>> {
-    let cut: String = s.chars().take(N).collect();
-    if cut.len() < s.len() {
-        notes.add(
-            field,
-            format!("truncated to the {N} characters OCPI allows"),
-        );
-    }
-    OcpiString::parse(&cut).ok().or_else(|| {
+    // At most N bytes are at most N characters: nothing to cut, and no copy to cut it into.
+    let parsed = if s.len() <= N {
+        OcpiString::parse(s)
+    } else {
+        let cut: String = s.chars().take(N).collect();
+        if cut.len() < s.len() {
+            notes.add(
+                field,
+                format!("truncated to the {N} characters OCPI allows"),
+            );
+        }
+        OcpiString::try_from(cut)
+    };
+    parsed.ok().or_else(|| {
         notes.add(field, "not valid OCPI text; not carried");
         None
     })
@@ -838,15 +876,21 @@ fn display_text(lang: &str, value: &str) -> Option<DisplayText> {
 
 /// `ChargingStationNames` -> `name`: English, else German, else the first (§1.2).
 fn station_name(names: &[InfoText], notes: &mut Notes) -> Option<OcpiString<255>> {
-    let lang = |n: &InfoText| n.lang.as_ref().map(|l| l.as_str().to_ascii_lowercase());
+    let lang = |n: &InfoText, want: &str| {
+        n.lang
+            .as_ref()
+            .is_some_and(|l| l.as_str().eq_ignore_ascii_case(want))
+    };
     let pick = names
         .iter()
-        .position(|n| lang(n).as_deref() == Some("en"))
-        .or_else(|| names.iter().position(|n| lang(n).as_deref() == Some("de")))
+        .position(|n| lang(n, "en"))
+        .or_else(|| names.iter().position(|n| lang(n, "de")))
         .unwrap_or(0);
     for (i, _) in names.iter().enumerate().filter(|(i, _)| *i != pick) {
-        notes.add(
-            &format!("ChargingStationNames[{i}]"),
+        notes.add_at(
+            "ChargingStationNames",
+            i,
+            "",
             "OCPI Location.name has one language; only one name is carried",
         );
     }
@@ -902,10 +946,10 @@ fn time_zone(
     ctx: &MappingCtx,
     notes: &mut Notes,
 ) -> Option<OcpiString<255>> {
-    let country = r.address.country.as_str().to_ascii_uppercase();
+    let country = r.address.country.as_str();
     let zone = COUNTRY_ZONES
         .iter()
-        .find(|(c, _)| *c == country)
+        .find(|(c, _)| c.eq_ignore_ascii_case(country))
         .map(|(_, z)| (*z).to_owned());
     let offset = r
         .address
@@ -1224,16 +1268,15 @@ fn capabilities(
         }
     };
     for (i, m) in r.authentication_modes.iter().enumerate() {
-        let field = format!("AuthenticationModes[{i}]");
         match t.authentication_modes.to_ocpi(m) {
             Entry::Mapped(target) => {
                 if let Some(loss) = &target.loss {
-                    notes.add(&field, loss.as_str());
+                    notes.add_at(MODES, i, "", loss.as_str());
                 }
                 push(&target.value);
             }
-            Entry::Unmappable(u) => notes.add(&field, u.reason.as_str()),
-            Entry::NotListed => notes.add(&field, format!("'{m}' is not an OICP value")),
+            Entry::Unmappable(u) => notes.add_at(MODES, i, "", u.reason.as_str()),
+            Entry::NotListed => notes.add_at(MODES, i, "", format!("'{m}' is not an OICP value")),
         }
     }
     for (i, p) in r
@@ -1243,24 +1286,25 @@ fn capabilities(
         .iter()
         .enumerate()
     {
-        let field = format!("PaymentOptions[{i}]");
         match t.payment_options.to_ocpi(p) {
             Entry::Mapped(target) => {
                 if let Some(loss) = &target.loss {
-                    notes.add(&field, loss.as_str());
+                    notes.add_at(PAYMENT, i, "", loss.as_str());
                 }
                 push(&target.value);
             }
-            Entry::Unmappable(u) => notes.add(&field, u.reason.as_str()),
-            Entry::NotListed => notes.add(&field, format!("'{p}' is not an OICP value")),
+            Entry::Unmappable(u) => notes.add_at(PAYMENT, i, "", u.reason.as_str()),
+            Entry::NotListed => notes.add_at(PAYMENT, i, "", format!("'{p}' is not an OICP value")),
         }
     }
     for (i, s) in r.value_added_services.iter().enumerate() {
         match s {
             ValueAddedService::Reservation => push(&Capability::Reservable),
             ValueAddedService::None => {}
-            other => notes.add(
-                &format!("ValueAddedServices[{i}]"),
+            other => notes.add_at(
+                "ValueAddedServices",
+                i,
+                "",
                 format!("OCPI 2.2.1 has no capability for '{other}'"),
             ),
         }
@@ -1283,17 +1327,19 @@ fn map_connectors(
         .map(|(i, plug)| match t.plugs.to_ocpi(plug) {
             Entry::Mapped(target) => {
                 if let Some(loss) = &target.loss {
-                    notes.add(&format!("Plugs[{i}]"), loss.as_str());
+                    notes.add_at(PLUGS, i, "", loss.as_str());
                 }
                 Some(&target.value)
             }
             Entry::Unmappable(u) => {
-                notes.add(&format!("Plugs[{i}]"), format!("'{plug}': {}", u.reason));
+                notes.add_at(PLUGS, i, "", format!("'{plug}': {}", u.reason));
                 None
             }
             Entry::NotListed => {
-                notes.add(
-                    &format!("Plugs[{i}]"),
+                notes.add_at(
+                    "Plugs",
+                    i,
+                    "",
                     format!("'{plug}' is not an OICP plug; dropped"),
                 );
                 None
@@ -1314,53 +1360,43 @@ fn map_connectors(
     let mut out = Vec::with_capacity(specs.len());
     for (i, (spec, j)) in specs.iter().zip(chosen).enumerate() {
         let Some(spec) = spec else { continue };
-        let plug_field = format!("Plugs[{i}]");
         let Some((j, facility)) = j.and_then(|j| Some((j, facilities.get(j)?))) else {
-            notes.add(&plug_field, "no charging facility; dropped");
+            notes.add_at(PLUGS, i, "", "no charging facility; dropped");
             continue;
         };
-        let f_field = format!("ChargingFacilities[{j}]");
-        let power_type = match facility
-            .power_type
-            .as_ref()
-            .map(|p| t.power_types.to_ocpi(p))
-        {
-            Some(Entry::Mapped(target)) => {
-                if let Some(loss) = &target.loss {
-                    notes.add(&format!("{f_field}.PowerType"), loss.as_str());
-                }
-                Some(target.value.clone())
-            }
-            _ => spec.power_type.clone(),
-        };
-        let Some(power_type) = power_type else {
-            notes.add(
-                &plug_field,
-                format!("{f_field}.PowerType is missing or unknown and the plug does not imply one; connector dropped"),
+        let Some(power_type) = facility_power_type(facility, spec, t, j, notes) else {
+            notes.add_at(
+                PLUGS,
+                i,
+                "",
+                format!("ChargingFacilities[{j}].PowerType is missing or unknown and the plug does not imply one; connector dropped"),
             );
             continue;
         };
         if facility.power_type.is_none() {
-            notes.add(
-                &format!("{f_field}.PowerType"),
+            notes.add_at(
+                FACILITIES,
+                j,
+                ".PowerType",
                 "missing (2.2 data): the plug's power type is used",
             );
         }
-        let (voltage, amperage, power_w) = electrics(facility, &power_type, &f_field, notes);
+        let (voltage, amperage, power_w) = electrics(facility, &power_type, j, notes);
         if facility
             .charging_modes
             .as_ref()
             .is_some_and(|m| !m.is_empty())
             && !std::mem::replace(&mut modes_noted[j], true)
         {
-            notes.add(
-                &format!("{f_field}.ChargingModes"),
+            notes.add_at(
+                FACILITIES,
+                j,
+                ".ChargingModes",
                 "OCPI has no charging modes",
             );
         }
-        let path = format!("{}.{plug_field}", notes.prefix);
         out.push(Connector {
-            id: built(&path, ConnectorId::parse(&(i + 1).to_string()))?,
+            id: connector_id(i, notes)?,
             standard: spec.standard.clone(),
             format: spec.format.clone(),
             power_type,
@@ -1374,6 +1410,40 @@ fn map_connectors(
         });
     }
     Ok(out)
+}
+
+/// The power type of facility `j`: its own (noting the table's loss), else the one the plug
+/// implies.
+fn facility_power_type(
+    facility: &ChargingFacility,
+    spec: &ConnectorSpec,
+    t: &'static Tables,
+    j: usize,
+    notes: &mut Notes,
+) -> Option<PowerType> {
+    match facility
+        .power_type
+        .as_ref()
+        .map(|p| t.power_types.to_ocpi(p))
+    {
+        Some(Entry::Mapped(target)) => {
+            if let Some(loss) = &target.loss {
+                notes.add_at(FACILITIES, j, ".PowerType", loss.as_str());
+            }
+            Some(target.value.clone())
+        }
+        _ => spec.power_type.clone(),
+    }
+}
+
+/// The id of the connector of plug `i` (`1`, `2`, …); the path is built only for the error.
+fn connector_id(i: usize, notes: &Notes) -> Result<ConnectorId, MappingError> {
+    ConnectorId::parse(&itoa_small(i + 1)).map_err(|e| {
+        MappingError::new(
+            format!("{}.Plugs[{i}]", notes.prefix),
+            format!("built an invalid OCPI value: {e}"),
+        )
+    })
 }
 
 /// Whether two OCPI power types are both AC or both DC.
@@ -1449,7 +1519,7 @@ fn pairing(
 fn electrics(
     f: &ChargingFacility,
     power_type: &PowerType,
-    field: &str,
+    facility: usize,
     notes: &mut Notes,
 ) -> (i64, i64, Option<i64>) {
     let dc = *power_type == PowerType::Dc;
@@ -1467,8 +1537,10 @@ fn electrics(
         v.get()
     } else {
         let v = if dc { 400 } else { 230 };
-        notes.add(
-            &format!("{field}.Voltage"),
+        notes.add_at(
+            FACILITIES,
+            facility,
+            ".Voltage",
             format!("missing; OCPI needs max_voltage: {v} V assumed"),
         );
         v
@@ -1477,8 +1549,10 @@ fn electrics(
         a.get()
     } else if let Some(w) = power_w.filter(|_| voltage > 0) {
         let a = (w + voltage * phases - 1) / (voltage * phases);
-        notes.add(
-            &format!("{field}.Amperage"),
+        notes.add_at(
+            FACILITIES,
+            facility,
+            ".Amperage",
             format!(
                 "missing; OCPI needs max_amperage: {a} A derived from power / (voltage x phases)"
             ),
@@ -1486,8 +1560,10 @@ fn electrics(
         a
     } else {
         let a = if dc { 50 } else { 16 };
-        notes.add(
-            &format!("{field}.Amperage"),
+        notes.add_at(
+            FACILITIES,
+            facility,
+            ".Amperage",
             format!("missing; OCPI needs max_amperage: {a} A assumed"),
         );
         a

@@ -204,9 +204,33 @@ impl DateTime {
     }
 
     /// A date-time we create, written `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
+    ///
+    /// Years 0 to 9999 outside a leap second (every real case) are written with `write!`, the
+    /// rest with `chrono`'s `format`, which gives the same text for them but costs more than
+    /// the rest of mapping a record's date (issue 6; tested against `format`).
     pub fn from_utc(value: chrono::DateTime<chrono::Utc>) -> Self {
-        use chrono::Timelike;
+        use std::fmt::Write as _;
+
+        use chrono::{Datelike, Timelike};
         let millis = value.nanosecond() / 1_000_000 % 1000;
+        if (0..=9999).contains(&value.year()) && value.nanosecond() < 1_000_000_000 {
+            let mut raw = String::with_capacity(24);
+            let _ = write!(
+                raw,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                value.year(),
+                value.month(),
+                value.day(),
+                value.hour(),
+                value.minute(),
+                value.second()
+            );
+            if value.nanosecond() != 0 {
+                let _ = write!(raw, ".{millis:03}");
+            }
+            raw.push('Z');
+            return Self { raw, value };
+        }
         let seconds = value.format("%Y-%m-%dT%H:%M:%S");
         let raw = if value.nanosecond() == 0 {
             format!("{seconds}Z")
@@ -860,6 +884,40 @@ impl<const LIMIT: u16> Validate for Coordinate<LIMIT> {
 mod tests {
     use super::*;
     use crate::ocpi::v221::parse;
+
+    #[test]
+    fn created_date_times_read_as_chrono_formats_them() {
+        use chrono::TimeZone;
+        let chrono_form = |v: chrono::DateTime<chrono::Utc>| {
+            use chrono::Timelike;
+            let seconds = v.format("%Y-%m-%dT%H:%M:%S");
+            if v.nanosecond() == 0 {
+                format!("{seconds}Z")
+            } else {
+                format!("{seconds}.{:03}Z", v.nanosecond() / 1_000_000 % 1000)
+            }
+        };
+        let base = chrono::Utc.with_ymd_and_hms(2025, 3, 4, 5, 6, 7).unwrap();
+        let cases = [
+            base,
+            base + chrono::Duration::milliseconds(9),
+            base + chrono::Duration::nanoseconds(1),
+            chrono::Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
+            chrono::Utc
+                .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+                .unwrap(),
+            chrono::Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
+            chrono::Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+                .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 1_500))
+                .unwrap()
+                .and_utc(),
+        ];
+        for v in cases {
+            assert_eq!(DateTime::from_utc(v).as_str(), chrono_form(v), "{v:?}");
+        }
+        assert_eq!(DateTime::from_utc(base).as_str(), "2025-03-04T05:06:07Z");
+    }
 
     fn paths(errors: &[crate::ocpi::v221::ValidationError]) -> Vec<&str> {
         errors.iter().map(|e| e.path.as_str()).collect()

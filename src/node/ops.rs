@@ -948,7 +948,13 @@ fn broadcast_candidates(ctx: &Ctx, operator: &OperatorId) -> Result<Vec<Target>,
         return Ok(out);
     }
     let mut hub = ctx.hub_for_others(Operation::AuthorizeStart);
-    for peer in ctx.registry().peers(Role::Emp) {
+    // OCPI eMSP peers are asked too (through `ocpi::bridge`).
+    let emps = ctx
+        .registry()
+        .all_peers()
+        .into_iter()
+        .filter(|p| p.id.role() == Role::Emp);
+    for peer in emps {
         let route = ctx.route_for(Operation::AuthorizeStart, &peer.id);
         if matches!(route, RouteKind::ClearingHouse | RouteKind::Both) {
             hub = true;

@@ -24,10 +24,6 @@ use crate::oicp::v23::status::Code;
 ///
 /// Operations get their OCPI form by adding an arm here (translate `body`, call the partner,
 /// translate the answer with [`answer`]).
-#[expect(
-    clippy::unused_async,
-    reason = "the operations' arms await; remove once the first is added"
-)]
 pub async fn call<Req, Resp>(
     ctx: &Ctx,
     peer: &Peer,
@@ -38,8 +34,34 @@ where
     Req: Serialize,
     Resp: DeserializeOwned,
 {
-    let _ = (ctx, body);
-    Err(unsupported(op, peer))
+    match op {
+        Operation::AuthorizeStart => {
+            let answer =
+                super::cpo::authorize::authorize_start(ctx, peer, &request(op, body)?).await?;
+            self::answer(op, &answer)
+        }
+        Operation::AuthorizeStop => {
+            let answer =
+                super::cpo::authorize::authorize_stop(ctx, peer, &request(op, body)?).await?;
+            self::answer(op, &answer)
+        }
+        _ => Err(unsupported(op, peer)),
+    }
+}
+
+/// The OICP request the caller of [`call`] passed, as its typed form.
+pub fn request<Req: Serialize, T: DeserializeOwned>(
+    op: Operation,
+    body: &Req,
+) -> Result<T, Failure> {
+    serde_json::to_value(body)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            Failure::new(
+                Code::SystemError,
+                format!("{op} does not form its OICP request: {e}"),
+            )
+        })
 }
 
 /// The refusal of an operation without an OCPI form.

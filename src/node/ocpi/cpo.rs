@@ -5,10 +5,12 @@
 //! * [`locations`]: Locations module, Sender interface (`GET /ocpi/2.2.1/locations...`).
 //! * [`tokens`]: Tokens module, Receiver interface (`/ocpi/2.2.1/receiver/tokens/...`).
 //! * [`push`]: changed Locations and EVSE statuses pushed to eMSP partners via the outbox.
+//! * [`authorize`]: real-time authorization at an OCPI eMSP for the backend's `AuthorizeStart`.
 //!
 //! The OICP operations call [`on_evse_data`] and [`on_evse_status`] after they stored a push of
 //! an own backend.
 
+pub mod authorize;
 pub mod locations;
 pub mod push;
 pub mod tokens;

@@ -16,6 +16,7 @@ mod client;
 mod cpo_authorize;
 mod cpo_locations;
 mod cpo_push;
+mod cpo_sessions;
 mod cpo_tokens;
 mod emsp_pull;
 mod emsp_receiver;

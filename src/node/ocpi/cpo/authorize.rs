@@ -10,8 +10,9 @@
 //!   `ALWAYS` (and valid) without asking; `ALLOWED` and `ALLOWED_OFFLINE` (and valid) when the
 //!   eMSP cannot be reached or cannot decide (no answer, HTTP 5xx); `NEVER` and unknown tokens
 //!   always ask. A token stored as not `valid` is never authorized locally.
-//! * **Failures**: the eMSP answers 2004 (unknown token, with HTTP 200 or 404) -> `NotAuthorized`
-//!   102; timeout -> 310; unreachable, HTTP 5xx or an answer that is no `AuthorizationInfo` ->
+//! * **Failures**: the eMSP answers 2004 (unknown token, with HTTP 200 or 404), or HTTP 404
+//!   without an OCPI envelope -> `NotAuthorized` 102; `data` that is a list of one
+//!   `AuthorizationInfo` is read as that object (a partner's deviation); timeout -> 310; unreachable, HTTP 5xx or an answer that is no `AuthorizationInfo` ->
 //!   320; a peer without a connection (no handshake yet) -> 320; an identification without an
 //!   OCPI token form -> `NotAuthorized` 210.
 //! * **Session**: the `SessionID` is the eMSP's `authorization_reference` when it is a GUID,
@@ -275,8 +276,15 @@ async fn ask(
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
+    // `token_type` too for other types than RFID: some partners read only that name
+    // (extrawest-ocpi, D7 in docs/ocpi-interop-extrawest.md).
+    let extra = if token_type == "RFID" {
+        String::new()
+    } else {
+        format!("&token_type={token_type}")
+    };
     let url = format!(
-        "{}/{}/authorize?type={token_type}",
+        "{}/{}/authorize?type={token_type}{extra}",
         base.trim_end_matches('/'),
         utf8_percent(request.token_uid.as_str())
     );
@@ -296,14 +304,29 @@ async fn ask(
         .send(awc::http::Method::POST, &url, body.as_ref(), &call)
         .await;
     match result {
-        Ok(answer) => answer
-            .data::<AuthorizationInfo>(&url)
-            .map(Some)
-            .map_err(|e| NoVerdict::Refused(e.to_string())),
+        Ok(mut answer) => {
+            // A list holding the one `AuthorizationInfo` is read as that object (extrawest-ocpi,
+            // D11 in docs/ocpi-interop-extrawest.md).
+            if let Some(serde_json::Value::Array(items)) = &mut answer.envelope.data
+                && items.len() == 1
+            {
+                answer.envelope.data = items.pop();
+            }
+            answer
+                .data::<AuthorizationInfo>(&url)
+                .map(Some)
+                .map_err(|e| NoVerdict::Refused(e.to_string()))
+        }
+        // 2004, or HTTP 404 without an envelope (extrawest-ocpi, D8).
         Err(
             ClientError::Status { status: 2004, .. }
             | ClientError::Http {
                 status: Some(2004), ..
+            }
+            | ClientError::Http {
+                http: 404,
+                status: None,
+                ..
             },
         ) => Ok(None),
         Err(e @ ClientError::Unreachable { .. }) if e.is_timeout() => {

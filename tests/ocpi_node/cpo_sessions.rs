@@ -6,7 +6,9 @@
 use serde_json::{Value, json};
 
 use crate::cpo_authorize::{SESSION, authorize_start, cpo_and_emp, rfid};
-use crate::harness::{Answer, OcpiNode, cpo_id, ocpi, token};
+use crate::cpo_locations::{CPO_WITH_BACKEND, backend_push};
+use crate::evse_push::full_load;
+use crate::harness::{Answer, OcpiNode, Partner, Seen, cpo_id, ocpi, ok, token};
 use crate::oicp_harness::{Node, post};
 
 /// An OICP request from the fixtures.
@@ -181,4 +183,143 @@ async fn notifications_cdrs_and_tariffs_reach_the_ocpi_emsp_and_are_served() {
     cpo.stop().await;
     emp.stop().await;
     backend.stop().await;
+}
+
+/// A scripted eMSP with sessions, cdrs and tariffs RECEIVERs that accept everything, and a
+/// tokens SENDER that allows every token (reference `REF-1`).
+fn receiving_emsp(seen: &Seen, port: u16) -> (u16, Vec<(String, String)>, Value) {
+    let base = format!("http://127.0.0.1:{port}");
+    match (seen.method.as_str(), seen.path.as_str()) {
+        ("GET", "/ocpi/versions") => {
+            ok(json!([{"version": "2.2.1", "url": format!("{base}/ocpi/2.2.1")}]))
+        }
+        ("GET", "/ocpi/2.2.1") => ok(json!({"version": "2.2.1", "endpoints": [
+            {"identifier": "credentials", "role": "RECEIVER", "url": format!("{base}/ocpi/2.2.1/credentials")},
+            {"identifier": "tokens", "role": "SENDER", "url": format!("{base}/ocpi/emsp/tokens")},
+            {"identifier": "sessions", "role": "RECEIVER", "url": format!("{base}/ocpi/emsp/sessions/")},
+            {"identifier": "cdrs", "role": "RECEIVER", "url": format!("{base}/ocpi/emsp/cdrs/")},
+            {"identifier": "tariffs", "role": "RECEIVER", "url": format!("{base}/ocpi/emsp/tariffs")}
+        ]})),
+        ("POST", "/ocpi/2.2.1/credentials") => ok(json!({
+            "token": "emsp-token-c",
+            "url": format!("{base}/ocpi/versions"),
+            "roles": [{"role": "EMSP", "business_details": {"name": "eMSP"}, "party_id": "XYZ", "country_code": "NL"}]
+        })),
+        ("POST", p) if p.ends_with("/authorize") => ok(json!({
+            "allowed": "ALLOWED", "authorization_reference": "REF-1",
+            "token": crate::cpo_authorize::ocpi_token("1111ABCD", "NEVER")})),
+        (_, p) if p.starts_with("/ocpi/emsp/") => ok(Value::Null),
+        _ => (404, Vec::new(), Value::Null),
+    }
+}
+
+async fn wait_seen(partner: &Partner, method: &str, prefix: &str, n: usize) -> Vec<Seen> {
+    for _ in 0..200 {
+        let seen: Vec<Seen> = partner
+            .seen()
+            .into_iter()
+            .filter(|s| s.method == method && s.path.starts_with(prefix))
+            .collect();
+        if seen.len() >= n {
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    partner
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == method && s.path.starts_with(prefix))
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_receiver_calls_go_to_the_emsp_of_the_session_and_tariffs_to_the_emsp_they_are_for() {
+    let partner = Partner::start(receiving_emsp).await;
+    let cpo = Node::start(CPO_WITH_BACKEND).await;
+    let registered = cpo.register(&partner.at("/ocpi/versions"), "token-a").await;
+    assert_eq!(registered.status, 201, "{registered:?}");
+    backend_push(
+        &cpo,
+        "/evsepush/v23/operators/DE*GEF/data-records",
+        &full_load(1, 1),
+    )
+    .await;
+
+    // Products for this eMSP are PUT to it; products for another provider are not (the second
+    // push for this eMSP arrives after anything queued before it).
+    let pricing = |provider: &str| {
+        let mut p = fixture("PushPricingProductData");
+        p["PricingProductData"]["ProviderID"] = json!(provider);
+        p
+    };
+    let url = "/dynamicpricing/v10/operators/DE*GEF/pricing-products";
+    for provider in ["NL-XYZ", "DE-ABC", "NL-XYZ"] {
+        let a = backend_call(&cpo, url, &pricing(provider)).await;
+        assert_eq!(a["Result"], true, "{a}");
+    }
+    let tariffs = wait_seen(&partner, "PUT", "/ocpi/emsp/tariffs/", 8).await;
+    assert_eq!(tariffs.len(), 8, "{tariffs:?}");
+    assert_eq!(tariffs[0].path, "/ocpi/emsp/tariffs/DE/GEF/DEFAULT");
+    assert_eq!(tariffs[0].body["currency"], "EUR");
+    assert_eq!(tariffs[0].header("ocpi-to-party-id"), Some("XYZ"));
+    // A ProductID with a space is a Tariff id with a space: percent-encoded in the path.
+    assert_eq!(
+        tariffs[3].path,
+        "/ocpi/emsp/tariffs/DE/GEF/Standard%20Price"
+    );
+
+    // Authorized at the eMSP (its reference is no GUID: the node mints the SessionID).
+    let answer = authorize_start(&cpo, rfid("1111ABCD")).await;
+    assert_eq!(answer["AuthorizationStatus"], "Authorized", "{answer}");
+    let session = answer["SessionID"].as_str().unwrap().to_owned();
+    let path = format!("/ocpi/emsp/sessions/DE/GEF/{session}");
+    for kind in ["Start", "End"] {
+        let mut n = notification(kind);
+        n["SessionID"] = json!(session);
+        n["Identification"] = rfid("1111ABCD");
+        let a = backend_call(&cpo, "/notificationmgmt/v11/charging-notifications", &n).await;
+        assert_eq!(a["Result"], true, "{kind}: {a}");
+    }
+    let put = wait_seen(&partner, "PUT", "/ocpi/emsp/sessions/", 1).await;
+    assert_eq!(put.len(), 1, "{put:?}");
+    assert_eq!(put[0].path, path);
+    assert_eq!(put[0].body["status"], "ACTIVE");
+    assert_eq!(put[0].body["authorization_reference"], "REF-1");
+    assert_eq!(put[0].body["cdr_token"]["contract_id"], "NL-XYZ-C1111ABCD");
+    assert_eq!(put[0].body["cdr_token"]["country_code"], "NL");
+    assert_eq!(put[0].body["cdr_token"]["uid"], "1111ABCD");
+    let patch = wait_seen(&partner, "PATCH", "/ocpi/emsp/sessions/", 1).await;
+    assert_eq!(patch.len(), 1, "{patch:?}");
+    assert_eq!(patch[0].path, path);
+    assert_eq!(patch[0].body["status"], "COMPLETED");
+    assert!(
+        patch[0].body.get("id").is_none(),
+        "a PATCH carries the change only"
+    );
+
+    let mut cdr = fixture("ChargeDetailRecord");
+    cdr["SessionID"] = json!(session);
+    cdr["EvseID"] = json!("DE*GEF*E000000*1");
+    cdr.as_object_mut().unwrap().remove("HubProviderID");
+    cdr["Identification"] = rfid("1111ABCD");
+    let a = backend_call(
+        &cpo,
+        "/cdrmgmt/v22/operators/DE*GEF/charge-detail-record",
+        &cdr,
+    )
+    .await;
+    assert_eq!(a["Result"], true, "{a}");
+    let posted = wait_seen(&partner, "POST", "/ocpi/emsp/cdrs", 1).await;
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(posted[0].path, "/ocpi/emsp/cdrs/");
+    assert_eq!(posted[0].body["id"], session.as_str());
+    assert_eq!(posted[0].body["authorization_reference"], "REF-1");
+    assert_eq!(posted[0].body["cdr_token"]["uid"], "1111ABCD");
+    assert_eq!(
+        posted[0].body["tariffs"][0]["id"], "DEFAULT",
+        "{:?}",
+        posted[0].body
+    );
+    cpo.stop().await;
+    partner.stop().await;
 }

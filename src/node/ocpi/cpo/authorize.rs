@@ -20,8 +20,6 @@
 //!   token, OICP identifications, reference, Location and EVSE) so that `AuthorizeStop`,
 //!   charging notifications and the CDR go to that eMSP with the same token and reference.
 
-use std::fmt::Write as _;
-
 use super::own_cpo;
 use crate::config::Peer;
 use crate::mapping::authorize::{
@@ -286,7 +284,7 @@ async fn ask(
     let url = format!(
         "{}/{}/authorize?type={token_type}{extra}",
         base.trim_end_matches('/'),
-        utf8_percent(request.token_uid.as_str())
+        super::push::segment(request.token_uid.as_str())
     );
     let call = OcpiState::partner_call(
         &ctx.state.registry,
@@ -338,19 +336,6 @@ async fn ask(
         }
         Err(e) => Err(NoVerdict::Refused(e.to_string())),
     }
-}
-
-/// A token uid as a URL path segment (uids are printable ASCII; anything else is escaped).
-fn utf8_percent(uid: &str) -> String {
-    let mut out = String::with_capacity(uid.len());
-    for b in uid.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
 }
 
 /// `AuthorizeStop` for a session an OCPI eMSP authorized: answered locally from the recorded

@@ -17,6 +17,7 @@
 //!   retried; anything else is final (dead letter).
 //! * Deleted Locations are not pushed (OCPI has no delete; the eMSP keeps the last copy).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use actix_web::http::Method;
@@ -139,6 +140,21 @@ pub fn module_of(operation: Operation) -> &'static str {
     }
 }
 
+/// An id as a URL path segment: OCPI ids are printable ASCII and may hold characters a URL
+/// path cannot (a space in a Tariff id made from an OICP `ProductID`); those are
+/// percent-encoded, everything a path segment allows is kept as it is (`*` of OICP ids).
+pub fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 /// The own party that sends `body` to `path`: the party in the path (`/{cc}/{pid}/…`), else
 /// the body's `country_code`/`party_id` (a CDR POST has no path).
 fn sender<'a>(node: &'a NodeState, path: &str, body: &Value) -> Option<&'a OwnParty> {
@@ -186,7 +202,8 @@ pub async fn deliver(node: &NodeState, target: &TargetRef, item: &OutboxItem) ->
     let url = if path.is_empty() {
         base.clone()
     } else {
-        format!("{}{path}", base.trim_end_matches('/'))
+        let encoded: Vec<String> = path.split('/').map(segment).collect();
+        format!("{}{}", base.trim_end_matches('/'), encoded.join("/"))
     };
     let Ok(mut body) = serde_json::from_slice::<Value>(&item.body) else {
         return Some(Outcome::Refused("the queued body is not JSON".to_owned()));
@@ -256,5 +273,12 @@ mod tests {
             body,
             serde_json::json!({"status": "CHARGING", "last_updated": "2025-01-01T00:00:00Z"})
         );
+    }
+
+    #[test]
+    fn ids_become_path_segments() {
+        assert_eq!(segment("DE*GEF*E1"), "DE*GEF*E1");
+        assert_eq!(segment("Standard Price"), "Standard%20Price");
+        assert_eq!(segment("a/b?c#d%"), "a%2Fb%3Fc%23d%25");
     }
 }

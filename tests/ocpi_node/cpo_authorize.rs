@@ -258,3 +258,37 @@ async fn whitelists_timeouts_and_unknown_tokens() {
 fn emp_id_xyz() -> roambridge::config::PartnerId {
     roambridge::config::PartnerId::parse(roambridge::config::Role::Emp, "NL-XYZ").unwrap()
 }
+
+#[actix_web::test]
+async fn a_broadcast_asks_oicp_and_ocpi_emps_and_the_first_authorized_wins() {
+    let partner = Partner::start(slow_emsp).await;
+    let oicp_emp = Double::start().await;
+    oicp_emp.answer(
+        "authorize/start",
+        json!({"AuthorizationStatus": "NotAuthorized", "StatusCode": {"Code": "102"}}),
+    );
+    let cpo = Node::start(&format!(
+        "{CPO_WITH_BACKEND}\n[[peer]]\nrole = \"emp\"\nid = \"DE-ABC\"\nurl = \"{}\"\ntoken = \"to-abc\"\n",
+        oicp_emp.url()
+    ))
+    .await;
+    let registered = cpo.register(&partner.at("/ocpi/versions"), "token-a").await;
+    assert_eq!(registered.status, 201, "{registered:?}");
+    let answer = authorize_start(&cpo, rfid("1111ABCD")).await;
+    assert_eq!(answer["AuthorizationStatus"], "Authorized", "{answer}");
+    assert_eq!(answer["ProviderID"], "NL-XYZ");
+    // Both were asked.
+    assert_eq!(oicp_emp.wait_for("authorize/start", 1).await.len(), 1);
+    assert!(
+        partner
+            .seen()
+            .iter()
+            .any(|s| s.path.ends_with("/authorize"))
+    );
+    // Neither knows this card: NotAuthorized.
+    let unknown = authorize_start(&cpo, rfid("5555ABCD")).await;
+    assert_eq!(unknown["AuthorizationStatus"], "NotAuthorized", "{unknown}");
+    cpo.stop().await;
+    partner.stop().await;
+    oicp_emp.stop().await;
+}

@@ -130,8 +130,8 @@ async fn a_token_is_authorized_at_the_ocpi_emsp_and_stopped_locally() {
 }
 
 /// A scripted eMSP with a tokens SENDER; its authorize answers: `1111ABCD` ALLOWED, `222…`
-/// only after longer than the peer's timeout, `BAD…` no `AuthorizationInfo`, anything else
-/// 404 + 2004.
+/// only after longer than the peer's timeout, `BAD…` no `AuthorizationInfo`, `8888…` HTTP 404
+/// without an envelope, anything else 404 + 2004.
 fn slow_emsp(seen: &Seen, port: u16) -> (u16, Vec<(String, String)>, Value) {
     let base = format!("http://127.0.0.1:{port}");
     match (seen.method.as_str(), seen.path.as_str()) {
@@ -158,6 +158,8 @@ fn slow_emsp(seen: &Seen, port: u16) -> (u16, Vec<(String, String)>, Value) {
                 )
             } else if p.contains("BAD") {
                 ok(json!({"allowed": "ALLOWED"}))
+            } else if p.contains("8888") {
+                (404, Vec::new(), json!({"detail": "Not found"}))
             } else {
                 (
                     404,
@@ -216,6 +218,10 @@ async fn whitelists_timeouts_and_unknown_tokens() {
     // An answer that is no AuthorizationInfo: 320.
     let bad = authorize_start(&cpo, rfid("BAD0ABCD")).await;
     assert_eq!(bad["StatusCode"]["Code"], "320", "{bad}");
+    // HTTP 404 without an OCPI envelope is an unknown token too.
+    let plain = authorize_start(&cpo, rfid("8888ABCD")).await;
+    assert_eq!(plain["AuthorizationStatus"], "NotAuthorized", "{plain}");
+    assert_eq!(plain["StatusCode"]["Code"], "102");
 
     // Tokens the eMSP pushed: ALWAYS answers without asking; ALLOWED_OFFLINE answers when
     // the eMSP does not; an invalid token never answers locally.

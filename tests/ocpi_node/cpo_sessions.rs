@@ -320,6 +320,18 @@ async fn the_receiver_calls_go_to_the_emsp_of_the_session_and_tariffs_to_the_ems
         "{:?}",
         posted[0].body
     );
+    // A CDR at an EVSE the view does not hold has no OCPI location: refused with 022.
+    cdr["SessionID"] = json!("c0ffee00-0000-4000-8000-000000000001");
+    cdr["EvseID"] = json!("DE*GEF*E999999*1");
+    cdr["HubProviderID"] = json!("NL-XYZ");
+    let refused = backend_call(
+        &cpo,
+        "/cdrmgmt/v22/operators/DE*GEF/charge-detail-record",
+        &cdr,
+    )
+    .await;
+    assert_eq!(refused["Result"], false, "{refused}");
+    assert_eq!(refused["StatusCode"]["Code"], "022");
     cpo.stop().await;
     partner.stop().await;
 }

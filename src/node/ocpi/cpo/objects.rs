@@ -6,6 +6,8 @@
 //! * **Whose objects**: a Session or CDR is for the eMSP party of its token; the caller sees
 //!   those of its connection's EMSP roles, a Tariff also when it is for every eMSP (OICP
 //!   products for `*`). Another partner's objects are not listed (no error: its list is empty).
+//!   `OCPI-to-*` headers are not read here: the list holds the objects of every own CPO for
+//!   the caller (the Locations SENDER narrows by them; these lists are per eMSP already).
 //! * **Order and paging** as the Locations Sender: `last_updated`, then the object key;
 //!   `offset`/`limit`/`date_from`/`date_to`, `Link`, `X-Total-Count`, `X-Limit` (cap
 //!   `[ocpi] page_limit`), 2001 for bad parameters.

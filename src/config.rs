@@ -43,6 +43,8 @@
 //! [ocpi]                             # the node's OCPI server (all keys optional)
 //! public_url = "https://bridge.example"   # default http(s)://<listen address>:<bound port>
 //! page_limit = 100                   # server page cap of list GETs (X-Limit), 1..=1000
+//! command_wait_ms = 8000             # how long an OICP remote call waits for an OCPI
+//!                                    # CommandResult, 1..=60000 (never longer than the CPO's timeout)
 //!
 //! [delivery]                         # the durable outbox (all keys optional)
 //! dead_letter_after_s = 86400        # undelivered this long: moved to the dead-letter list
@@ -189,6 +191,7 @@ struct RawConfig {
 struct RawOcpi {
     public_url: Option<String>,
     page_limit: Option<u32>,
+    command_wait_ms: Option<u64>,
 }
 
 /// The node's OCPI server (`[ocpi]`).
@@ -200,11 +203,17 @@ pub struct OcpiConfig {
     /// The server's page cap of list GETs, sent as `X-Limit` (`page_limit`, default
     /// [`OcpiConfig::DEFAULT_PAGE_LIMIT`]); a larger `limit` asked for is cut to it.
     pub page_limit: u32,
+    /// How long an OICP remote start/stop or reservation sent to an OCPI CPO waits for the
+    /// asynchronous `CommandResult` (`command_wait_ms`, default 8 s: Hubject wants answers
+    /// within 10 s); never longer than the `timeout` the CPO answers with.
+    pub command_wait: Duration,
 }
 
 impl OcpiConfig {
     /// The default page cap.
     pub const DEFAULT_PAGE_LIMIT: u32 = 100;
+    /// The default wait for a `CommandResult`.
+    pub const DEFAULT_COMMAND_WAIT: Duration = Duration::from_secs(8);
     /// The largest page cap allowed.
     pub const MAX_PAGE_LIMIT: u32 = 1000;
 }
@@ -214,6 +223,7 @@ impl Default for OcpiConfig {
         Self {
             public_url: None,
             page_limit: Self::DEFAULT_PAGE_LIMIT,
+            command_wait: Self::DEFAULT_COMMAND_WAIT,
         }
     }
 }
@@ -230,12 +240,23 @@ impl RawOcpi {
                 format!("must be 1..={}", OcpiConfig::MAX_PAGE_LIMIT),
             ));
         }
+        let command_wait = match self.command_wait_ms {
+            None => OcpiConfig::DEFAULT_COMMAND_WAIT,
+            Some(ms @ 1..=60_000) => Duration::from_millis(ms),
+            Some(_) => {
+                return Err((
+                    "ocpi.command_wait_ms".to_owned(),
+                    "must be 1..=60000".to_owned(),
+                ));
+            }
+        };
         Ok(OcpiConfig {
             public_url: self
                 .public_url
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
             page_limit,
+            command_wait,
         })
     }
 }
@@ -1199,6 +1220,15 @@ inbound_token = "in"
             )]
         );
         assert_eq!(c.ocpi.public_url.as_deref(), Some("https://b.example"));
+        assert_eq!(c.ocpi.command_wait, Duration::from_secs(8));
+        let waits = full.replace(
+            "page_limit = 1000",
+            "page_limit = 1000\ncommand_wait_ms = 250",
+        );
+        assert_eq!(
+            Config::parse(&waits, "x.toml").unwrap().ocpi.command_wait,
+            Duration::from_millis(250)
+        );
 
         let key = |text: String| Config::parse(&text, "x.toml").unwrap_err().key;
         let bad = |from: &str, to: &str| key(format!("{GOOD}{ocpi_peer}").replace(from, to));
@@ -1235,6 +1265,15 @@ inbound_token = "in"
             key(full.replace("https://b.example/", "b.example")),
             "ocpi.public_url"
         );
+        for wrong in ["0", "60001"] {
+            assert_eq!(
+                key(full.replace(
+                    "page_limit = 1000",
+                    &format!("page_limit = 1000\ncommand_wait_ms = {wrong}")
+                )),
+                "ocpi.command_wait_ms"
+            );
+        }
         let oicp_with_table = format!("{GOOD}[peer.ocpi]\nraw_token = true\n");
         assert_eq!(key(oicp_with_table), "peer[0].ocpi");
         let party = GOOD.replace(

@@ -135,6 +135,18 @@ pub const MODULES: &[Module] = &[
         path: "tokens",
         configure: emsp::tokens::configure,
     },
+    Module {
+        identifier: "commands",
+        role: InterfaceRole::Receiver,
+        path: cpo::commands::PATH,
+        configure: cpo::commands::configure,
+    },
+    Module {
+        identifier: "commands",
+        role: InterfaceRole::Sender,
+        path: emsp::commands::PATH,
+        configure: emsp::commands::configure,
+    },
 ];
 
 /// An own party as OCPI sees it.
@@ -185,8 +197,11 @@ struct Inner {
 pub struct OcpiState {
     base_url: String,
     page_limit: u32,
+    command_wait: std::time::Duration,
     own: Vec<OwnParty>,
     inner: RwLock<Inner>,
+    /// Commands we sent as eMSP platform whose `CommandResult` is awaited.
+    pub commands: emsp::commands::Waiting,
 }
 
 /// A fresh credentials token.
@@ -246,8 +261,10 @@ impl OcpiState {
         Ok(Self {
             base_url,
             page_limit: config.ocpi.page_limit,
+            command_wait: config.ocpi.command_wait,
             own,
             inner: RwLock::new(inner),
+            commands: emsp::commands::Waiting::default(),
         })
     }
 
@@ -286,6 +303,12 @@ impl OcpiState {
     /// The server's page cap.
     pub fn page_limit(&self) -> u32 {
         self.page_limit
+    }
+
+    /// How long an OICP remote call waits for an OCPI `CommandResult` (`[ocpi]
+    /// command_wait_ms`).
+    pub fn command_wait(&self) -> std::time::Duration {
+        self.command_wait
     }
 
     /// Own parties with an OCPI identity.
@@ -529,6 +552,26 @@ pub fn peer_id_of(role: &CredentialsRole) -> Option<PartnerId> {
         OcpiRole::Emsp => PartnerId::parse(Role::Emp, &format!("{cc}-{pid}")).ok(),
         _ => None,
     }
+}
+
+/// The peer of the OCPI platform that hosts the CPO `id` under another role than the one its
+/// peer is keyed by (a platform with several parties is one connection and one peer, keyed
+/// by its first CPO role): OICP remote calls for `id`'s EVSEs go to that peer. Only CPOs:
+/// what OICP sends to an EMP goes through the outbox, whose OCPI form is the Location push.
+pub fn platform_peer(
+    state: &crate::node::NodeState,
+    id: &PartnerId,
+) -> Option<Arc<crate::config::Peer>> {
+    if id.role() != Role::Cpo {
+        return None;
+    }
+    state
+        .ocpi
+        .connections()
+        .iter()
+        .find(|c| c.roles.iter().any(|r| peer_id_of(r).as_ref() == Some(id)))
+        .and_then(|c| c.peer().ok())
+        .and_then(|peer| state.registry.peer(&peer))
 }
 
 /// The OCPI party of a credentials role.

@@ -367,7 +367,10 @@ impl Ctx {
             });
         }
         if self.called_by_backend()
-            && let Some(peer) = self.registry().peer(id)
+            && let Some(peer) = self
+                .registry()
+                .peer(id)
+                .or_else(|| super::ocpi::platform_peer(&self.state, id))
         {
             return Ok(Registry::peer_target(&peer));
         }

@@ -169,6 +169,101 @@ impl Store {
     }
 }
 
+/// Where an EVSE is in the Locations a CPO pushed to the eMSP side (for commands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmspEvse {
+    /// The Location's id, as stored.
+    pub location_id: String,
+    /// The EVSE's `uid`, as stored.
+    pub evse_uid: String,
+    /// Its `evse_id`, as stored.
+    pub evse_id: String,
+    /// Its connector ids, in order.
+    pub connector_ids: Vec<String>,
+}
+
+impl Store {
+    /// The EVSEs whose `evse_id` is `evse_id` without regard to case and to the separators
+    /// `*`, `-` and `|` (`canonical` is the OICP canonical form: upper case, no separators), in
+    /// the Locations of the CPO `country_code`/`party_id` (upper case). The caller checks the
+    /// exact match; a full scan of that CPO's Locations (no index on EVSE ids).
+    pub async fn ocpi_emsp_find_evse(
+        &self,
+        country_code: &str,
+        party_id: &str,
+        canonical: &str,
+    ) -> Result<Vec<EmspEvse>, StoreError> {
+        let (cc, pid, key) = (
+            country_code.to_ascii_uppercase(),
+            party_id.to_ascii_uppercase(),
+            canonical.to_owned(),
+        );
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT json_extract(o.json, '$.id'), json_extract(e.value, '$.uid'),
+                        json_extract(e.value, '$.evse_id'),
+                        COALESCE(json_extract(e.value, '$.connectors'), '[]')
+                 FROM ocpi_emsp_object o, json_each(o.json, '$.evses') e
+                 WHERE o.kind = 'location' AND o.country_code = ?1 AND o.party_id = ?2
+                   AND replace(replace(replace(ltrim(upper(json_extract(e.value, '$.evse_id')),
+                       '+'), '*', ''), '-', ''), '|', '') = ?3",
+            )?;
+            let rows = stmt.query_map((&cc, &pid, &key), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (location_id, uid, evse_id, connectors) = row?;
+                let connectors: Vec<serde_json::Value> = serde_json::from_str(&connectors)?;
+                out.push(EmspEvse {
+                    location_id,
+                    evse_uid: uid,
+                    evse_id,
+                    connector_ids: connectors
+                        .iter()
+                        .filter_map(|c| c.get("id")?.as_str().map(str::to_owned))
+                        .collect(),
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The ids of the Sessions of the CPO `country_code`/`party_id` whose
+    /// `authorization_reference` is `reference` (without regard to case), newest first.
+    pub async fn ocpi_emsp_sessions_by_reference(
+        &self,
+        country_code: &str,
+        party_id: &str,
+        reference: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let (cc, pid, reference) = (
+            country_code.to_ascii_uppercase(),
+            party_id.to_ascii_uppercase(),
+            reference.to_ascii_uppercase(),
+        );
+        self.run(move |conn| {
+            let ids = conn
+                .prepare_cached(
+                    "SELECT json_extract(json, '$.id') FROM ocpi_emsp_object
+                     WHERE kind = 'session' AND country_code = ?1 AND party_id = ?2
+                       AND upper(json_extract(json, '$.authorization_reference')) = ?3
+                     ORDER BY last_updated DESC",
+                )?
+                .query_map((&cc, &pid, &reference), |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+}
+
 /// A page of one provider's pushed authentication data (for the OCPI Tokens SENDER): the
 /// records as stored JSON with their change time (UTC milliseconds), by change time then
 /// identification, within `[from, to)`, and how many match.
@@ -227,6 +322,83 @@ impl Store {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test]
+    async fn evses_are_found_by_canonical_id_and_sessions_by_reference() {
+        let store = Store::open_in_memory().await.unwrap();
+        let put = |kind, id: &str, json: serde_json::Value| {
+            let store = store.clone();
+            let key = EmspKey::new(kind, "DE", "GEF", id);
+            async move {
+                store
+                    .ocpi_emsp_modify(key, move |_| {
+                        (
+                            Some(EmspRecord {
+                                last_updated: 1,
+                                json,
+                            }),
+                            (),
+                        )
+                    })
+                    .await
+                    .unwrap();
+            }
+        };
+        put(
+            EmspKind::Location,
+            "L1",
+            json!({"id": "L1", "evses": [
+                {"uid": "E0", "evse_id": "DE*GEF*E0"},
+                {"uid": "E1", "evse_id": "de*gef*e1", "connectors": [{"id": "2"}, {"id": "1"}]}]}),
+        )
+        .await;
+        put(EmspKind::Location, "L2", json!({"id": "L2"})).await;
+        put(
+            EmspKind::Session,
+            "S1",
+            json!({"id": "S1", "authorization_reference": "abc"}),
+        )
+        .await;
+        let found = store
+            .ocpi_emsp_find_evse("de", "gef", "DEGEFE1")
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            [EmspEvse {
+                location_id: "L1".into(),
+                evse_uid: "E1".into(),
+                evse_id: "de*gef*e1".into(),
+                connector_ids: vec!["2".into(), "1".into()],
+            }]
+        );
+        assert!(
+            store
+                .ocpi_emsp_find_evse("DE", "GEF", "DEGEFE9")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .ocpi_emsp_find_evse("NL", "GEF", "DEGEFE1")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let ids = store
+            .ocpi_emsp_sessions_by_reference("DE", "GEF", "ABC")
+            .await
+            .unwrap();
+        assert_eq!(ids, ["S1"]);
+        assert!(
+            store
+                .ocpi_emsp_sessions_by_reference("DE", "GEF", "other")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
 
     #[tokio::test]
     async fn records_are_keyed_case_insensitively_and_replaced_in_place() {

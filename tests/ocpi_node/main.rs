@@ -13,6 +13,7 @@ mod harness;
 mod oicp_harness;
 
 mod client;
+mod commands;
 mod cpo_authorize;
 mod cpo_locations;
 mod cpo_push;

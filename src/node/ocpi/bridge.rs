@@ -8,6 +8,11 @@
 //! ("no valid contract"), the same answer as for a partner the node does not know, so a backend
 //! never sees an OICP call go out to a URL that does not speak OICP.
 //!
+//! Operations with an OCPI form: `AuthorizeStart` becomes real-time authorization at the
+//! eMSP and `AuthorizeStop` is answered locally ([`super::cpo::authorize`]); the four remote
+//! operations (`AuthorizeRemoteStart`/`Stop`, `AuthorizeRemoteReservationStart`/`Stop`) become
+//! OCPI commands ([`super::emsp::commands`]).
+//!
 //! Pushes (EVSE data, status, pricing, notifications, CDRs) do not come here: they go through
 //! the durable outbox and [`super::cpo::push`].
 
@@ -44,6 +49,10 @@ where
             let answer =
                 super::cpo::authorize::authorize_stop(ctx, peer, &request(op, body)?).await?;
             self::answer(op, &answer)
+        }
+        // Remote start/stop and reservations: OCPI commands.
+        op if super::emsp::commands::handles(op) => {
+            super::emsp::commands::send(ctx, peer, op, body).await
         }
         _ => Err(unsupported(op, peer)),
     }

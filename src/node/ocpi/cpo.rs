@@ -4,6 +4,8 @@
 //! * [`view`]: the translated Location view, kept current from the backend's OICP pushes.
 //! * [`locations`]: Locations module, Sender interface (`GET /ocpi/2.2.1/locations...`).
 //! * [`tokens`]: Tokens module, Receiver interface (`/ocpi/2.2.1/receiver/tokens/...`).
+//! * [`commands`]: Commands module, Receiver interface (`POST /ocpi/2.2.1/receiver/commands/{command}`):
+//!   commands become OICP remote calls to the backend; the result goes to `response_url`.
 //! * [`push`]: changed Locations and EVSE statuses pushed to eMSP partners via the outbox.
 //! * [`authorize`]: real-time authorization at an OCPI eMSP for the backend's `AuthorizeStart`.
 //! * [`sessions`], [`cdrs`], [`tariffs`]: the backend's charging notifications, CDRs and
@@ -15,6 +17,7 @@
 
 pub mod authorize;
 pub mod cdrs;
+pub mod commands;
 pub mod locations;
 pub mod objects;
 pub mod push;

@@ -1,6 +1,8 @@
 //! The eMSP platform side (own OICP EMP behind the node, OCPI CPO partners in front):
 //! the RECEIVER interfaces of [`locations`], [`sessions`] and [`cdrs`] (ocpi-2.2.1.md §4.1–4.3),
-//! stored through `store::ocpi_emsp`.
+//! stored through `store::ocpi_emsp`; the SENDER interfaces of [`tokens`] (with real-time
+//! authorization, [`authorize`]) and [`commands`] (the backend's OICP remote start/stop and
+//! reservations for an OCPI CPO, answered once its `CommandResult` came).
 //!
 //! # Decisions
 //! * **Who may write what.** Only a registered connection (token C/B) reaches these
@@ -19,6 +21,7 @@
 
 pub mod authorize;
 pub mod cdrs;
+pub mod commands;
 pub mod forward;
 pub mod locations;
 pub mod offer;

@@ -235,6 +235,22 @@ impl Reply {
         }
     }
 
+    /// HTTP 200 with an OCPI status code other than 1000 and `data` nonetheless (the spec's
+    /// answer to a command for an unknown Location: 2003 with a `REJECTED` `CommandResponse`).
+    pub fn with_code<T: Serialize>(status_code: u16, message: &str, data: &T) -> Self {
+        let envelope = Envelope {
+            data: Some(data),
+            status_code,
+            status_message: Some(message.to_owned()),
+            timestamp: Some(now()),
+        };
+        Self {
+            http: 200,
+            body: serde_json::to_vec(&envelope).map_err(|e| e.to_string()),
+            headers: Vec::new(),
+        }
+    }
+
     /// Adds a header (pagination, routing).
     #[must_use]
     pub fn header(mut self, name: &'static str, value: String) -> Self {

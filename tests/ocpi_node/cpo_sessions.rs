@@ -9,7 +9,7 @@ use crate::cpo_authorize::{SESSION, authorize_start, cpo_and_emp, rfid};
 use crate::cpo_locations::{CPO_WITH_BACKEND, backend_push};
 use crate::evse_push::full_load;
 use crate::harness::{Answer, OcpiNode, Partner, Seen, cpo_id, ocpi, ok, token};
-use crate::oicp_harness::{Node, post};
+use crate::oicp_harness::{Double, Node, post};
 
 /// An OICP request from the fixtures.
 fn fixture(op: &str) -> Value {
@@ -334,4 +334,80 @@ async fn the_receiver_calls_go_to_the_emsp_of_the_session_and_tariffs_to_the_ems
     assert_eq!(refused["StatusCode"]["Code"], "022");
     cpo.stop().await;
     partner.stop().await;
+}
+
+#[actix_web::test]
+async fn a_session_started_by_an_ocpi_command_reports_back_to_the_emsp() {
+    // Our eMSP node (EMP backend double) sends START_SESSION to our CPO node (CPO backend
+    // double); the CPO backend's notifications then reach the EMP backend as OICP again.
+    let cpo_backend = Double::start().await;
+    cpo_backend.answer(
+        "authorize-remote/start",
+        json!({"Result": true, "StatusCode": {"Code": "000"}}),
+    );
+    let emp_backend = Double::start().await;
+    let cpo = Node::start(&format!(
+        "[[party]]\nrole = \"cpo\"\nid = \"DE*GEF\"\nname = \"GEF Charging\"\nbackend = \"{}\"\nbackend_token = \"cpo-backend\"\n",
+        cpo_backend.url()
+    ))
+    .await;
+    let emp = Node::start(&format!(
+        "[[party]]\nrole = \"emp\"\nid = \"DE-GDF\"\nname = \"GDF Mobility\"\nbackend = \"{}\"\nbackend_token = \"emp-backend\"\n",
+        emp_backend.url()
+    ))
+    .await;
+    let token_a = cpo.token_a(None).await;
+    let registered = emp.register(&cpo.versions(), &token_a).await;
+    assert_eq!(registered.status, 201, "{registered:?}");
+    backend_push(
+        &cpo,
+        "/evsepush/v23/operators/DE*GEF/data-records",
+        &full_load(1, 1),
+    )
+    .await;
+    // The Location reaches the eMSP side first (it resolves the EvseID of the remote start).
+    for _ in 0..200 {
+        let found = emp
+            .state
+            .store
+            .ocpi_emsp_find_evse("DE", "GEF", "DEGEFE0000001")
+            .await
+            .unwrap();
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let sid = "d4c3b2a1-1111-4222-8333-944455556666";
+    let started = post(
+        &format!(
+            "{}/charging/v21/providers/DE-GDF/authorize-remote/start",
+            emp.url()
+        ),
+        Some("emp-backend"),
+        &json!({"ProviderID": "DE-GDF", "EvseID": "DE*GEF*E000000*1", "SessionID": sid,
+                "Identification": {"RemoteIdentification": {"EvcoID": "DE-GDF-C12345678-X"}}}),
+    )
+    .await;
+    assert_eq!(started.body["Result"], true, "{:?}", started.body);
+    let mut n = notification("Start");
+    n["SessionID"] = json!(sid);
+    n["Identification"] = json!({"RemoteIdentification": {"EvcoID": "DE-GDF-C12345678-X"}});
+    let a = backend_call(&cpo, "/notificationmgmt/v11/charging-notifications", &n).await;
+    assert_eq!(a["Result"], true, "{a}");
+    let told = emp_backend.wait_for("charging-notifications", 1).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].body["Type"], "Start");
+    assert_eq!(told[0].body["SessionID"], sid);
+    // The Session names the eMSP's reference and token.
+    let auth = token(&emp.connection(&cpo_id()).unwrap().token_out);
+    let sessions = get(&cpo, "/ocpi/2.2.1/sessions", &auth).await;
+    let s = &sessions.body["data"][0];
+    assert_eq!(s["authorization_reference"], sid, "{sessions:?}");
+    assert_eq!(s["cdr_token"]["contract_id"], "DE-GDF-C12345678-X");
+    assert_eq!(s["cdr_token"]["type"], "APP_USER");
+    cpo.stop().await;
+    emp.stop().await;
+    cpo_backend.stop().await;
+    emp_backend.stop().await;
 }

@@ -9,8 +9,9 @@
 //!   notification's `EvseID`, the connector the EVSE's first one (P25); token, eMSP and
 //!   `authorization_reference` from the real-time authorization the node recorded
 //!   ([`super::authorize`]), else the notification's identification with the peer's first
-//!   EMSP role as owner; currency `EUR` (OICP notifications carry none; a CDR carries the
-//!   tariff's).
+//!   EMSP role as owner and the `SessionID` as `authorization_reference` (a session started by
+//!   `START_SESSION` took its `SessionID` from the eMSP's GUID reference); currency `EUR`
+//!   (OICP notifications carry none; a CDR carries the tariff's).
 //! * **Start** stores the Session and queues `PUT /{cc}/{pid}/{id}`; **Progress**, **End** and
 //!   **Error** are merged into the stored Session (`apply_patch`) and queue
 //!   `PATCH /{cc}/{pid}/{id}` with the change only. A change for a Session the node never
@@ -158,6 +159,10 @@ pub async fn known(
             emsp: Party::parse(role.country_code.as_str(), role.party_id.as_str()),
             contract_id: None::<ContractId>,
         };
+        // A session the eMSP started with START_SESSION has the eMSP's GUID
+        // `authorization_reference` as its SessionID (`mapping::command`).
+        identity.authorization_reference =
+            crate::ocpi::v221::ids::AuthorizationReference::parse(session_id.as_str()).ok();
         format!("{}/{}", role.country_code.as_str(), role.party_id.as_str()).to_ascii_uppercase()
     };
     Ok(Known {

@@ -421,6 +421,10 @@ pub struct RawOcpiPeer {
     /// `Link` header (for partners whose `Link` is broken).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub page_by_offset: bool,
+    /// Leave `energy_mix` out of the Locations pushed to this partner (for partners that
+    /// refuse the partial `energy_mix` OICP data gives, e.g. extrawest-ocpi, deviation D10).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub omit_energy_mix: bool,
 }
 
 /// An endpoint override: `{ module = "locations", role = "RECEIVER", url = "..." }`.
@@ -520,6 +524,8 @@ pub struct OcpiPeer {
     pub endpoints: Vec<(String, InterfaceRole, String)>,
     /// Page its lists by `offset` rather than following `Link`.
     pub page_by_offset: bool,
+    /// Leave `energy_mix` out of the Locations pushed to it.
+    pub omit_energy_mix: bool,
 }
 
 impl OcpiPeer {
@@ -566,6 +572,7 @@ impl OcpiPeer {
             raw_token: raw.raw_token,
             endpoints,
             page_by_offset: raw.page_by_offset,
+            omit_energy_mix: raw.omit_energy_mix,
         })
     }
 
@@ -585,6 +592,7 @@ impl OcpiPeer {
                 })
                 .collect(),
             page_by_offset: self.page_by_offset,
+            omit_energy_mix: self.omit_energy_mix,
         }
     }
 }

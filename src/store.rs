@@ -38,6 +38,7 @@ mod evse_status;
 mod geo;
 pub mod ocpi;
 pub mod ocpi_cpo;
+pub mod ocpi_cpo_objects;
 pub mod ocpi_emsp;
 pub mod outbox;
 mod peers;
@@ -85,6 +86,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_ocpi_emsp",
         include_str!("store/migrations/0006_ocpi_emsp.sql"),
+    ),
+    (
+        "0007_ocpi_cpo_sessions",
+        include_str!("store/migrations/0007_ocpi_cpo_sessions.sql"),
     ),
 ];
 
@@ -599,7 +604,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(version, known_version());
-        assert_eq!(known_version(), 6);
+        assert_eq!(known_version(), 7);
         assert!(format!("{store:?}").starts_with("Store"));
     }
 

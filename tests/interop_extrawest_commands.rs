@@ -284,9 +284,17 @@ async fn our_emsp_side_sends_start_session_to_extrawest_and_waits_for_its_result
         "{:?}",
         silent.body
     );
-    let seen = peer
-        .control_get("/requests?path_contains=/commands/START_SESSION")
-        .await;
+    // The peer logs a request once its answer is sent, so the log may trail our answer.
+    let start = Instant::now();
+    let seen = loop {
+        let seen = peer
+            .control_get("/requests?path_contains=/commands/START_SESSION")
+            .await;
+        if seen.as_array().unwrap().len() >= 3 || start.elapsed() > Duration::from_secs(10) {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(seen.as_array().unwrap().len(), 3, "{seen}");
     node.stop().await;
     backend.stop().await;

@@ -94,6 +94,24 @@ pub const MODULES: &[Module] = &[
         configure: cpo::tokens::configure,
     },
     Module {
+        identifier: "sessions",
+        role: InterfaceRole::Sender,
+        path: cpo::sessions::PATH,
+        configure: cpo::sessions::configure,
+    },
+    Module {
+        identifier: "cdrs",
+        role: InterfaceRole::Sender,
+        path: cpo::cdrs::PATH,
+        configure: cpo::cdrs::configure,
+    },
+    Module {
+        identifier: "tariffs",
+        role: InterfaceRole::Sender,
+        path: cpo::tariffs::PATH,
+        configure: cpo::tariffs::configure,
+    },
+    Module {
         identifier: "locations",
         role: InterfaceRole::Receiver,
         path: "receiver/locations",

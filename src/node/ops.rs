@@ -536,6 +536,18 @@ impl Ctx {
         })
     }
 
+    /// The peer `direct` names when it is an OCPI peer (its messages take their OCPI form in
+    /// `super::ocpi::cpo` instead of being queued as OICP).
+    fn ocpi_peer(&self, direct: &Result<Target, Failure>) -> Option<Arc<crate::config::Peer>> {
+        let target = direct.as_ref().ok()?;
+        if target.kind != TargetKind::Peer {
+            return None;
+        }
+        self.registry()
+            .peer(&target.id)
+            .filter(|p| p.ocpi.is_some())
+    }
+
     /// One call to `target` at `path`: OICP over HTTP, or through [`super::ocpi::bridge`] when
     /// the target is a peer with `protocol = "ocpi"`.
     async fn send<Req, Resp>(
@@ -737,6 +749,9 @@ pub async fn push_pricing_products(
         .apply_pricing_products(data, req.action_type.clone(), now(), &outbox)
         .await?;
     ctx.queued(&outbox);
+    if ctx.called_by_backend() {
+        super::ocpi::cpo::tariffs::on_pricing(&ctx.state, data).await;
+    }
     Ok(ack_success())
 }
 
@@ -951,7 +966,13 @@ fn broadcast_candidates(ctx: &Ctx, operator: &OperatorId) -> Result<Vec<Target>,
         return Ok(out);
     }
     let mut hub = ctx.hub_for_others(Operation::AuthorizeStart);
-    for peer in ctx.registry().peers(Role::Emp) {
+    // OCPI eMSP peers are asked too (through `ocpi::bridge`).
+    let emps = ctx
+        .registry()
+        .all_peers()
+        .into_iter()
+        .filter(|p| p.id.role() == Role::Emp);
+    for peer in emps {
         let route = ctx.route_for(Operation::AuthorizeStart, &peer.id);
         if matches!(route, RouteKind::ClearingHouse | RouteKind::Both) {
             hub = true;
@@ -1192,6 +1213,10 @@ pub async fn charging_notification(
         state,
     )
     .await?;
+    if let Some(peer) = ctx.ocpi_peer(&direct) {
+        super::ocpi::cpo::sessions::notification(&ctx, &peer, &req).await?;
+        return Ok(ack_success());
+    }
     let own = PartnerId::Operator(operator.clone());
     let outbox = ctx.routed_entries(
         Operation::ChargingNotificationStart,
@@ -1223,14 +1248,23 @@ pub async fn charge_detail_record(
     let partner = PartnerId::Provider(provider.clone());
     ctx.routable(Operation::ChargeDetailRecord, &partner, &direct)?;
     let own = PartnerId::Operator(operator.clone());
-    let outbox = ctx.routed_entries(
-        Operation::ChargeDetailRecord,
-        &partner,
-        &own,
-        direct,
-        operator.as_str(),
-        &req,
-    )?;
+    let (outbox, ocpi_cdr) = match ctx.ocpi_peer(&direct) {
+        Some(peer) => {
+            let (cdr, entries) = super::ocpi::cpo::cdrs::translate(&ctx, &peer, &req).await?;
+            (entries, Some(cdr))
+        }
+        None => (
+            ctx.routed_entries(
+                Operation::ChargeDetailRecord,
+                &partner,
+                &own,
+                direct,
+                operator.as_str(),
+                &req,
+            )?,
+            None,
+        ),
+    };
     match ctx
         .state
         .store
@@ -1244,6 +1278,12 @@ pub async fn charge_detail_record(
             )));
         }
         CdrInsert::New => {}
+    }
+    if let Some(cdr) = ocpi_cdr {
+        ctx.state
+            .store
+            .ocpi_cpo_put_objects(vec![cdr], &[], now())
+            .await?;
     }
     touch_session(
         &ctx,

@@ -73,6 +73,11 @@ async fn locations_and_status_changes_reach_the_emsp_in_order() {
     assert_eq!(put.body["id"], "DE*GEF*P000000");
     assert_eq!(put.body["evses"].as_array().unwrap().len(), 2);
     assert_eq!(
+        put.body["energy_mix"]["is_green_energy"], true,
+        "{:?}",
+        put.body
+    );
+    assert_eq!(
         put.header("authorization"),
         Some(crate::harness::token("emsp-token-c").as_str())
     );
@@ -133,6 +138,51 @@ async fn a_refused_push_becomes_a_dead_letter() {
         assert!(start.elapsed() < Duration::from_secs(10), "{dead:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    cpo.stop().await;
+    partner.stop().await;
+}
+
+#[actix_web::test]
+async fn energy_mix_is_left_out_for_a_peer_that_asks_so() {
+    let partner = Partner::start(move |s, p| emsp(s, p, None)).await;
+    let cpo = Node::start(&format!(
+        "{CPO_WITH_BACKEND}\n[[peer]]\nrole = \"emp\"\nid = \"NL-XYZ\"\nprotocol = \"ocpi\"\nurl = \"{}\"\n[peer.ocpi]\nomit_energy_mix = true\n",
+        partner.at("/ocpi/versions")
+    ))
+    .await;
+    let registered = cpo.register(&partner.at("/ocpi/versions"), "token-a").await;
+    assert_eq!(registered.status, 201, "{registered:?}");
+    backend_push(
+        &cpo,
+        "/evsepush/v23/operators/DE*GEF/data-records",
+        &full_load(1, 1),
+    )
+    .await;
+    let puts = wait_for(&partner, 1, "PUT").await;
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert!(
+        puts[0].body.get("energy_mix").is_none(),
+        "{:?}",
+        puts[0].body
+    );
+    assert_eq!(puts[0].body["id"], "DE*GEF*P000000");
+    // The Locations Sender still serves it whole.
+    let c = cpo
+        .connection(
+            &roambridge::config::PartnerId::parse(roambridge::config::Role::Emp, "NL-XYZ").unwrap(),
+        )
+        .unwrap();
+    let served = crate::harness::ocpi(
+        "GET",
+        &cpo.at("/ocpi/2.2.1/locations/DE*GEF*P000000"),
+        &crate::harness::token(&c.token_in),
+        None,
+    )
+    .await;
+    assert_eq!(
+        served.body["data"]["energy_mix"]["is_green_energy"], true,
+        "{served:?}"
+    );
     cpo.stop().await;
     partner.stop().await;
 }

@@ -14,8 +14,10 @@ mod oicp_harness;
 
 mod client;
 mod commands;
+mod cpo_authorize;
 mod cpo_locations;
 mod cpo_push;
+mod cpo_sessions;
 mod cpo_tokens;
 mod emsp_pull;
 mod emsp_receiver;

@@ -8,9 +8,10 @@
 //! ("no valid contract"), the same answer as for a partner the node does not know, so a backend
 //! never sees an OICP call go out to a URL that does not speak OICP.
 //!
-//! Operations with an OCPI form: the four remote operations (`AuthorizeRemoteStart`/`Stop`,
-//! `AuthorizeRemoteReservationStart`/`Stop`) become OCPI commands
-//! ([`super::emsp::commands`]).
+//! Operations with an OCPI form: `AuthorizeStart` becomes real-time authorization at the
+//! eMSP and `AuthorizeStop` is answered locally ([`super::cpo::authorize`]); the four remote
+//! operations (`AuthorizeRemoteStart`/`Stop`, `AuthorizeRemoteReservationStart`/`Stop`) become
+//! OCPI commands ([`super::emsp::commands`]).
 //!
 //! Pushes (EVSE data, status, pricing, notifications, CDRs) do not come here: they go through
 //! the durable outbox and [`super::cpo::push`].
@@ -39,12 +40,37 @@ where
     Resp: DeserializeOwned,
 {
     match op {
+        Operation::AuthorizeStart => {
+            let answer =
+                super::cpo::authorize::authorize_start(ctx, peer, &request(op, body)?).await?;
+            self::answer(op, &answer)
+        }
+        Operation::AuthorizeStop => {
+            let answer =
+                super::cpo::authorize::authorize_stop(ctx, peer, &request(op, body)?).await?;
+            self::answer(op, &answer)
+        }
         // Remote start/stop and reservations: OCPI commands.
         op if super::emsp::commands::handles(op) => {
             super::emsp::commands::send(ctx, peer, op, body).await
         }
         _ => Err(unsupported(op, peer)),
     }
+}
+
+/// The OICP request the caller of [`call`] passed, as its typed form.
+pub fn request<Req: Serialize, T: DeserializeOwned>(
+    op: Operation,
+    body: &Req,
+) -> Result<T, Failure> {
+    serde_json::to_value(body)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            Failure::new(
+                Code::SystemError,
+                format!("{op} does not form its OICP request: {e}"),
+            )
+        })
 }
 
 /// The refusal of an operation without an OCPI form.

@@ -72,6 +72,13 @@ pub enum ClientError {
     },
 }
 
+impl ClientError {
+    /// Whether the partner did not answer in time (a kind of [`ClientError::Unreachable`]).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Unreachable { reason, .. } if reason.to_ascii_lowercase().contains("timeout"))
+    }
+}
+
 /// How to call one partner.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {

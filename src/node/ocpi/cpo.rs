@@ -7,13 +7,22 @@
 //! * [`commands`]: Commands module, Receiver interface (`POST /ocpi/2.2.1/receiver/commands/{command}`):
 //!   commands become OICP remote calls to the backend; the result goes to `response_url`.
 //! * [`push`]: changed Locations and EVSE statuses pushed to eMSP partners via the outbox.
+//! * [`authorize`]: real-time authorization at an OCPI eMSP for the backend's `AuthorizeStart`.
+//! * [`sessions`], [`cdrs`], [`tariffs`]: the backend's charging notifications, CDRs and
+//!   pricing products as OCPI Sessions, CDRs and Tariffs, stored and served by their SENDER
+//!   interfaces ([`objects`]) and pushed to OCPI eMSPs through the outbox.
 //!
 //! The OICP operations call [`on_evse_data`] and [`on_evse_status`] after they stored a push of
 //! an own backend.
 
+pub mod authorize;
+pub mod cdrs;
 pub mod commands;
 pub mod locations;
+pub mod objects;
 pub mod push;
+pub mod sessions;
+pub mod tariffs;
 pub mod tokens;
 pub mod view;
 

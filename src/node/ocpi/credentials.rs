@@ -307,6 +307,7 @@ async fn ensure_peer(
             raw_token: false,
             endpoints: Vec::new(),
             page_by_offset: false,
+            omit_energy_mix: false,
         }),
     };
     state

@@ -17,14 +17,15 @@
 //!   retried; anything else is final (dead letter).
 //! * Deleted Locations are not pushed (OCPI has no delete; the eMSP keeps the last copy).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use actix_web::http::Method;
 use serde_json::Value;
 
 use crate::node::NodeState;
-use crate::node::ocpi::OcpiState;
 use crate::node::ocpi::client::{ClientError, OcpiClient};
+use crate::node::ocpi::{OcpiState, OwnParty};
 use crate::ocpi::v221::versions::{InterfaceRole, Role as OcpiRole};
 use crate::oicp::v23::operations::Operation;
 use crate::store::ocpi_cpo::ChangedLocation;
@@ -126,11 +127,58 @@ pub async fn queue(state: &NodeState, changed: &[ChangedLocation], kind: Change)
     }
 }
 
+/// The OCPI module (RECEIVER interface) an outbox entry of `operation` goes to.
+pub fn module_of(operation: Operation) -> &'static str {
+    match operation {
+        Operation::ChargingNotificationStart
+        | Operation::ChargingNotificationProgress
+        | Operation::ChargingNotificationEnd
+        | Operation::ChargingNotificationError => "sessions",
+        Operation::ChargeDetailRecord => "cdrs",
+        Operation::PushPricingProductData | Operation::PushEvsePricing => "tariffs",
+        _ => "locations",
+    }
+}
+
+/// An id as a URL path segment: OCPI ids are printable ASCII and may hold characters a URL
+/// path cannot (a space in a Tariff id made from an OICP `ProductID`); those are
+/// percent-encoded, everything a path segment allows is kept as it is (`*` of OICP ids).
+pub fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The own party that sends `body` to `path`: the party in the path (`/{cc}/{pid}/…`), else
+/// the body's `country_code`/`party_id` (a CDR POST has no path).
+fn sender<'a>(node: &'a NodeState, path: &str, body: &Value) -> Option<&'a OwnParty> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (cc, pid) = match (parts.next(), parts.next()) {
+        (Some(cc), Some(pid)) if !cc.is_empty() => (cc, pid),
+        _ => (
+            body.get("country_code").and_then(Value::as_str)?,
+            body.get("party_id").and_then(Value::as_str)?,
+        ),
+    };
+    node.ocpi.own_parties().iter().find(|p| {
+        p.party.country_code.as_str().eq_ignore_ascii_case(cc)
+            && p.party.party_id.as_str().eq_ignore_ascii_case(pid)
+    })
+}
+
 /// Sends one queued OCPI push to its peer, if the target is a connected OCPI peer (`None`
-/// otherwise: the caller sends it as OICP).
+/// otherwise: the caller sends it as OICP). The entry's operation names the module
+/// ([`module_of`]); a Location `PUT` to a peer with `ocpi.omit_energy_mix` loses its
+/// `energy_mix` here, so the setting also applies to what was queued before it was set.
 pub async fn deliver(node: &NodeState, target: &TargetRef, item: &OutboxItem) -> Option<Outcome> {
     let peer = node.registry.peer(&target.id)?;
-    peer.ocpi.as_ref()?;
+    let options = peer.ocpi.as_ref()?;
     let Some(connection) = node.ocpi.connection(&peer.id) else {
         return Some(Outcome::Transient(format!(
             "no OCPI connection with {}",
@@ -140,27 +188,35 @@ pub async fn deliver(node: &NodeState, target: &TargetRef, item: &OutboxItem) ->
     let Some((method, path)) = item.path.split_once(' ') else {
         return Some(Outcome::Refused(format!("not an OCPI push: {}", item.path)));
     };
+    let module = module_of(item.operation);
     let Some(base) = OcpiState::partner_endpoint(
         &node.registry,
         &connection,
-        "locations",
+        module,
         &InterfaceRole::Receiver,
     ) else {
-        return Some(Outcome::Refused(
-            "the partner lists no locations RECEIVER".to_owned(),
-        ));
+        return Some(Outcome::Refused(format!(
+            "the partner lists no {module} RECEIVER"
+        )));
     };
-    let url = format!("{}{path}", base.trim_end_matches('/'));
-    let mut parts = path.trim_start_matches('/').split('/');
-    let (cc, pid) = (
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default(),
-    );
-    let from = node.ocpi.own_parties().iter().find(|p| {
-        p.party.country_code.as_str().eq_ignore_ascii_case(cc)
-            && p.party.party_id.as_str().eq_ignore_ascii_case(pid)
-    })?;
-    let to = connection.roles.iter().find(|r| r.role == OcpiRole::Emsp)?;
+    let url = if path.is_empty() {
+        base.clone()
+    } else {
+        let encoded: Vec<String> = path.split('/').map(segment).collect();
+        format!("{}{}", base.trim_end_matches('/'), encoded.join("/"))
+    };
+    let Ok(mut body) = serde_json::from_slice::<Value>(&item.body) else {
+        return Some(Outcome::Refused("the queued body is not JSON".to_owned()));
+    };
+    let Some(from) = sender(node, path, &body) else {
+        return Some(Outcome::Refused(format!(
+            "no own party sends {}",
+            item.path
+        )));
+    };
+    let Some(to) = connection.roles.iter().find(|r| r.role == OcpiRole::Emsp) else {
+        return Some(Outcome::Refused(format!("{} has no EMSP role", peer.id)));
+    };
     let call = OcpiState::partner_call(
         &node.registry,
         &connection,
@@ -169,14 +225,18 @@ pub async fn deliver(node: &NodeState, target: &TargetRef, item: &OutboxItem) ->
         Some(&item.process_id),
         peer.timeout,
     );
-    let Ok(body) = serde_json::from_slice::<Value>(&item.body) else {
-        return Some(Outcome::Refused("the queued body is not JSON".to_owned()));
+    let method = match method {
+        "PATCH" => Method::PATCH,
+        "POST" => Method::POST,
+        _ => Method::PUT,
     };
-    let method = if method == "PATCH" {
-        Method::PATCH
-    } else {
-        Method::PUT
-    };
+    if options.omit_energy_mix
+        && module == "locations"
+        && method == Method::PUT
+        && let Some(object) = body.as_object_mut()
+    {
+        object.remove("energy_mix");
+    }
     let client = OcpiClient::new();
     Some(match client.send(method, &url, Some(&body), &call).await {
         Ok(answer) => Outcome::Accepted(answer.envelope.status_code.to_string()),
@@ -213,5 +273,12 @@ mod tests {
             body,
             serde_json::json!({"status": "CHARGING", "last_updated": "2025-01-01T00:00:00Z"})
         );
+    }
+
+    #[test]
+    fn ids_become_path_segments() {
+        assert_eq!(segment("DE*GEF*E1"), "DE*GEF*E1");
+        assert_eq!(segment("Standard Price"), "Standard%20Price");
+        assert_eq!(segment("a/b?c#d%"), "a%2Fb%3Fc%23d%25");
     }
 }

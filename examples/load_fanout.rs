@@ -356,11 +356,16 @@ async fn main() {
     println!();
     println!(
         "CPU per inbound push (all threads, user + system): baseline {:.0} µs, fan-out {:.0} µs \
-         (fan-out including its drain); CPU ratio (baseline / fan-out): {:.2}",
+         (fan-out including its drain)",
         baseline.cpu_per_push(),
         fanout.cpu_per_push(),
-        baseline.cpu_per_push() / fanout.cpu_per_push().max(f64::MIN_POSITIVE)
     );
+    if run_baseline && run_fanout {
+        println!(
+            "CPU ratio (baseline / fan-out per push): {:.2}",
+            baseline.cpu_per_push() / fanout.cpu_per_push().max(f64::MIN_POSITIVE)
+        );
+    }
     let kinds: std::collections::BTreeSet<&String> =
         baseline.cpu.keys().chain(fanout.cpu.keys()).collect();
     println!(

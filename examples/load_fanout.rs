@@ -5,6 +5,11 @@
 //!
 //! Run: `cargo run --release --example load_fanout -- [seconds per run, default 10] [both|baseline|fanout]`
 //! Everything runs on 127.0.0.1 in this process, with in-memory databases.
+//!
+//! Wall-clock rates depend on what else the machine runs. The example also prints the CPU time
+//! the whole process used per inbound push (user + system, from `/proc/self/task/*/stat`), by
+//! thread kind: that figure hardly moves with the machine's load, so A/B comparisons of two
+//! builds can be made on a busy machine.
 
 #![expect(
     clippy::cast_precision_loss,
@@ -14,6 +19,7 @@
 )]
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -60,11 +66,62 @@ fn body(n: usize) -> String {
     )
 }
 
+/// Clock ticks per second of `/proc` CPU times (`USER_HZ`, 100 on every Linux architecture
+/// that roambridge builds for).
+const USER_HZ: f64 = 100.0;
+
+/// CPU ticks (user + system) used so far by each thread of this process, keyed by thread ID,
+/// with the thread's name. Threads that ended are not counted; the nodes' threads live for the
+/// whole run.
+fn thread_ticks() -> BTreeMap<String, (String, u64)> {
+    let mut ticks = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return ticks;
+    };
+    for entry in dir.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: the name may hold spaces, so split at the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+        let used = fields
+            .get(11..13)
+            .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+        ticks.insert(
+            entry.file_name().to_string_lossy().into_owned(),
+            (name, used),
+        );
+    }
+    ticks
+}
+
+/// CPU seconds used between two [`thread_ticks`] readings, per thread name.
+fn cpu_between(
+    before: &BTreeMap<String, (String, u64)>,
+    after: &BTreeMap<String, (String, u64)>,
+) -> BTreeMap<String, f64> {
+    let mut by_name = BTreeMap::new();
+    for (tid, (name, used)) in after {
+        let earlier = before.get(tid).map_or(0, |(_, u)| *u);
+        let kind = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == '-');
+        *by_name.entry(kind.to_owned()).or_insert(0.0) +=
+            used.saturating_sub(earlier) as f64 / USER_HZ;
+    }
+    by_name
+}
+
 struct Run {
     requests: usize,
     failures: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// CPU seconds by thread kind while the run (and, for the fan-out, its drain) lasted.
+    cpu: BTreeMap<String, f64>,
 }
 
 impl Run {
@@ -74,7 +131,17 @@ impl Run {
             failures: 0,
             elapsed: Duration::from_secs(1),
             latencies: Vec::new(),
+            cpu: BTreeMap::new(),
         }
+    }
+
+    fn cpu_total(&self) -> f64 {
+        self.cpu.values().sum()
+    }
+
+    /// CPU microseconds per inbound push.
+    fn cpu_per_push(&self) -> f64 {
+        self.cpu_total() * 1e6 / self.requests.max(1) as f64
     }
 
     fn rate(&self) -> f64 {
@@ -100,6 +167,7 @@ async fn drive(url: String, token: &'static str, seconds: u64) -> Run {
     let counter = Rc::new(RefCell::new(0usize));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    let ticks = thread_ticks();
     let mut workers = Vec::new();
     for _ in 0..CONCURRENCY {
         let (client, url) = (client.clone(), url.clone());
@@ -145,6 +213,7 @@ async fn drive(url: String, token: &'static str, seconds: u64) -> Run {
         failures: *failures.borrow(),
         elapsed,
         latencies,
+        cpu: cpu_between(&ticks, &thread_ticks()),
     }
 }
 
@@ -227,7 +296,8 @@ async fn main() {
         "http://127.0.0.1:{cpo_port}/api/oicp/evsepush/v21/operators/DE*GEF/status-records"
     );
     let received_before = pushes_received();
-    let fanout = if run_fanout {
+    let ticks_before = thread_ticks();
+    let mut fanout = if run_fanout {
         drive(url, "load-backend", seconds).await
     } else {
         Run::empty()
@@ -246,6 +316,10 @@ async fn main() {
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     };
     let drain = drain_start.elapsed();
+    if run_fanout {
+        // The deliveries are part of what an inbound push costs.
+        fanout.cpu = cpu_between(&ticks_before, &thread_ticks());
+    }
     let batches = pushes_received() - received_before;
 
     println!();
@@ -279,6 +353,34 @@ async fn main() {
         "fan-out batches: {batches} pushes to the EMP nodes, {:.1} records per push",
         delivered as f64 / batches.max(1) as f64
     );
+    println!();
+    println!(
+        "CPU per inbound push (all threads, user + system): baseline {:.0} µs, fan-out {:.0} µs \
+         (fan-out including its drain)",
+        baseline.cpu_per_push(),
+        fanout.cpu_per_push(),
+    );
+    if run_baseline && run_fanout {
+        println!(
+            "CPU ratio (baseline / fan-out per push): {:.2}",
+            baseline.cpu_per_push() / fanout.cpu_per_push().max(f64::MIN_POSITIVE)
+        );
+    }
+    let kinds: std::collections::BTreeSet<&String> =
+        baseline.cpu.keys().chain(fanout.cpu.keys()).collect();
+    println!(
+        "{:<28} {:>14} {:>14}",
+        "CPU s by thread", "baseline", "fan-out"
+    );
+    for kind in kinds {
+        let (b, f) = (
+            baseline.cpu.get(kind).copied().unwrap_or(0.0),
+            fanout.cpu.get(kind).copied().unwrap_or(0.0),
+        );
+        if b + f > 0.0 {
+            println!("{kind:<28} {b:>14.2} {f:>14.2}");
+        }
+    }
     for h in handles {
         h.stop(true).await;
     }

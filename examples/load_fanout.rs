@@ -58,13 +58,26 @@ fn cpo_config(emp_ports: &[u16]) -> Config {
     config(&text)
 }
 
+/// EVSEs the pushes cycle over.
+const EVSES: usize = 50_000;
+
+/// The `n`-th push: EVSE `n % EVSES`, whose status moves on by one at each pass over the
+/// EVSEs, so every push is a real change (a backend pushes a status when it changes). With a
+/// status that depended on the EVSE alone, every push after the first pass repeated the stored
+/// status, and a node that had stored it (the baseline's EMP after its first pass) skipped the
+/// write that the fan-out's nodes still made.
 fn body(n: usize) -> String {
-    let status = ["Available", "Occupied", "Reserved", "OutOfService"][n % 4];
+    let status = ["Available", "Occupied", "Reserved", "OutOfService"][(n + n / EVSES) % 4];
     format!(
         r#"{{"ActionType":"update","OperatorEvseStatus":{{"OperatorID":"DE*GEF","EvseStatusRecord":[{{"EvseID":"DE*GEF*E{:05}*1","EvseStatus":"{status}"}}]}}}}"#,
-        n % 50_000
+        n % EVSES
     )
 }
+
+/// The allocator of the `roambridge` binary (see `src/main.rs`), so that the figures are those
+/// of the node as shipped.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Clock ticks per second of `/proc` CPU times (`USER_HZ`, 100 on every Linux architecture
 /// that roambridge builds for).

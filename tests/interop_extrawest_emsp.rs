@@ -1,0 +1,236 @@
+//! Interoperability of our OCPI eMSP side with the extrawest-ocpi peer as CPO
+//! (`tests/support/ocpi_peer.rs`): we register with the peer, pull its Locations page by page
+//! (by `offset`, as its `Link` is unusable: deviation P1 in docs/ocpi-interop-extrawest.md),
+//! store every one of them and offer them to our EMP backend through the OICP pull paths
+//! (`eRoamingPullEvseData`, `eRoamingPullEvseStatus`). Skipped (with a line saying so) when
+//! `ROAMBRIDGE_OCPI_PEER_PYTHON` is unset.
+
+// A test binary: its helpers unwrap freely and share items between modules with `pub`.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+#[allow(dead_code)]
+#[path = "node/harness.rs"]
+mod harness;
+#[allow(dead_code)]
+#[path = "support/ocpi_peer.rs"]
+mod ocpi_peer;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use harness::{Node, post};
+use ocpi_peer::{OcpiPeer, PeerOptions};
+use roambridge::store::ocpi_emsp::EmspKind;
+use serde_json::{Value, json};
+
+/// Locations the peer holds: three pages of our offset paging (`PAGE` = 50).
+const SEEDED: usize = 120;
+
+fn emp_config(peer: &OcpiPeer, by_offset: bool) -> String {
+    format!(
+        "[[party]]\nrole = \"emp\"\nid = \"DE-GDF\"\nname = \"GDF Mobility\"\nbackend = \"http://127.0.0.1:9\"\nbackend_token = \"emp-backend\"\n\n\
+         [[peer]]\nrole = \"cpo\"\nid = \"NL*XWP\"\nprotocol = \"ocpi\"\nurl = \"{}\"\n\
+         [peer.ocpi]\npage_by_offset = {by_offset}\n",
+        peer.versions_url(),
+    )
+}
+
+async fn admin(node: &Node, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let reply = ocpi_peer::http(
+        method,
+        &format!("http://127.0.0.1:{}{path}", node.port),
+        &[("Authorization", "Bearer admin")],
+        body,
+    )
+    .await
+    .unwrap();
+    (reply.status, reply.body)
+}
+
+async fn register(node: &Node, peer: &OcpiPeer, token: &str) {
+    let (status, body) = admin(
+        node,
+        "POST",
+        "/admin/ocpi/register",
+        Some(&json!({"versions_url": peer.versions_url(), "token": token})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}\n{}", peer.log_tail());
+}
+
+/// Every Location stored on our eMSP side.
+async fn stored(node: &Node) -> Vec<Value> {
+    let (records, total) = node
+        .state
+        .store
+        .ocpi_emsp_page(EmspKind::Location, 0, 1000)
+        .await
+        .unwrap();
+    assert_eq!(records.len() as u64, total);
+    records.into_iter().map(|r| r.json).collect()
+}
+
+/// Waits (30 s at most) until `count` Locations are stored.
+async fn stored_until(node: &Node, count: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let all = stored(node).await;
+        if all.len() >= count || start.elapsed() > Duration::from_secs(30) {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The peer's log of `GET` requests to its CPO locations list (it records a request once
+/// answered, so this waits, 10 s at most, for `count` of them).
+async fn list_gets(peer: &OcpiPeer, count: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let seen: Vec<Value> = peer
+            .control_get("/requests?path_contains=/ocpi/cpo/2.2.1/locations")
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["method"] == "GET" && e["path"] == "/ocpi/cpo/2.2.1/locations/")
+            .cloned()
+            .collect();
+        if seen.len() >= count || start.elapsed() > Duration::from_secs(10) {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A string member in upper case (CiStrings compare without regard to case).
+fn upper(value: &Value) -> String {
+    value.as_str().unwrap().to_ascii_uppercase()
+}
+
+fn seeded_ids() -> BTreeSet<String> {
+    (0..SEEDED).map(|i| format!("LOC{i:06}")).collect()
+}
+
+fn seeded_evse_ids() -> BTreeSet<String> {
+    (0..SEEDED).map(|i| format!("NL*XWP*E{i:06}0")).collect()
+}
+
+#[actix_web::test]
+async fn our_emsp_side_pulls_extrawest_locations_page_by_page_and_offers_them_over_oicp() {
+    let options = PeerOptions {
+        token_a: vec!["emsp-pull-token-a".to_owned()],
+        roles: Some("cpo".to_owned()),
+        seed_locations: SEEDED,
+        ..PeerOptions::default()
+    };
+    let Some(peer) = OcpiPeer::start("eMSP pulls locations", &options).await else {
+        return;
+    };
+    let node = Node::start(&emp_config(&peer, true)).await;
+    register(&node, &peer, "emsp-pull-token-a").await;
+
+    // Registering pulls the peer's Locations in the background: every one arrives (in
+    // lower case: the peer lower-cases every CiString, deviation D1).
+    let all = stored_until(&node, SEEDED).await;
+    let ids: BTreeSet<String> = all.iter().map(|l| upper(&l["id"])).collect();
+    assert_eq!(all.len(), SEEDED, "{}", peer.log_tail());
+    assert_eq!(ids, seeded_ids());
+    assert!(
+        all.iter()
+            .all(|l| upper(&l["country_code"]) == "NL" && upper(&l["party_id"]) == "XWP"),
+        "{:?}",
+        all[0]
+    );
+
+    // Three pages by offset, with our token and routing headers, at the slashed list URL
+    // the peer advertises (U1).
+    let gets = list_gets(&peer, 3).await;
+    let mut queries: Vec<&str> = gets.iter().map(|g| g["query"].as_str().unwrap()).collect();
+    queries.sort_unstable();
+    assert_eq!(
+        queries,
+        [
+            "offset=0&limit=50",
+            "offset=100&limit=50",
+            "offset=50&limit=50"
+        ],
+        "{gets:?}"
+    );
+    for get in &gets {
+        assert_eq!(get["status"], 200, "{get}");
+        let headers = &get["headers"];
+        assert!(
+            headers["authorization"]
+                .as_str()
+                .unwrap()
+                .starts_with("Token "),
+            "{headers}"
+        );
+        assert_eq!(upper(&headers["ocpi-from-party-id"]), "GDF", "{headers}");
+        assert_eq!(upper(&headers["ocpi-to-party-id"]), "XWP", "{headers}");
+    }
+
+    // Pulling again (the admin trigger): three pages, nothing newer.
+    let (status, report) = admin(
+        &node,
+        "POST",
+        "/admin/ocpi/connections/cpo/NL*XWP/pull/locations",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report,
+        json!({"read": SEEDED, "created": 0, "updated": 0, "unchanged": SEEDED,
+               "skipped": 0, "pages": 3})
+    );
+    assert_eq!(list_gets(&peer, 6).await.len(), 6);
+
+    // The EMP backend's OICP pulls answer the pulled EVSEs.
+    let data = post(
+        &format!(
+            "{}/evsepull/v23/providers/DE-GDF/data-records?size=500",
+            node.url()
+        ),
+        Some("emp-backend"),
+        &json!({"ProviderID": "DE-GDF", "GeoCoordinatesResponseFormat": "Google"}),
+    )
+    .await;
+    assert_eq!(data.status, 200, "{:?}", data.body);
+    assert_eq!(data.body["totalElements"], SEEDED, "{:?}", data.body);
+    let records = data.body["content"].as_array().unwrap();
+    let evse_ids: BTreeSet<String> = records.iter().map(|r| upper(&r["EvseID"])).collect();
+    assert_eq!(evse_ids, seeded_evse_ids());
+    assert!(
+        records
+            .iter()
+            .all(|r| upper(&r["OperatorID"]) == "NL*XWP" && r["Address"]["City"] == "Utrecht"),
+        "{:?}",
+        records[0]
+    );
+
+    let status = post(
+        &format!(
+            "{}/evsepull/v21/providers/DE-GDF/status-records",
+            node.url()
+        ),
+        Some("emp-backend"),
+        &json!({"ProviderID": "DE-GDF"}),
+    )
+    .await;
+    assert_eq!(status.status, 200, "{:?}", status.body);
+    let operators = status.body["EvseStatuses"]["OperatorEvseStatus"]
+        .as_array()
+        .unwrap();
+    assert_eq!(operators.len(), 1, "{operators:?}");
+    assert_eq!(upper(&operators[0]["OperatorID"]), "NL*XWP");
+    let statuses = operators[0]["EvseStatusRecord"].as_array().unwrap();
+    let status_ids: BTreeSet<String> = statuses.iter().map(|r| upper(&r["EvseID"])).collect();
+    assert_eq!(status_ids, seeded_evse_ids());
+    assert!(
+        statuses.iter().all(|r| r["EvseStatus"] == "Available"),
+        "{statuses:?}"
+    );
+    node.stop().await;
+}

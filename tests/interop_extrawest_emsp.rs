@@ -103,7 +103,7 @@ async fn list_gets(peer: &OcpiPeer, count: usize) -> Vec<Value> {
     }
 }
 
-/// A string member in upper case (CiStrings compare without regard to case).
+/// A string member in upper case (`CiString`s compare without regard to case).
 fn upper(value: &Value) -> String {
     value.as_str().unwrap().to_ascii_uppercase()
 }

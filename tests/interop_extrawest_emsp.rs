@@ -234,3 +234,46 @@ async fn our_emsp_side_pulls_extrawest_locations_page_by_page_and_offers_them_ov
     );
     node.stop().await;
 }
+
+#[actix_web::test]
+async fn following_extrawest_link_header_fails_as_deviation_p1_says() {
+    let options = PeerOptions {
+        token_a: vec!["emsp-link-token-a".to_owned()],
+        roles: Some("cpo".to_owned()),
+        seed_locations: SEEDED,
+        ..PeerOptions::default()
+    };
+    let Some(peer) = OcpiPeer::start("eMSP follows Link", &options).await else {
+        return;
+    };
+    let node = Node::start(&emp_config(&peer, false)).await;
+    register(&node, &peer, "emsp-link-token-a").await;
+    let (status, report) = admin(
+        &node,
+        "POST",
+        "/admin/ocpi/connections/cpo/NL*XWP/pull/locations",
+        None,
+    )
+    .await;
+    // Deviation P1: the `Link` of the first page points at `https` (the peer serves plain
+    // HTTP) and at a path built from Python enum names; following it fails the whole pull,
+    // so nothing is stored (`page_by_offset = true` is the remedy, test above).
+    assert_eq!(status, 502, "{report}");
+    assert_eq!(report["ocpi_status_code"], 3001, "{report}");
+    let error = report["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("https://127.0.0.1:")
+            && error.contains("/ocpi/cpo/VersionNumber.v_2_2_1/ModuleID.locations/?date_from=None"),
+        "{error}"
+    );
+    assert!(stored(&node).await.is_empty());
+    // The first page was read (by the pull after registering and by the admin trigger),
+    // with no offset: the next page was never asked of the peer.
+    let gets = list_gets(&peer, 2).await;
+    assert_eq!(gets.len(), 2, "{gets:?}");
+    assert!(
+        gets.iter().all(|g| g["query"] == "" && g["status"] == 200),
+        "{gets:?}"
+    );
+    node.stop().await;
+}

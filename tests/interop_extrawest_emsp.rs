@@ -2,8 +2,12 @@
 //! (`tests/support/ocpi_peer.rs`): we register with the peer, pull its Locations page by page
 //! (by `offset`, as its `Link` is unusable: deviation P1 in docs/ocpi-interop-extrawest.md),
 //! store every one of them and offer them to our EMP backend through the OICP pull paths
-//! (`eRoamingPullEvseData`, `eRoamingPullEvseStatus`). Skipped (with a line saying so) when
-//! `ROAMBRIDGE_OCPI_PEER_PYTHON` is unset.
+//! (`eRoamingPullEvseData`, `eRoamingPullEvseStatus`); following its `Link` instead fails as
+//! P1 says. The peer also registers with us as CPO and pushes a Location, a Session and a CDR
+//! to our eMSP RECEIVER interfaces (the requests come from the peer app's own client,
+//! `control.py`, since the library has no client side; the objects pass the library's model),
+//! which reach the EMP backend as OICP data, charging notifications and a CDR. Skipped (with a
+//! line saying so) when `ROAMBRIDGE_OCPI_PEER_PYTHON` is unset.
 
 // A test binary: its helpers unwrap freely and share items between modules with `pub`.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
@@ -18,7 +22,7 @@ mod ocpi_peer;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use harness::{Node, post};
+use harness::{Double, Node, post};
 use ocpi_peer::{OcpiPeer, PeerOptions};
 use roambridge::store::ocpi_emsp::EmspKind;
 use serde_json::{Value, json};
@@ -276,4 +280,181 @@ async fn following_extrawest_link_header_fails_as_deviation_p1_says() {
         "{gets:?}"
     );
     node.stop().await;
+}
+
+const T0: &str = "2025-03-01T10:00:00Z";
+const T1: &str = "2025-03-01T11:00:00Z";
+
+fn pushed_location() -> Value {
+    json!({"country_code": "NL", "party_id": "XWP", "id": "PUSH1", "publish": true,
+           "name": "Pushed site", "address": "Oudegracht 1", "city": "Utrecht",
+           "postal_code": "3511AB", "country": "NLD",
+           "coordinates": {"latitude": "52.090737", "longitude": "5.121420"},
+           "time_zone": "Europe/Amsterdam",
+           "evses": [{"uid": "PUSH1-E1", "evse_id": "NL*XWP*EPUSH1*1", "status": "AVAILABLE",
+                      "capabilities": ["REMOTE_START_STOP_CAPABLE"],
+                      "connectors": [{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
+                                      "power_type": "AC_3_PHASE", "max_voltage": 230,
+                                      "max_amperage": 32, "last_updated": T0}],
+                      "last_updated": T0}],
+           "last_updated": T0})
+}
+
+fn cdr_token() -> Value {
+    json!({"country_code": "DE", "party_id": "GDF", "uid": "12345678", "type": "RFID",
+           "contract_id": "DE-GDF-C12345678-X"})
+}
+
+fn pushed_session(id: &str, status: &str, at: &str) -> Value {
+    json!({"country_code": "NL", "party_id": "XWP", "id": id, "start_date_time": T0,
+           "kwh": 0, "cdr_token": cdr_token(), "auth_method": "WHITELIST",
+           "location_id": "PUSH1", "evse_uid": "PUSH1-E1", "connector_id": "1",
+           "currency": "EUR", "status": status, "last_updated": at})
+}
+
+fn pushed_cdr(id: &str, session_id: &str) -> Value {
+    json!({"country_code": "NL", "party_id": "XWP", "id": id, "start_date_time": T0,
+           "end_date_time": T1, "session_id": session_id, "cdr_token": cdr_token(),
+           "auth_method": "WHITELIST",
+           "cdr_location": {"id": "PUSH1", "address": "Oudegracht 1", "city": "Utrecht",
+               "postal_code": "3511AB", "country": "NLD",
+               "coordinates": {"latitude": "52.090737", "longitude": "5.121420"},
+               "evse_uid": "PUSH1-E1", "evse_id": "NL*XWP*EPUSH1*1", "connector_id": "1",
+               "connector_standard": "IEC_62196_T2", "connector_format": "SOCKET",
+               "connector_power_type": "AC_3_PHASE"},
+           "currency": "EUR",
+           "charging_periods": [{"start_date_time": T0,
+                                 "dimensions": [{"type": "ENERGY", "volume": 12.5}]}],
+           "total_cost": {"excl_vat": 4.5, "incl_vat": 5.36}, "total_energy": 12.5,
+           "total_time": 1, "last_updated": T1})
+}
+
+/// The peer (as CPO) calls our `module` RECEIVER through its own client.
+async fn peer_push(peer: &OcpiPeer, module: &str, method: &str, path: &str, body: &Value) -> Value {
+    let reply = peer
+        .control_post(
+            "/call",
+            &json!({"module": module, "role": "RECEIVER", "method": method, "path": path,
+                    "body": body}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, peer.log_tail());
+    reply.body["response"].clone()
+}
+
+#[actix_web::test]
+async fn extrawest_as_cpo_pushes_a_location_session_and_cdr_to_our_emsp_receiver() {
+    let options = PeerOptions {
+        roles: Some("cpo".to_owned()),
+        ..PeerOptions::default()
+    };
+    let Some(peer) = OcpiPeer::start("CPO pushes to our eMSP side", &options).await else {
+        return;
+    };
+    let backend = Double::start().await;
+    let node = Node::start(&format!(
+        "[[party]]\nrole = \"emp\"\nid = \"DE-GDF\"\nname = \"GDF Mobility\"\nbackend = \"{}\"\nbackend_token = \"emp-backend\"\n",
+        backend.url()
+    ))
+    .await;
+    let (status, issued) = admin(&node, "POST", "/admin/ocpi/tokens", Some(&json!({}))).await;
+    assert_eq!(status, 201, "{issued}");
+    let versions = format!("http://127.0.0.1:{}/ocpi/versions", node.port);
+    let reply = peer
+        .control_post(
+            "/register",
+            &json!({"versions_url": versions, "token": issued["token"]}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, peer.log_tail());
+
+    // A Location, PUT by the peer's client to our locations RECEIVER (found in our version
+    // details), is stored and offered to the EMP backend's OICP pull.
+    let put = peer_push(
+        &peer,
+        "locations",
+        "PUT",
+        "NL/XWP/PUSH1",
+        &pushed_location(),
+    )
+    .await;
+    assert_eq!(
+        (&put["status"], &put["body"]["status_code"]),
+        (&json!(201), &json!(1000)),
+        "{put}"
+    );
+    let data = post(
+        &format!("{}/evsepull/v23/providers/DE-GDF/data-records", node.url()),
+        Some("emp-backend"),
+        &json!({"ProviderID": "DE-GDF", "GeoCoordinatesResponseFormat": "Google"}),
+    )
+    .await;
+    assert_eq!(data.body["totalElements"], 1, "{:?}", data.body);
+    assert_eq!(data.body["content"][0]["EvseID"], "NL*XWP*EPUSH1*1");
+    assert_eq!(data.body["content"][0]["OperatorID"], "NL*XWP");
+
+    // A Session PUT then PATCHed to COMPLETED: OICP charging notifications Start and End.
+    let session = "d4e5f6a7-0f1e-4d6a-9c3b-6f0e1d2c3b4a";
+    let path = format!("NL/XWP/{session}");
+    let started = peer_push(
+        &peer,
+        "sessions",
+        "PUT",
+        &path,
+        &pushed_session(session, "ACTIVE", T0),
+    )
+    .await;
+    assert_eq!(started["status"], 201, "{started}");
+    let ended = peer_push(
+        &peer,
+        "sessions",
+        "PATCH",
+        &path,
+        &json!({"status": "COMPLETED", "kwh": 12.5, "end_date_time": T1, "last_updated": T1}),
+    )
+    .await;
+    assert_eq!(
+        (&ended["status"], &ended["body"]["status_code"]),
+        (&json!(200), &json!(1000)),
+        "{ended}"
+    );
+    let notified = backend.wait_for("charging-notifications", 2).await;
+    let types: Vec<&str> = notified
+        .iter()
+        .map(|r| r.body["Type"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(types, ["Start", "End"], "{notified:?}");
+    for r in &notified {
+        assert_eq!(r.body["SessionID"], session, "{:?}", r.body);
+        assert_eq!(r.body["EvseID"], "NL*XWP*EPUSH1*1", "{:?}", r.body);
+    }
+    assert_eq!(notified[1].body["ConsumedEnergy"], 12.5);
+
+    // A CDR POSTed to our cdrs RECEIVER: 201 with its Location, forwarded to the backend.
+    let cdr = peer_push(&peer, "cdrs", "POST", "", &pushed_cdr("CDR1", session)).await;
+    assert_eq!(cdr["status"], 201, "{cdr}");
+    assert!(
+        cdr["headers"]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with("/ocpi/2.2.1/receiver/cdrs/NL/XWP/CDR1"),
+        "{cdr}"
+    );
+    let forwarded = backend.wait_for("charge-detail-record", 1).await;
+    assert_eq!(forwarded.len(), 1, "{forwarded:?}");
+    assert!(
+        forwarded[0]
+            .path
+            .ends_with("/operators/NL*XWP/charge-detail-record"),
+        "{forwarded:?}"
+    );
+    let record = &forwarded[0].body;
+    assert_eq!(record["SessionID"], session, "{record}");
+    assert_eq!(record["ConsumedEnergy"], 12.5, "{record}");
+    assert_eq!(
+        record["Identification"]["RFIDIdentification"]["EvcoID"],
+        "DE-GDF-C12345678-X"
+    );
+    node.stop().await;
+    backend.stop().await;
 }

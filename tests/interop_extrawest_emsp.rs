@@ -5,7 +5,8 @@
 //! (`eRoamingPullEvseData`, `eRoamingPullEvseStatus`); following its `Link` instead fails as
 //! P1 says. The peer also registers with us as CPO and pushes a Location, a Session and a CDR
 //! to our eMSP RECEIVER interfaces (the requests come from the peer app's own client,
-//! `control.py`, since the library has no client side; the objects pass the library's model),
+//! `control.py`, since the library has no client side; each object is first validated by the library's
+//! own model through the peer's `/control/own/{module}`),
 //! which reach the EMP backend as OICP data, charging notifications and a CDR. Skipped (with a
 //! line saying so) when `ROAMBRIDGE_OCPI_PEER_PYTHON` is unset.
 
@@ -329,6 +330,13 @@ fn pushed_cdr(id: &str, session_id: &str) -> Value {
            "total_time": 1, "last_updated": T1})
 }
 
+/// Stores `object` as the peer's own, after the library's validation of its `module` model
+/// (so what the peer pushes is what the library itself would serve).
+async fn own(peer: &OcpiPeer, module: &str, object: &Value) {
+    let reply = peer.control_post(&format!("/own/{module}"), object).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
 /// The peer (as CPO) calls our `module` RECEIVER through its own client.
 async fn peer_push(peer: &OcpiPeer, module: &str, method: &str, path: &str, body: &Value) -> Value {
     let reply = peer
@@ -370,6 +378,7 @@ async fn extrawest_as_cpo_pushes_a_location_session_and_cdr_to_our_emsp_receiver
 
     // A Location, PUT by the peer's client to our locations RECEIVER (found in our version
     // details), is stored and offered to the EMP backend's OICP pull.
+    own(&peer, "locations", &pushed_location()).await;
     let put = peer_push(
         &peer,
         "locations",
@@ -396,6 +405,7 @@ async fn extrawest_as_cpo_pushes_a_location_session_and_cdr_to_our_emsp_receiver
     // A Session PUT then PATCHed to COMPLETED: OICP charging notifications Start and End.
     let session = "d4e5f6a7-0f1e-4d6a-9c3b-6f0e1d2c3b4a";
     let path = format!("NL/XWP/{session}");
+    own(&peer, "sessions", &pushed_session(session, "ACTIVE", T0)).await;
     let started = peer_push(
         &peer,
         "sessions",
@@ -431,6 +441,7 @@ async fn extrawest_as_cpo_pushes_a_location_session_and_cdr_to_our_emsp_receiver
     assert_eq!(notified[1].body["ConsumedEnergy"], 12.5);
 
     // A CDR POSTed to our cdrs RECEIVER: 201 with its Location, forwarded to the backend.
+    own(&peer, "cdrs", &pushed_cdr("CDR1", session)).await;
     let cdr = peer_push(&peer, "cdrs", "POST", "", &pushed_cdr("CDR1", session)).await;
     assert_eq!(cdr["status"], 201, "{cdr}");
     assert!(

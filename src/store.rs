@@ -2,8 +2,9 @@
 //! status, dynamic pricing, offline authentication data, sessions and charge detail records.
 //!
 //! # How it runs
-//! One [`rusqlite::Connection`], owned by the store's own thread (`worker`); [`Store`] is a
-//! channel to it, cheap to clone and `Send + Sync`. rusqlite blocks, so every public method is
+//! One [`rusqlite::Connection`] for writing, owned by the store's own thread (`worker`), and
+//! for a database file a few read-only connections on their own threads (`reader`) for the
+//! queries that only read; [`Store`] is channels to them, cheap to clone and `Send + Sync`. rusqlite blocks, so every public method is
 //! `async`: it sends its `SQLite` work to the thread, which runs it *inside the caller's tracing
 //! span*, and awaits the answer. Every write is one unit (a failed request leaves nothing
 //! behind) and is answered only after it is committed; writes queued together share one commit
@@ -43,6 +44,7 @@ pub mod ocpi_emsp;
 pub mod outbox;
 mod peers;
 mod pricing;
+mod reader;
 mod sessions;
 #[cfg(test)]
 mod test_support;
@@ -202,6 +204,9 @@ fn list_ids(ids: &[String]) -> String {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<worker::Job>,
+    /// The read connections' queue; `None` for an in-memory database (its reads run on the
+    /// writer thread).
+    reads: Option<mpsc::Sender<reader::Work>>,
 }
 
 impl fmt::Debug for Store {
@@ -213,28 +218,41 @@ impl fmt::Debug for Store {
 impl Store {
     /// Opens (creating it and its parent directories if needed) the database file at `path`,
     /// in WAL mode with `synchronous=NORMAL` (a crash may lose the last commits, never
-    /// consistency), `foreign_keys=ON` and a busy timeout, and applies pending migrations.
+    /// consistency), `foreign_keys=ON` and a busy timeout, applies pending migrations, and
+    /// opens the read-only connections of the read queries (`reader`; in WAL mode only).
     ///
     /// # Errors
-    /// [`StoreError::Io`] if the directory cannot be created or the store thread cannot be
+    /// [`StoreError::Io`] if the directory cannot be created or the store's threads cannot be
     /// started, [`StoreError::Sqlite`] if the file cannot be opened or migrated,
     /// [`StoreError::SchemaTooNew`] for a database of a newer version.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let path: PathBuf = path.to_path_buf();
-        let conn = blocking(move || {
+        let (conn, readers) = blocking(move || {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
             let conn = Connection::open(&path)?;
             let mode: String =
                 conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
+            let wal = mode.eq_ignore_ascii_case("wal");
+            if !wal {
                 tracing::warn!(journal_mode = %mode, "SQLite did not switch to WAL mode");
             }
-            prepare(conn)
+            let conn = prepare(conn)?;
+            // Readers beside the writer only in WAL mode (otherwise a reader would wait for
+            // the writer's locks); opened after the migrations, so they see the schema.
+            let readers = if wal {
+                Some(reader::open(&path, reader::count())?)
+            } else {
+                None
+            };
+            Ok((conn, readers))
         })
         .await?;
-        Self::from_connection(conn)
+        Ok(Self {
+            jobs: worker::start(conn)?,
+            reads: readers.map(reader::start).transpose()?,
+        })
     }
 
     /// A private database in memory (tests, `database = ":memory:"`); gone when the last clone
@@ -251,6 +269,7 @@ impl Store {
     fn from_connection(conn: Connection) -> Result<Self, StoreError> {
         Ok(Self {
             jobs: worker::start(conn)?,
+            reads: None,
         })
     }
 
@@ -274,6 +293,29 @@ impl Store {
             // The caller may have gone away (its request was cancelled): nothing to tell.
             let _ = reply.send(f(conn));
         })))?;
+        answer.await.map_err(|_| panicked())?
+    }
+
+    /// Runs `f`, which only reads, on a read connection in one read transaction (one
+    /// snapshot, holding every write answered before this call; see `reader`), in the
+    /// caller's span. Without read connections (in memory) it runs on the writer thread.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(reads) = &self.reads else {
+            return self.run(move |conn| reader::snapshot(conn, f)).await;
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let span = tracing::Span::current();
+        reads
+            .send(Box::new(move |conn| {
+                let _entered = span.enter();
+                // The caller may have gone away (its request was cancelled): nothing to tell.
+                let _ = reply.send(reader::snapshot(conn, f));
+            }))
+            .map_err(|_| StoreError::Join("the store's readers have stopped".to_owned()))?;
         answer.await.map_err(|_| panicked())?
     }
 

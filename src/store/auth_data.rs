@@ -192,7 +192,7 @@ impl Store {
             return Ok(None);
         };
         let request = identification.clone();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT provider_id, json FROM auth_data WHERE ident_key = ?1
                  ORDER BY provider_key",

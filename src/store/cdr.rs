@@ -121,7 +121,7 @@ impl Store {
         }
         let filter = conditions.join(" AND ");
         let (limit, offset) = page_window(page, size);
-        self.run(move |conn| {
+        self.read(move |conn| {
             let total: i64 = conn
                 .prepare_cached(&format!("SELECT COUNT(*) FROM cdr WHERE {filter}"))?
                 .query_row(params_from_iter(&params), |r| r.get(0))?;

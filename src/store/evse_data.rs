@@ -279,12 +279,12 @@ impl Store {
         query: &EvseDataQuery,
     ) -> Result<(Vec<PullEvseDataRecord>, u64), StoreError> {
         let plan = Plan::new(query)?;
-        self.run(move |conn| plan.execute(conn)).await
+        self.read(move |conn| plan.execute(conn)).await
     }
 
     /// The number of live EVSE data records (tombstones not counted).
     pub async fn evse_data_count(&self) -> Result<u64, StoreError> {
-        self.run(|conn| {
+        self.read(|conn| {
             let n: i64 = conn
                 .prepare_cached("SELECT COUNT(*) FROM evse_data WHERE deleted = 0")?
                 .query_row([], |r| r.get(0))?;

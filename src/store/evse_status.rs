@@ -258,7 +258,7 @@ impl Store {
             lon,
             radius_km,
         });
-        self.run(move |conn| plan.execute(conn)).await
+        self.read(move |conn| plan.execute(conn)).await
     }
 
     /// The statuses of `eRoamingPullEvseStatusByID` (oicp-2.3.md §3.4), one per requested ID
@@ -272,7 +272,7 @@ impl Store {
         let ids = ids.to_vec();
         let visible: Option<HashSet<String>> =
             operators.map(|ops| ops.iter().map(OperatorId::canonical).collect());
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT operator_key, status, extra FROM evse_status WHERE evse_key = ?1",
             )?;
@@ -302,7 +302,7 @@ impl Store {
 
     /// The number of stored status records.
     pub async fn evse_status_count(&self) -> Result<u64, StoreError> {
-        self.run(|conn| {
+        self.read(|conn| {
             let n: i64 = conn
                 .prepare_cached("SELECT COUNT(*) FROM evse_status")?
                 .query_row([], |r| r.get(0))?;

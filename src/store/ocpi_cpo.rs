@@ -262,7 +262,7 @@ impl Store {
     /// One page of Locations (their JSON, in `last_updated` then key order) and the number
     /// of Locations the filters admit.
     pub async fn ocpi_cpo_page(&self, page: ViewPage) -> Result<(Vec<String>, u64), StoreError> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let from = page.from.unwrap_or(i64::MIN);
             let to = page.to.unwrap_or(i64::MAX);
             let limit = i64::from(page.limit);
@@ -318,7 +318,7 @@ impl Store {
     /// One Location's JSON by key (`CC/PID/ID`, upper case).
     pub async fn ocpi_cpo_location(&self, key: &str) -> Result<Option<String>, StoreError> {
         let key = key.to_owned();
-        self.run(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .prepare_cached("SELECT json FROM ocpi_cpo_location WHERE location_key = ?1")?
                 .query_row([&key], |r| r.get(0))
@@ -329,7 +329,7 @@ impl Store {
 
     /// The number of Locations in the view.
     pub async fn ocpi_cpo_location_count(&self) -> Result<u64, StoreError> {
-        self.run(|conn| {
+        self.read(|conn| {
             let n: i64 = conn
                 .prepare_cached("SELECT COUNT(*) FROM ocpi_cpo_location")?
                 .query_row([], |r| r.get(0))?;

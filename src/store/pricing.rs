@@ -394,7 +394,7 @@ impl Store {
         let keys = json_list(operator_keys(operators))?;
         let provider_key = provider.canonical();
         let since = since(last_call);
-        self.run(move |conn| read_product_sets(conn, &keys, &provider_key, since))
+        self.read(move |conn| read_product_sets(conn, &keys, &provider_key, since))
             .await
     }
 
@@ -447,7 +447,7 @@ impl Store {
         operators.dedup();
         let provider_key = provider.canonical();
         let since = last_call.map(wire_millis);
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut out = Vec::new();
             for operator in &operators {
                 if let Some(list) =

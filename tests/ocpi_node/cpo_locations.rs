@@ -227,3 +227,74 @@ async fn unknown_objects_parties_and_tokens_are_refused() {
     cpo.stop().await;
     emp.stop().await;
 }
+
+/// On a database file the pages come from the store's read connections, beside its writer
+/// thread: every read sent after a push was answered shows that push, also when many pages are
+/// read at once.
+#[actix_web::test]
+async fn on_a_database_file_every_read_after_an_answered_push_shows_it() {
+    let dir = std::env::temp_dir().join(format!(
+        "roambridge-ocpi-file-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
+    let text = format!(
+        "[node]\nlisten = \"127.0.0.1:0\"\ndatabase = \"{}\"\nadmin_token = \"admin\"\n\n{CPO_WITH_BACKEND}",
+        dir.join("node.sqlite").display()
+    );
+    let cpo =
+        Node::from_config(roambridge::config::Config::parse(&text, "file.toml").unwrap()).await;
+    let emp = Node::start(EMP).await;
+    let token_a = cpo.token_a(None).await;
+    assert_eq!(emp.register(&cpo.versions(), &token_a).await.status, 201);
+    let auth = token(&emp.connection(&cpo_id()).unwrap().token_out.clone());
+    push_data(&cpo, 20, 2).await;
+    let url = cpo.at("/ocpi/2.2.1/locations");
+
+    for (round, (pushed, expected)) in [
+        ("Occupied", "CHARGING"),
+        ("Available", "AVAILABLE"),
+        ("Reserved", "RESERVED"),
+        ("Available", "AVAILABLE"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pool = round * 5 + 3;
+        backend_push(
+            &cpo,
+            "/evsepush/v21/operators/DE*GEF/status-records",
+            &status_update(&[(pool, 1)], pushed),
+        )
+        .await;
+        let location = format!("DE*GEF*P{pool:06}");
+        let uid = format!("DE*GEF*E{pool:06}*1");
+        let one = ocpi("GET", &format!("{url}/{location}/{uid}"), &auth, None).await;
+        assert_eq!(one.body["data"]["status"], expected, "{one:?}");
+        let page_url = format!("{url}?limit=20");
+        let pages =
+            futures_util::future::join_all((0..8).map(|_| ocpi("GET", &page_url, &auth, None)))
+                .await;
+        for page in pages {
+            assert_eq!((page.status, page.code()), (200, 1000), "{page:?}");
+            assert_eq!(page.header("x-total-count"), Some("20"));
+            let found = page.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["id"] == location.as_str())
+                .unwrap();
+            let evse = found["evses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["uid"] == uid.as_str())
+                .unwrap();
+            assert_eq!(evse["status"], expected, "round {round}");
+        }
+    }
+    cpo.stop().await;
+    emp.stop().await;
+    drop(cpo);
+    let _ = std::fs::remove_dir_all(&dir);
+}

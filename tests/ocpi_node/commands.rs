@@ -989,3 +989,63 @@ async fn a_command_result_the_emsp_refuses_becomes_a_dead_letter() {
     backend.stop().await;
     emsp.stop().await;
 }
+
+#[actix_web::test]
+async fn a_reservation_whose_id_is_no_guid_can_be_cancelled() {
+    const PATH: &str = "/ocpi/emsp/results/reservations";
+    let (cpo, backend, emsp, tok) = cpo_with_scripted_emsp(PATH, vec![200]).await;
+    let url = |c: &str| cpo.at(&format!("/ocpi/2.2.1/receiver/commands/{c}"));
+    let reference = new_session();
+    let reserve = ocpi(
+        "POST",
+        &url("RESERVE_NOW"),
+        &tok,
+        Some(json!({
+            "response_url": emsp.at(PATH),
+            "token": {"country_code": "NL", "party_id": "XYZ", "uid": "NL-XYZ-C12345678-X",
+                      "type": "APP_USER", "contract_id": "NL-XYZ-C12345678-X",
+                      "issuer": "XYZ", "valid": true, "whitelist": "ALLOWED",
+                      "last_updated": "2025-01-01T00:00:00Z"},
+            "expiry_date": (chrono::Utc::now() + chrono::Duration::minutes(20))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+            "reservation_id": "RES-42",
+            "authorization_reference": reference,
+            "location_id": "DE*GEF*P000001",
+            "evse_uid": evse_id(1, 1),
+        })),
+    )
+    .await;
+    assert_eq!(reserve.body["data"]["result"], "ACCEPTED", "{reserve:?}");
+    assert_eq!(results_at(&emsp, PATH, 1).await.len(), 1);
+    let started = backend.received_at("reservation-start-request");
+    assert_eq!(started.len(), 1, "{started:?}");
+    let sid = started[0].body["SessionID"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&sid).is_ok(), "{sid}");
+
+    // Another id that is no GUID names no reservation.
+    let other = ocpi(
+        "POST",
+        &url("CANCEL_RESERVATION"),
+        &tok,
+        Some(json!({"response_url": emsp.at(PATH), "reservation_id": "RES-43"})),
+    )
+    .await;
+    assert_eq!(other.body["data"]["result"], "REJECTED", "{other:?}");
+    let cancel = ocpi(
+        "POST",
+        &url("CANCEL_RESERVATION"),
+        &tok,
+        Some(json!({"response_url": emsp.at(PATH), "reservation_id": "RES-42"})),
+    )
+    .await;
+    assert_eq!(cancel.body["data"]["result"], "ACCEPTED", "{cancel:?}");
+    let results = results_at(&emsp, PATH, 2).await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    let stopped = backend.received_at("reservation-stop-request");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(stopped[0].body["SessionID"], sid.as_str());
+    cpo.stop().await;
+    backend.stop().await;
+    emsp.stop().await;
+}

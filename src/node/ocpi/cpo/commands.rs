@@ -20,8 +20,13 @@
 //!   uses it; with several, the command is `REJECTED` (OICP needs one `EvseID`).
 //! * **Which session**: `STOP_SESSION`'s `session_id` and `CANCEL_RESERVATION`'s
 //!   `reservation_id` are OICP `SessionID`s (the ids this side gives sessions and
-//!   reservations); the session must be one the node recorded for this eMSP at this CPO.
+//!   reservations; for a `reservation_id` that is no GUID see below); the session must be one the node recorded for this eMSP at this CPO.
 //!   Otherwise `UNKNOWN_SESSION` (stop) or `REJECTED` (cancel), answered at once.
+//! * **A `reservation_id` that is no GUID** names the reservation by a name-based GUID
+//!   `SessionID` of the eMSP's `ProviderID` and the id ([`reservation_session`]), taken over
+//!   a GUID `authorization_reference` (which otherwise becomes the `SessionID`), so
+//!   `CANCEL_RESERVATION` with that id finds the reservation again, also after a restart; the
+//!   derivation is the stored pair. A GUID `reservation_id` is the `SessionID` as it is.
 //! * **`UNLOCK_CONNECTOR`** has no OICP form: `NOT_SUPPORTED`. An unknown command type is
 //!   refused with 2001 (the body cannot be read as any command).
 //! * **The result**: [`mapping::command::acknowledgement_to_command_result`]; a backend that
@@ -225,6 +230,20 @@ fn new_session_id() -> SessionId {
     SessionId::new_v4_from_bytes(*uuid::Uuid::new_v4().as_bytes())
 }
 
+/// The `SessionID` of a reservation whose OCPI `reservation_id` is no GUID: a name-based GUID
+/// of the eMSP's `ProviderID` and the id ([`name_based_guid`]), so `CANCEL_RESERVATION`
+/// with the same id finds it again without a stored map (and after a restart). `None` for a
+/// GUID, which is the `SessionID` itself.
+///
+/// [`name_based_guid`]: crate::mapping::cdr::name_based_guid
+fn reservation_session(provider: &ProviderId, reservation_id: &str) -> Option<SessionId> {
+    if SessionId::parse(reservation_id).is_ok() {
+        return None;
+    }
+    let name = format!("{}*{reservation_id}", provider.canonical());
+    SessionId::parse(&crate::mapping::cdr::name_based_guid(&name)).ok()
+}
+
 fn oicp_ctx(evse_id: EvseId, session_id: SessionId) -> ToOicpCommandCtx {
     ToOicpCommandCtx {
         now: chrono::Utc::now(),
@@ -279,9 +298,16 @@ async fn decide(
                 Ok(e) => e,
                 Err(v) => return Ok(v),
             };
-            match reserve_now_to_remote_reservation_start(cmd, &oicp_ctx(evse, new_session_id())) {
-                Ok(m) => token_of_another(&m.value.provider_id)
-                    .unwrap_or(Verdict::Run(Box::new(Remote::Reserve(m.value)))),
+            let named = reservation_session(provider, cmd.reservation_id.as_str());
+            let minted = named.clone().unwrap_or_else(new_session_id);
+            match reserve_now_to_remote_reservation_start(cmd, &oicp_ctx(evse, minted)) {
+                Ok(mut m) => {
+                    if let Some(id) = named {
+                        m.value.session_id = Some(id);
+                    }
+                    token_of_another(&m.value.provider_id)
+                        .unwrap_or(Verdict::Run(Box::new(Remote::Reserve(m.value))))
+                }
                 Err(e) => rejected(&format!("{}: {}", e.path, e.reason)),
             }
         }
@@ -300,7 +326,11 @@ async fn decide(
             }
         }
         CommandRequest::CancelReservation(cmd) => {
-            match session_of(state, own, provider, cmd.reservation_id.as_str()).await? {
+            let id = reservation_session(provider, cmd.reservation_id.as_str()).map_or_else(
+                || cmd.reservation_id.as_str().to_owned(),
+                |s| s.as_str().to_owned(),
+            );
+            match session_of(state, own, provider, &id).await? {
                 Some((session, evse)) => Verdict::Run(Box::new(Remote::Cancel(
                     cancel_reservation_to_remote_reservation_stop(
                         cmd,

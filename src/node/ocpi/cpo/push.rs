@@ -360,6 +360,19 @@ mod tests {
     }
 
     #[test]
+    fn a_command_result_path_names_the_url_and_both_parties() {
+        assert_eq!(
+            absolute("https://emsp.example/results/1 DE/GEF NL/XYZ"),
+            Some(("https://emsp.example/results/1", "DE/GEF", "NL/XYZ"))
+        );
+        // A path below a Receiver URL is no absolute one.
+        assert_eq!(absolute("/DE/GEF/L1"), None);
+        assert!(is_party("de", "gef", "DE/GEF"));
+        assert!(!is_party("DE", "GEF", "DE/GEX"));
+        assert!(!is_party("DE", "GEF", ""));
+    }
+
+    #[test]
     fn ids_become_path_segments() {
         assert_eq!(segment("DE*GEF*E1"), "DE*GEF*E1");
         assert_eq!(segment("Standard Price"), "Standard%20Price");

@@ -2,13 +2,15 @@
 //! reservations go from our eMSP side as OCPI commands to our CPO side, which sends them as
 //! OICP to its backend and POSTs the `CommandResult` back; plus the error paths of both sides.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::emsp_receiver::session;
 use crate::evse_push::{evse_id, full_load};
-use crate::harness::{Node, OcpiNode, cpo_id, emp_id, ocpi, token};
+use crate::harness::{Node, OcpiNode, Partner, Seen, cpo_id, emp_id, ocpi, ok, token};
 use crate::oicp_harness::{Answer, Double, ack, post};
 
 const EMP_BACKEND: &str = "emp-backend-token";
@@ -820,4 +822,230 @@ async fn a_cpo_backend_slower_than_its_timeout_gives_timeout() {
         "{answer:?}"
     );
     p.stop().await;
+}
+
+/// A scripted eMSP (`NL`/`XYZ`, OICP `NL-XYZ`) whose `result_path` answers HTTP `statuses`
+/// in turn (the last one from then on), registered by a CPO node whose backend is a double;
+/// the CPO's EVSE data is pushed, so `START_SESSION` can run. Returns the CPO, its backend,
+/// the eMSP and the token the eMSP presents to the CPO.
+async fn cpo_with_scripted_emsp(
+    result_path: &'static str,
+    statuses: Vec<u16>,
+) -> (Node, Double, Partner, String) {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let emsp = Partner::start(move |seen: &Seen, port| {
+        let base = format!("http://127.0.0.1:{port}");
+        match (seen.method.as_str(), seen.path.as_str()) {
+            ("GET", "/ocpi/versions") => {
+                ok(json!([{"version": "2.2.1", "url": format!("{base}/ocpi/2.2.1")}]))
+            }
+            ("GET", "/ocpi/2.2.1") => ok(json!({"version": "2.2.1", "endpoints": [
+                {"identifier": "credentials", "role": "RECEIVER",
+                 "url": format!("{base}/ocpi/2.2.1/credentials")}
+            ]})),
+            ("POST", "/ocpi/2.2.1/credentials") => ok(json!({
+                "token": "emsp-token-c",
+                "url": format!("{base}/ocpi/versions"),
+                "roles": [{"role": "EMSP", "business_details": {"name": "eMSP"},
+                           "party_id": "XYZ", "country_code": "NL"}]
+            })),
+            ("POST", p) if p == result_path => {
+                let n = answered.fetch_add(1, Ordering::SeqCst);
+                let status = statuses.get(n).or(statuses.last()).copied().unwrap_or(200);
+                if status == 200 {
+                    ok(Value::Null)
+                } else {
+                    (status, Vec::new(), json!({"status_code": 2000}))
+                }
+            }
+            _ => (404, Vec::new(), Value::Null),
+        }
+    })
+    .await;
+    let backend = Double::start().await;
+    let cpo = Node::start(&format!(
+        "[[party]]\nrole = \"cpo\"\nid = \"DE*GEF\"\nname = \"GEF Charging\"\nbackend = \"{}\"\nbackend_token = \"{CPO_BACKEND}\"\n",
+        backend.url()
+    ))
+    .await;
+    let registered = cpo.register(&emsp.at("/ocpi/versions"), "token-a").await;
+    assert_eq!(registered.status, 201, "{registered:?}");
+    let pushed = post(
+        &format!("{}/evsepush/v23/operators/DE*GEF/data-records", cpo.url()),
+        Some(CPO_BACKEND),
+        &full_load(2, 2),
+    )
+    .await;
+    assert_eq!(pushed.body["Result"], true, "{pushed:?}");
+    let credentials = emsp
+        .seen()
+        .into_iter()
+        .find(|s| s.path == "/ocpi/2.2.1/credentials")
+        .unwrap();
+    let tok = token(credentials.body["token"].as_str().unwrap());
+    (cpo, backend, emsp, tok)
+}
+
+/// `START_SESSION` of the scripted eMSP `NL`/`XYZ` at EVSE 1/1, its result to `response_url`.
+async fn start_for_xyz(cpo: &Node, tok: &str, response_url: &str) {
+    let mut body = start_session(response_url, "DE*GEF*P000001", Some(&evse_id(1, 1)));
+    body["token"]["country_code"] = json!("NL");
+    body["token"]["party_id"] = json!("XYZ");
+    body["token"]["uid"] = json!("NL-XYZ-C12345678-X");
+    body["token"]["contract_id"] = json!("NL-XYZ-C12345678-X");
+    let a = ocpi(
+        "POST",
+        &cpo.at("/ocpi/2.2.1/receiver/commands/START_SESSION"),
+        tok,
+        Some(body),
+    )
+    .await;
+    assert_eq!(a.body["data"]["result"], "ACCEPTED", "{a:?}");
+}
+
+/// The outbox entries of `state` (`pending` or `dead`) at `/admin/outbox`.
+async fn outbox(cpo: &Node, state: &str) -> Vec<Value> {
+    let listed = cpo
+        .admin("GET", &format!("/admin/outbox?state={state}"), None)
+        .await;
+    listed
+        .body
+        .as_array()
+        .or_else(|| listed.body["messages"].as_array())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The POSTs the eMSP received at `path`, once `n` came (or 10 s passed).
+async fn results_at(emsp: &Partner, path: &str, n: usize) -> Vec<Seen> {
+    let start = Instant::now();
+    loop {
+        let seen: Vec<Seen> = emsp
+            .seen()
+            .into_iter()
+            .filter(|s| s.method == "POST" && s.path == path)
+            .collect();
+        if seen.len() >= n || start.elapsed() > Duration::from_secs(10) {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_command_result_the_emsp_cannot_take_yet_is_retried_until_it_arrives_once() {
+    const PATH: &str = "/ocpi/emsp/results/start-1";
+    // Down twice (HTTP 503), then up.
+    let (cpo, backend, emsp, tok) = cpo_with_scripted_emsp(PATH, vec![503, 503, 200]).await;
+    start_for_xyz(&cpo, &tok, &emsp.at(PATH)).await;
+    let seen = results_at(&emsp, PATH, 3).await;
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(backend.received_at("authorize-remote").len(), 1);
+    for s in &seen {
+        assert_eq!(s.body["result"], "ACCEPTED", "{s:?}");
+        assert_eq!(
+            s.header("authorization"),
+            Some(token("emsp-token-c").as_str())
+        );
+        assert_eq!(s.header("ocpi-from-party-id"), Some("GEF"));
+        assert_eq!(s.header("ocpi-to-country-code"), Some("NL"));
+        assert_eq!(s.header("ocpi-to-party-id"), Some("XYZ"));
+    }
+    // Delivered: the outbox is empty, and nothing more comes (the next retry would be due
+    // within the back-off of a few seconds; the worker would have sent it by now).
+    let start = Instant::now();
+    while !outbox(&cpo, "pending").await.is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "still pending");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(results_at(&emsp, PATH, 4).await.len(), 3);
+    assert!(outbox(&cpo, "dead").await.is_empty());
+    cpo.stop().await;
+    backend.stop().await;
+    emsp.stop().await;
+}
+
+#[actix_web::test]
+async fn a_command_result_the_emsp_refuses_becomes_a_dead_letter() {
+    const PATH: &str = "/ocpi/emsp/results/refused";
+    let (cpo, backend, emsp, tok) = cpo_with_scripted_emsp(PATH, vec![400]).await;
+    start_for_xyz(&cpo, &tok, &emsp.at(PATH)).await;
+    let start = Instant::now();
+    let dead = loop {
+        let dead = outbox(&cpo, "dead").await;
+        if !dead.is_empty() {
+            break dead;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no dead letter");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let text = dead[0].to_string();
+    assert!(text.contains(&emsp.at(PATH)), "{text}");
+    // Tried once: a refusal is final.
+    assert_eq!(results_at(&emsp, PATH, 1).await.len(), 1);
+    cpo.stop().await;
+    backend.stop().await;
+    emsp.stop().await;
+}
+
+#[actix_web::test]
+async fn a_reservation_whose_id_is_no_guid_can_be_cancelled() {
+    const PATH: &str = "/ocpi/emsp/results/reservations";
+    let (cpo, backend, emsp, tok) = cpo_with_scripted_emsp(PATH, vec![200]).await;
+    let url = |c: &str| cpo.at(&format!("/ocpi/2.2.1/receiver/commands/{c}"));
+    let reference = new_session();
+    let reserve = ocpi(
+        "POST",
+        &url("RESERVE_NOW"),
+        &tok,
+        Some(json!({
+            "response_url": emsp.at(PATH),
+            "token": {"country_code": "NL", "party_id": "XYZ", "uid": "NL-XYZ-C12345678-X",
+                      "type": "APP_USER", "contract_id": "NL-XYZ-C12345678-X",
+                      "issuer": "XYZ", "valid": true, "whitelist": "ALLOWED",
+                      "last_updated": "2025-01-01T00:00:00Z"},
+            "expiry_date": (chrono::Utc::now() + chrono::Duration::minutes(20))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+            "reservation_id": "RES-42",
+            "authorization_reference": reference,
+            "location_id": "DE*GEF*P000001",
+            "evse_uid": evse_id(1, 1),
+        })),
+    )
+    .await;
+    assert_eq!(reserve.body["data"]["result"], "ACCEPTED", "{reserve:?}");
+    assert_eq!(results_at(&emsp, PATH, 1).await.len(), 1);
+    let started = backend.received_at("reservation-start-request");
+    assert_eq!(started.len(), 1, "{started:?}");
+    let sid = started[0].body["SessionID"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&sid).is_ok(), "{sid}");
+
+    // Another id that is no GUID names no reservation.
+    let other = ocpi(
+        "POST",
+        &url("CANCEL_RESERVATION"),
+        &tok,
+        Some(json!({"response_url": emsp.at(PATH), "reservation_id": "RES-43"})),
+    )
+    .await;
+    assert_eq!(other.body["data"]["result"], "REJECTED", "{other:?}");
+    let cancel = ocpi(
+        "POST",
+        &url("CANCEL_RESERVATION"),
+        &tok,
+        Some(json!({"response_url": emsp.at(PATH), "reservation_id": "RES-42"})),
+    )
+    .await;
+    assert_eq!(cancel.body["data"]["result"], "ACCEPTED", "{cancel:?}");
+    let results = results_at(&emsp, PATH, 2).await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    let stopped = backend.received_at("reservation-stop-request");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(stopped[0].body["SessionID"], sid.as_str());
+    cpo.stop().await;
+    backend.stop().await;
+    emsp.stop().await;
 }

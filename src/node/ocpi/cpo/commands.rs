@@ -20,20 +20,32 @@
 //!   uses it; with several, the command is `REJECTED` (OICP needs one `EvseID`).
 //! * **Which session**: `STOP_SESSION`'s `session_id` and `CANCEL_RESERVATION`'s
 //!   `reservation_id` are OICP `SessionID`s (the ids this side gives sessions and
-//!   reservations); the session must be one the node recorded for this eMSP at this CPO.
+//!   reservations; for a `reservation_id` that is no GUID see below); the session must be one the node recorded for this eMSP at this CPO.
 //!   Otherwise `UNKNOWN_SESSION` (stop) or `REJECTED` (cancel), answered at once.
+//! * **A `reservation_id` that is no GUID** names the reservation by a name-based GUID
+//!   `SessionID` of the eMSP's `ProviderID` and the id ([`reservation_session`]), taken over
+//!   a GUID `authorization_reference` (which otherwise becomes the `SessionID`), so
+//!   `CANCEL_RESERVATION` with that id finds the reservation again, also after a restart; the
+//!   derivation is the stored pair. A GUID `reservation_id` is the `SessionID` as it is.
 //! * **`UNLOCK_CONNECTOR`** has no OICP form: `NOT_SUPPORTED`. An unknown command type is
 //!   refused with 2001 (the body cannot be read as any command).
 //! * **The result**: [`mapping::command::acknowledgement_to_command_result`]; a backend that
-//!   does not answer in time (OICP 310) or cannot be reached (320) gives `TIMEOUT`. The result
-//!   is sent once, with the connection's token and routing headers; a failure is logged
-//!   (the eMSP has the `timeout` of our `CommandResponse` to give up).
+//!   does not answer in time (OICP 310) or cannot be reached (320) gives `TIMEOUT`.
+//! * **Delivery of the result**: nothing acknowledged is lost, so the `CommandResult` is not
+//!   sent at once but queued in the node's durable outbox for the eMSP's peer (operation:
+//!   the OICP remote operation, which [`push::module_of`] maps to `commands`; path
+//!   [`push::command_result_path`], the absolute `response_url` with the own CPO and the eMSP
+//!   party, so the token and `OCPI-from/to-*` headers are resolved when it is sent; the
+//!   command's `X-Correlation-ID` as process id). The delivery worker retries it (no answer,
+//!   HTTP 408/429/5xx) with back-off until delivered, or makes it a dead letter (any other
+//!   refusal, or too old), listed at `/admin/outbox`. It waits behind earlier queued pushes to
+//!   the same peer (one worker per target keeps order); an eMSP that gave up after our
+//!   `CommandResponse`'s `timeout` may still get it late, which OCPI allows it to ignore.
 //!
 //! [`mapping::command::acknowledgement_to_command_result`]: crate::mapping::command::acknowledgement_to_command_result
 
 use std::sync::Arc;
 
-use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 use tracing::Instrument as _;
@@ -47,14 +59,13 @@ use crate::mapping::command::{
 };
 use crate::node::NodeState;
 use crate::node::failure::Failure;
-use crate::node::ocpi::client::OcpiClient;
 use crate::node::ocpi::failure::OcpiError;
 use crate::node::ocpi::transport::{MessageIds, Reply, Routing, respond};
-use crate::node::ocpi::{Access, Authed, OcpiState, OwnParty, peer_id_of};
+use crate::node::ocpi::{Access, Authed, OwnParty, peer_id_of};
 use crate::node::ops::{self, Ctx, PageQuery};
 use crate::node::routes::RouteNote;
 use crate::ocpi::v221::commands::{
-    CommandRequest, CommandResponse, CommandResponseType, CommandType,
+    CommandRequest, CommandResponse, CommandResponseType, CommandResult, CommandType,
 };
 use crate::ocpi::v221::ids::EvseUid;
 use crate::ocpi::v221::types::{DisplayText, OcpiString};
@@ -65,12 +76,15 @@ use crate::oicp::v23::authorization::{
     AuthorizeRemoteStop,
 };
 use crate::oicp::v23::ids::{EvseId, ProviderId, SessionId};
+use crate::oicp::v23::operations::Operation;
 use crate::oicp::v23::status::Code;
 use crate::oicp::v23::wire::Extra;
 use crate::peer::client::OicpClient;
 use crate::peer::registry::Caller;
 use crate::store::ocpi::OcpiConnection;
+use crate::store::{OutboxEntry, TargetRef};
 
+use super::push;
 use super::view::location_key;
 
 /// The path of the interface below `/ocpi/2.2.1/`.
@@ -216,6 +230,20 @@ fn new_session_id() -> SessionId {
     SessionId::new_v4_from_bytes(*uuid::Uuid::new_v4().as_bytes())
 }
 
+/// The `SessionID` of a reservation whose OCPI `reservation_id` is no GUID: a name-based GUID
+/// of the eMSP's `ProviderID` and the id ([`name_based_guid`]), so `CANCEL_RESERVATION`
+/// with the same id finds it again without a stored map (and after a restart). `None` for a
+/// GUID, which is the `SessionID` itself.
+///
+/// [`name_based_guid`]: crate::mapping::cdr::name_based_guid
+fn reservation_session(provider: &ProviderId, reservation_id: &str) -> Option<SessionId> {
+    if SessionId::parse(reservation_id).is_ok() {
+        return None;
+    }
+    let name = format!("{}*{reservation_id}", provider.canonical());
+    SessionId::parse(&crate::mapping::cdr::name_based_guid(&name)).ok()
+}
+
 fn oicp_ctx(evse_id: EvseId, session_id: SessionId) -> ToOicpCommandCtx {
     ToOicpCommandCtx {
         now: chrono::Utc::now(),
@@ -270,9 +298,16 @@ async fn decide(
                 Ok(e) => e,
                 Err(v) => return Ok(v),
             };
-            match reserve_now_to_remote_reservation_start(cmd, &oicp_ctx(evse, new_session_id())) {
-                Ok(m) => token_of_another(&m.value.provider_id)
-                    .unwrap_or(Verdict::Run(Box::new(Remote::Reserve(m.value)))),
+            let named = reservation_session(provider, cmd.reservation_id.as_str());
+            let minted = named.clone().unwrap_or_else(new_session_id);
+            match reserve_now_to_remote_reservation_start(cmd, &oicp_ctx(evse, minted)) {
+                Ok(mut m) => {
+                    if let Some(id) = named {
+                        m.value.session_id = Some(id);
+                    }
+                    token_of_another(&m.value.provider_id)
+                        .unwrap_or(Verdict::Run(Box::new(Remote::Reserve(m.value))))
+                }
                 Err(e) => rejected(&format!("{}: {}", e.path, e.reason)),
             }
         }
@@ -291,7 +326,11 @@ async fn decide(
             }
         }
         CommandRequest::CancelReservation(cmd) => {
-            match session_of(state, own, provider, cmd.reservation_id.as_str()).await? {
+            let id = reservation_session(provider, cmd.reservation_id.as_str()).map_or_else(
+                || cmd.reservation_id.as_str().to_owned(),
+                |s| s.as_str().to_owned(),
+            );
+            match session_of(state, own, provider, &id).await? {
                 Some((session, evse)) => Verdict::Run(Box::new(Remote::Cancel(
                     cancel_reservation_to_remote_reservation_stop(
                         cmd,
@@ -341,7 +380,6 @@ fn emsp_of(
 struct Job {
     state: Arc<NodeState>,
     oicp: OicpClient,
-    ocpi: OcpiClient,
     caller: Caller,
     provider: ProviderId,
     own: OwnParty,
@@ -357,7 +395,6 @@ async fn command(
     body: web::Bytes,
     state: web::Data<NodeState>,
     oicp: web::Data<OicpClient>,
-    ocpi: web::Data<OcpiClient>,
 ) -> HttpResponse {
     let result = async {
         let Authed::Connection(connection) =
@@ -403,7 +440,6 @@ async fn command(
                 let job = Job {
                     state: state.clone().into_inner(),
                     oicp: oicp.get_ref().clone(),
-                    ocpi: ocpi.get_ref().clone(),
                     caller: Caller::Peer(peer),
                     provider,
                     own,
@@ -431,6 +467,12 @@ async fn command(
 /// Sends the OICP operation to the backend and POSTs the `CommandResult`.
 async fn run(job: Job, remote: Box<Remote>) {
     let (name, process_id) = (remote_name(&remote), uuid::Uuid::new_v4().to_string());
+    let operation = match *remote {
+        Remote::Start(_) => Operation::AuthorizeRemoteStart,
+        Remote::Stop(_) => Operation::AuthorizeRemoteStop,
+        Remote::Reserve(_) => Operation::AuthorizeRemoteReservationStart,
+        Remote::Cancel(_) => Operation::AuthorizeRemoteReservationStop,
+    };
     let span = tracing::info_span!(
         "oicp",
         operation = name,
@@ -471,21 +513,40 @@ async fn run(job: Job, remote: Box<Remote>) {
         .clone();
     job.state.routes.record(name, &route_note, &code);
     let result = acknowledgement_to_command_result(&job.command, ack.as_ref());
-    let call = OcpiState::partner_call(
-        &job.state.registry,
-        &job.connection,
-        &job.own,
-        &job.emsp,
-        Some(&job.correlation_id),
-        std::time::Duration::from_secs(10),
+    queue_result(&job, operation, &result).await;
+}
+
+/// Queues the `CommandResult` in the outbox for the eMSP's peer: the delivery worker POSTs it
+/// to `response_url` and retries it until it is delivered or becomes a dead letter.
+async fn queue_result(job: &Job, operation: Operation, result: &CommandResult) {
+    let peer = match job.connection.peer() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "the CommandResult has no peer to go to");
+            return;
+        }
+    };
+    let body = match serde_json::to_vec(result) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "the CommandResult could not be serialized");
+            return;
+        }
+    };
+    let entry = OutboxEntry::new(
+        TargetRef::peer(peer),
+        operation,
+        push::command_result_path(&job.response_url, &job.own, &job.emsp),
+        Arc::from(body),
+        &job.correlation_id,
     );
-    match job
-        .ocpi
-        .send(Method::POST, &job.response_url, Some(&result), &call)
-        .await
-    {
-        Ok(_) => tracing::info!(result = %result.result, "CommandResult delivered"),
-        Err(e) => tracing::warn!(error = %e, "the CommandResult could not be delivered"),
+    let entries = [entry];
+    match job.state.store.enqueue(&entries, chrono::Utc::now()).await {
+        Ok(()) => {
+            job.state.delivery.queued(&entries);
+            tracing::info!(result = %result.result, "CommandResult queued");
+        }
+        Err(e) => tracing::error!(error = %e, "queuing the CommandResult failed"),
     }
 }
 

@@ -16,6 +16,10 @@
 //! * Outcomes: HTTP 2xx with OCPI 1xxx is accepted; no answer, HTTP 408, 429 and 5xx are
 //!   retried; anything else is final (dead letter).
 //! * Deleted Locations are not pushed (OCPI has no delete; the eMSP keeps the last copy).
+//! * A `CommandResult` of the Commands Receiver (`super::commands`) is an entry too: its
+//!   operation is the OICP remote operation (module `commands`), its path
+//!   [`command_result_path`] names the absolute `response_url` the eMSP gave and the two
+//!   parties, since the URL is not below any listed endpoint.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -24,9 +28,9 @@ use actix_web::http::Method;
 use serde_json::Value;
 
 use crate::node::NodeState;
-use crate::node::ocpi::client::{ClientError, OcpiClient};
+use crate::node::ocpi::client::{Answer, ClientError, OcpiClient};
 use crate::node::ocpi::{OcpiState, OwnParty};
-use crate::ocpi::v221::versions::{InterfaceRole, Role as OcpiRole};
+use crate::ocpi::v221::versions::{CredentialsRole, InterfaceRole, Role as OcpiRole};
 use crate::oicp::v23::operations::Operation;
 use crate::store::ocpi_cpo::ChangedLocation;
 use crate::store::{OutboxEntry, OutboxItem, TargetRef};
@@ -136,6 +140,10 @@ pub fn module_of(operation: Operation) -> &'static str {
         | Operation::ChargingNotificationError => "sessions",
         Operation::ChargeDetailRecord => "cdrs",
         Operation::PushPricingProductData | Operation::PushEvsePricing => "tariffs",
+        Operation::AuthorizeRemoteStart
+        | Operation::AuthorizeRemoteStop
+        | Operation::AuthorizeRemoteReservationStart
+        | Operation::AuthorizeRemoteReservationStop => "commands",
         _ => "locations",
     }
 }
@@ -153,6 +161,41 @@ pub fn segment(id: &str) -> String {
         }
     }
     out
+}
+
+/// The outbox `path` of a `CommandResult` for `response_url`: `POST {url} {cc}/{pid}
+/// {cc}/{pid}`, the own CPO that sends it and the eMSP party it goes to (a URL holds no
+/// space, so the three fields split cleanly; the form reads well at `/admin/outbox`).
+pub fn command_result_path(response_url: &str, from: &OwnParty, to: &CredentialsRole) -> String {
+    format!(
+        "POST {response_url} {}/{} {}/{}",
+        from.party.country_code.as_str(),
+        from.party.party_id.as_str(),
+        to.country_code.as_str(),
+        to.party_id.as_str()
+    )
+}
+
+/// The `(url, sender, receiver)` of a [`command_result_path`] (after its method), `None` for
+/// a path below a module's Receiver URL.
+fn absolute(path: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = path.split(' ');
+    let url = parts.next().filter(|u| {
+        let lower = u.to_ascii_lowercase();
+        lower.starts_with("http://") || lower.starts_with("https://")
+    })?;
+    Some((
+        url,
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    ))
+}
+
+/// Whether `party` is `cc/pid`.
+fn is_party(cc: &str, pid: &str, party: &str) -> bool {
+    party
+        .split_once('/')
+        .is_some_and(|(c, p)| c.eq_ignore_ascii_case(cc) && p.eq_ignore_ascii_case(pid))
 }
 
 /// The own party that sends `body` to `path`: the party in the path (`/{cc}/{pid}/…`), else
@@ -189,6 +232,41 @@ pub async fn deliver(node: &NodeState, target: &TargetRef, item: &OutboxItem) ->
         return Some(Outcome::Refused(format!("not an OCPI push: {}", item.path)));
     };
     let module = module_of(item.operation);
+    if let Some((url, from, to)) = absolute(path) {
+        let Some(own) = node.ocpi.own_parties().iter().find(|p| {
+            is_party(
+                p.party.country_code.as_str(),
+                p.party.party_id.as_str(),
+                from,
+            )
+        }) else {
+            return Some(Outcome::Refused(format!("no own party {from}")));
+        };
+        let Some(role) = connection.roles.iter().find(|r| {
+            r.role == OcpiRole::Emsp && is_party(r.country_code.as_str(), r.party_id.as_str(), to)
+        }) else {
+            return Some(Outcome::Refused(format!(
+                "{} has no EMSP role {to}",
+                peer.id
+            )));
+        };
+        let Ok(body) = serde_json::from_slice::<Value>(&item.body) else {
+            return Some(Outcome::Refused("the queued body is not JSON".to_owned()));
+        };
+        let call = OcpiState::partner_call(
+            &node.registry,
+            &connection,
+            own,
+            role,
+            Some(&item.process_id),
+            peer.timeout,
+        );
+        return Some(outcome(
+            OcpiClient::new()
+                .send(Method::POST, url, Some(&body), &call)
+                .await,
+        ));
+    }
     let Some(base) = OcpiState::partner_endpoint(
         &node.registry,
         &connection,
@@ -238,14 +316,20 @@ pub async fn deliver(node: &NodeState, target: &TargetRef, item: &OutboxItem) ->
         object.remove("energy_mix");
     }
     let client = OcpiClient::new();
-    Some(match client.send(method, &url, Some(&body), &call).await {
+    Some(outcome(client.send(method, &url, Some(&body), &call).await))
+}
+
+/// The outcome of one call: HTTP 2xx with OCPI 1xxx is accepted; no answer, HTTP 408, 429 and
+/// 5xx are retried; anything else is final.
+fn outcome(result: Result<Answer, ClientError>) -> Outcome {
+    match result {
         Ok(answer) => Outcome::Accepted(answer.envelope.status_code.to_string()),
         Err(e @ ClientError::Unreachable { .. }) => Outcome::Transient(e.to_string()),
         Err(e @ ClientError::Http { http, .. }) if http == 408 || http == 429 || http >= 500 => {
             Outcome::Transient(e.to_string())
         }
         Err(e) => Outcome::Refused(e.to_string()),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +357,19 @@ mod tests {
             body,
             serde_json::json!({"status": "CHARGING", "last_updated": "2025-01-01T00:00:00Z"})
         );
+    }
+
+    #[test]
+    fn a_command_result_path_names_the_url_and_both_parties() {
+        assert_eq!(
+            absolute("https://emsp.example/results/1 DE/GEF NL/XYZ"),
+            Some(("https://emsp.example/results/1", "DE/GEF", "NL/XYZ"))
+        );
+        // A path below a Receiver URL is no absolute one.
+        assert_eq!(absolute("/DE/GEF/L1"), None);
+        assert!(is_party("de", "gef", "DE/GEF"));
+        assert!(!is_party("DE", "GEF", "DE/GEX"));
+        assert!(!is_party("DE", "GEF", ""));
     }
 
     #[test]

@@ -23,27 +23,7 @@ use ocpi_peer::{OcpiPeer, PeerOptions};
 use serde_json::{Value, json};
 
 async fn admin(node: &Node, path: &str, body: &Value) -> (u16, Value) {
-    let reply = ocpi_peer::http(
-        "POST",
-        &format!("http://127.0.0.1:{}{path}", node.port),
-        &[("Authorization", "Bearer admin")],
-        Some(body),
-    )
-    .await
-    .unwrap();
-    (reply.status, reply.body)
-}
-
-/// Polls the peer's `/received` until `done` holds (20 s at most).
-async fn received_until(peer: &OcpiPeer, done: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
-        let r = peer.control_get("/received").await;
-        if done(&r) || start.elapsed() > Duration::from_secs(20) {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ocpi_peer::admin_post(node.port, path, body).await
 }
 
 #[actix_web::test]
@@ -103,7 +83,9 @@ async fn extrawest_sends_start_session_to_our_cpo_side_and_receives_our_result()
     assert_eq!(response["body"]["data"]["result"], "ACCEPTED", "{response}");
     let uid = sent.body["uid"].as_str().unwrap().to_owned();
 
-    let received = received_until(&peer, |r| !r["commands_sent"][&uid]["result"].is_null()).await;
+    let received = peer
+        .received_until(|r| !r["commands_sent"][&uid]["result"].is_null())
+        .await;
     assert_eq!(
         received["commands_sent"][&uid]["result"]["result"],
         "ACCEPTED",

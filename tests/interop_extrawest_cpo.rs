@@ -26,32 +26,12 @@ use serde_json::{Value, json};
 const CPO: &str = "[[party]]\nrole = \"cpo\"\nid = \"DE*GEF\"\nname = \"GEF Charging\"\nbackend = \"http://127.0.0.1:9\"\nbackend_token = \"cpo-backend\"\n";
 
 async fn admin(node: &Node, path: &str, body: &Value) -> (u16, Value) {
-    let reply = ocpi_peer::http(
-        "POST",
-        &format!("http://127.0.0.1:{}{path}", node.port),
-        &[("Authorization", "Bearer admin")],
-        Some(body),
-    )
-    .await
-    .unwrap();
-    (reply.status, reply.body)
+    ocpi_peer::admin_post(node.port, path, body).await
 }
 
 async fn push(node: &Node, path: &str, body: &Value) {
     let a = post(&format!("{}{path}", node.url()), Some("cpo-backend"), body).await;
     assert_eq!(a.body["Result"], true, "{:?}", a.body);
-}
-
-/// Polls the peer's received objects until `done` holds (10 s at most).
-async fn received_until(peer: &OcpiPeer, done: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
-        let r = peer.control_get("/received").await;
-        if done(&r) || start.elapsed() > Duration::from_secs(10) {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[actix_web::test]
@@ -110,7 +90,7 @@ async fn we_register_with_extrawest_and_our_location_push_meets_its_energy_mix_d
         .control_get("/requests?path_contains=/locations/DE/GEF/")
         .await;
     assert_eq!(seen.as_array().unwrap().len(), 1, "{seen}");
-    let r = received_until(&peer, |_| true).await;
+    let r = peer.received_until(|_| true).await;
     assert_eq!(r["locations"], json!([]));
     node.stop().await;
 }
@@ -222,10 +202,9 @@ async fn extrawest_accepts_our_location_without_energy_mix_a_status_change_and_a
         &evse_push::full_load(1, 2),
     )
     .await;
-    let r = received_until(&peer, |r| {
-        r["locations"].as_array().is_some_and(|l| !l.is_empty())
-    })
-    .await;
+    let r = peer
+        .received_until(|r| r["locations"].as_array().is_some_and(|l| !l.is_empty()))
+        .await;
     let location = &r["locations"][0]["object"];
     assert!(location.is_object(), "{r}\n{}", peer.log_tail());
     assert!(
@@ -300,12 +279,13 @@ async fn extrawest_accepts_our_location_without_energy_mix_a_status_change_and_a
         "{allowed}"
     );
     assert!(allowed["SessionID"].is_string());
-    let r = received_until(&peer, |r| {
-        r["authorizations"]
-            .as_array()
-            .is_some_and(|a| !a.is_empty())
-    })
-    .await;
+    let r = peer
+        .received_until(|r| {
+            r["authorizations"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        })
+        .await;
     let asked = &r["authorizations"][0];
     assert_eq!(asked["known"], true, "{asked}");
     let unknown = authorize(&node, "9999ABCD").await;

@@ -191,6 +191,19 @@ impl OcpiPeer {
         reply.body
     }
 
+    /// Polls the control API's `/received` until `done` holds (20 s at most) and returns the
+    /// last answer, so the caller's assertion shows what did arrive.
+    pub async fn received_until(&self, done: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            let r = self.control_get("/received").await;
+            if done(&r) || start.elapsed() > Duration::from_secs(20) {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// POST on the control API; any status.
     pub async fn control_post(&self, path: &str, body: &Value) -> Reply {
         http(
@@ -246,6 +259,19 @@ fn read_tail(path: &PathBuf) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let from = lines.len().saturating_sub(60);
     lines[from..].join("\n")
+}
+
+/// `POST` on a node's admin API (port `port`, bearer `admin`) with a JSON body; status and body.
+pub async fn admin_post(port: u16, path: &str, body: &Value) -> (u16, Value) {
+    let reply = http(
+        "POST",
+        &format!("http://127.0.0.1:{port}{path}"),
+        &[("Authorization", "Bearer admin")],
+        Some(body),
+    )
+    .await
+    .unwrap();
+    (reply.status, reply.body)
 }
 
 /// One HTTP request with a JSON body (if any), redirects not followed.

@@ -1333,44 +1333,6 @@ mod tests {
         .unwrap_err();
         assert_eq!(sorted_paths(&errs), ["$.LastCall"]);
     }
-
-    /// Timing smoke test: `cargo test --release -- --ignored --nocapture push_data_speed`.
-    #[test]
-    #[ignore = "timing; run in release mode"]
-    fn push_data_speed() {
-        let fixture: serde_json::Value = serde_json::from_slice(include_bytes!(
-            "../../../tests/fixtures/oicp/valid/PushEvseData.request.json"
-        ))
-        .unwrap();
-        let template = fixture["OperatorEvseData"]["EvseDataRecord"][0].clone();
-        let records: Vec<serde_json::Value> = (0..1000)
-            .map(|i| {
-                let mut r = template.clone();
-                r["EvseID"] = serde_json::Value::String(format!("DE*GEF*E{i:05}*1"));
-                r
-            })
-            .collect();
-        let bytes = push(&records);
-        let runs = 50_u32;
-        let start = std::time::Instant::now();
-        for _ in 0..runs {
-            assert!(parse::<PushEvseData>(&bytes).is_ok());
-        }
-        let typed = start.elapsed() / runs;
-        let start = std::time::Instant::now();
-        for _ in 0..runs {
-            assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_ok());
-        }
-        let value = start.elapsed() / runs;
-        println!(
-            "PushEvseData 1,000 records ({} bytes): parse+validate {typed:?}, serde_json::Value {value:?}",
-            bytes.len()
-        );
-        assert!(
-            typed < value,
-            "parse+validate {typed:?} is not faster than Value {value:?}"
-        );
-    }
 }
 
 #[cfg(test)]

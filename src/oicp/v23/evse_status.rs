@@ -497,36 +497,4 @@ mod tests {
         );
         assert!(find_duplicate_evse_ids::<EvseId>(&[], |id| id).is_empty());
     }
-
-    /// Timing smoke test: `cargo test --release -- --ignored --nocapture push_status_speed`.
-    #[test]
-    #[ignore = "timing; run in release mode"]
-    fn push_status_speed() {
-        let records: Vec<String> = (0..10_000)
-            .map(|i| format!(r#"{{"EvseID":"DE*GEF*E{i:06}*1","EvseStatus":"Available"}}"#))
-            .collect();
-        let json = format!(
-            r#"{{"ActionType":"fullLoad","OperatorEvseStatus":{{"OperatorID":"DE*GEF","EvseStatusRecord":[{}]}}}}"#,
-            records.join(",")
-        );
-        let bytes = json.as_bytes();
-        let runs = 50_u32;
-        let start = std::time::Instant::now();
-        for _ in 0..runs {
-            assert!(parse::<PushEvseStatus>(bytes).is_ok());
-        }
-        let typed = start.elapsed() / runs;
-        let start = std::time::Instant::now();
-        for _ in 0..runs {
-            assert!(serde_json::from_slice::<serde_json::Value>(bytes).is_ok());
-        }
-        let value = start.elapsed() / runs;
-        println!(
-            "PushEvseStatus 10,000 records: parse+validate {typed:?}, serde_json::Value {value:?}"
-        );
-        assert!(
-            typed < value,
-            "parse+validate {typed:?} is not faster than Value {value:?}"
-        );
-    }
 }

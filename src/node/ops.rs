@@ -539,7 +539,11 @@ impl Ctx {
     /// The peer `direct` names when it is an OCPI peer (its messages take their OCPI form in
     /// `super::ocpi::cpo` instead of being queued as OICP).
     fn ocpi_peer(&self, direct: &Result<Target, Failure>) -> Option<Arc<crate::config::Peer>> {
-        let target = direct.as_ref().ok()?;
+        self.ocpi_peer_of(direct.as_ref().ok()?)
+    }
+
+    /// The peer `target` is when it is a peer with `protocol = "ocpi"`.
+    fn ocpi_peer_of(&self, target: &Target) -> Option<Arc<crate::config::Peer>> {
         if target.kind != TargetKind::Peer {
             return None;
         }
@@ -561,10 +565,7 @@ impl Ctx {
         Req: Serialize,
         Resp: serde::de::DeserializeOwned + crate::oicp::v23::validate::Validate,
     {
-        if target.kind == TargetKind::Peer
-            && let Some(peer) = self.registry().peer(&target.id)
-            && peer.ocpi.is_some()
-        {
+        if let Some(peer) = self.ocpi_peer_of(target) {
             return super::ocpi::bridge::call(self, &peer, op, body).await;
         }
         self.client

@@ -63,14 +63,12 @@ pub fn request<Req: Serialize, T: DeserializeOwned>(
     op: Operation,
     body: &Req,
 ) -> Result<T, Failure> {
-    serde_json::to_value(body)
-        .and_then(serde_json::from_value)
-        .map_err(|e| {
-            Failure::new(
-                Code::SystemError,
-                format!("{op} does not form its OICP request: {e}"),
-            )
-        })
+    retype(body).map_err(|e| {
+        Failure::new(
+            Code::SystemError,
+            format!("{op} does not form its OICP request: {e}"),
+        )
+    })
 }
 
 /// The refusal of an operation without an OCPI form.
@@ -87,12 +85,16 @@ pub fn answer<T: Serialize, Resp: DeserializeOwned>(
     op: Operation,
     value: &T,
 ) -> Result<Resp, Failure> {
-    serde_json::to_value(value)
-        .and_then(serde_json::from_value)
-        .map_err(|e| {
-            Failure::new(
-                Code::SystemError,
-                format!("the OCPI answer to {op} does not form an OICP answer: {e}"),
-            )
-        })
+    retype(value).map_err(|e| {
+        Failure::new(
+            Code::SystemError,
+            format!("the OCPI answer to {op} does not form an OICP answer: {e}"),
+        )
+    })
+}
+
+/// `value` as the type `T` of the same JSON: the one conversion behind [`request`] and
+/// [`answer`], between the generic types of [`call`] and the typed OICP messages.
+fn retype<V: Serialize, T: DeserializeOwned>(value: &V) -> Result<T, serde_json::Error> {
+    serde_json::to_value(value).and_then(serde_json::from_value)
 }

@@ -207,6 +207,8 @@ pub struct Store {
     /// The read connections' queue; `None` for an in-memory database (its reads run on the
     /// writer thread).
     reads: Option<mpsc::Sender<reader::Work>>,
+    /// Status `update`s waiting to be written as one job (`evse_status`).
+    updates: std::sync::Arc<std::sync::Mutex<evse_status::PendingUpdates>>,
 }
 
 impl fmt::Debug for Store {
@@ -252,6 +254,7 @@ impl Store {
         Ok(Self {
             jobs: worker::start(conn)?,
             reads: readers.map(reader::start).transpose()?,
+            updates: std::sync::Arc::default(),
         })
     }
 
@@ -270,6 +273,7 @@ impl Store {
         Ok(Self {
             jobs: worker::start(conn)?,
             reads: None,
+            updates: std::sync::Arc::default(),
         })
     }
 

@@ -102,41 +102,96 @@ pub fn serve(state: Arc<NodeState>, listener: TcpListener) -> std::io::Result<Se
 }
 
 fn oicp_routes(cfg: &mut web::ServiceConfig) {
-    let mut scope = web::scope("/api/oicp");
-    for op in Operation::ALL.iter().copied() {
-        // The four notifications share one path; the handler reads `Type`.
-        if matches!(
-            op,
-            Operation::ChargingNotificationProgress
-                | Operation::ChargingNotificationEnd
-                | Operation::ChargingNotificationError
-        ) {
-            continue;
+    cfg.service(web::scope("/api/oicp").default_service(web::to(oicp_request)));
+}
+
+/// A path template of [`OICP_PATHS`]: literal segments, `None` for the partner ID.
+type Template = Vec<Option<&'static str>>;
+
+/// Every OICP path the node serves and its operation, as segments (`None`: the `{id}` of the
+/// operator or provider). The four notifications share one path (the handler reads `Type`);
+/// the alternative reservation paths `charging/v21/providers/{id}/authorize-remote-reservation/
+/// start|stop` are those the HBS was seen to use (oicp-2.3.md §2.1).
+///
+/// Matched segment by segment by [`oicp_request`] rather than by actix routes: a route with a
+/// path parameter is a regular expression tried in turn, which cost a status push about 4 % of
+/// the node's CPU (`examples/load_fanout.rs`), where comparing segments costs next to nothing.
+static OICP_PATHS: std::sync::LazyLock<Vec<(Template, Operation)>> =
+    std::sync::LazyLock::new(|| {
+        let template = |path: &'static str| -> Template {
+            path.split('/')
+                .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then_some(s))
+                .collect()
+        };
+        let mut paths: Vec<(Template, Operation)> = Operation::ALL
+            .iter()
+            .copied()
+            .filter(|op| {
+                !matches!(
+                    op,
+                    Operation::ChargingNotificationProgress
+                        | Operation::ChargingNotificationEnd
+                        | Operation::ChargingNotificationError
+                )
+            })
+            .map(|op| (template(op.path_template()), op))
+            .collect();
+        for (path, op) in [
+            (
+                "/charging/v21/providers/{id}/authorize-remote-reservation/start",
+                Operation::AuthorizeRemoteReservationStart,
+            ),
+            (
+                "/charging/v21/providers/{id}/authorize-remote-reservation/stop",
+                Operation::AuthorizeRemoteReservationStop,
+            ),
+        ] {
+            paths.push((template(path), op));
         }
-        let path = op
-            .path_template()
-            .replace("{operatorID}", "{id}")
-            .replace("{providerID}", "{id}");
-        scope = scope.route(
-            &path,
-            web::post().to(move |req, body, st, cl| dispatch(op, req, body, st, cl)),
-        );
+        paths
+    });
+
+/// The operation of an OICP `path` (below `/api/oicp`) and the raw `{id}` in it, if any.
+fn oicp_operation(path: &str) -> Option<(Operation, Option<&str>)> {
+    OICP_PATHS.iter().find_map(|(template, op)| {
+        let mut id = None;
+        let mut segments = path.split('/');
+        for part in template {
+            let segment = segments.next()?;
+            match part {
+                Some(literal) if *literal == segment => {}
+                Some(_) => return None,
+                None if segment.is_empty() => return None,
+                None => id = Some(segment),
+            }
+        }
+        segments.next().is_none().then_some((*op, id))
+    })
+}
+
+/// Every request below `/api/oicp`: 404 for a path that is no OICP operation, 405 (with
+/// `Allow: POST`) for another method than `POST`.
+async fn oicp_request(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<NodeState>,
+    client: web::Data<OicpClient>,
+) -> HttpResponse {
+    let Some((op, id)) = oicp_operation(req.match_info().unprocessed()) else {
+        return HttpResponse::NotFound().finish();
+    };
+    if req.method() != actix_web::http::Method::POST {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .finish();
     }
-    for (suffix, op) in [
-        ("start", Operation::AuthorizeRemoteReservationStart),
-        ("stop", Operation::AuthorizeRemoteReservationStop),
-    ] {
-        let path = format!("/charging/v21/providers/{{id}}/authorize-remote-reservation/{suffix}");
-        scope = scope.route(
-            &path,
-            web::post().to(move |req, body, st, cl| dispatch(op, req, body, st, cl)),
-        );
-    }
-    cfg.service(scope);
+    let path_id = id.map(str::to_owned);
+    dispatch(op, path_id, req, body, state, client).await
 }
 
 async fn dispatch(
     op: Operation,
+    path_id: Option<String>,
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<NodeState>,
@@ -144,6 +199,7 @@ async fn dispatch(
 ) -> HttpResponse {
     let input = Input {
         op,
+        path_id,
         req,
         body,
         state: state.into_inner(),
@@ -216,6 +272,8 @@ async fn dispatch(
 
 struct Input {
     op: Operation,
+    /// The `{id}` of the path, as sent.
+    path_id: Option<String>,
     req: HttpRequest,
     body: web::Bytes,
     state: Arc<NodeState>,
@@ -325,7 +383,7 @@ where
         return refuse(Failure::unauthorized("missing or unknown credential"));
     };
     span.record("caller", caller.describe());
-    let path_id = match input.req.match_info().get("id") {
+    let path_id = match input.path_id.as_deref() {
         None => None,
         Some(raw) => {
             let decoded = percent_decode(raw);

@@ -12,10 +12,11 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params_from_iter};
 
 use super::geo::Circle;
 use super::outbox::{self, OutboxEntry};
+use super::worker::{Job, WriteTask, exec};
 use super::{Action, OperatorRow, Store, StoreError, json_list, millis, stored};
 use crate::oicp::v23::common::ActionType;
 use crate::oicp::v23::evse_status::{EvseStatus, EvseStatusRecord, OperatorEvseStatus};
@@ -57,45 +58,33 @@ impl Row {
 
     /// Writes the status for `operator_key`; an identical row is not rewritten.
     ///
-    /// The common cases cost no upsert: the row is read first (a read takes no journal), an
-    /// identical row is left alone, and a row of the same operator is updated without touching
-    /// `operator_key` (so neither its index nor its foreign key is checked again).
-    fn upsert(&self, tx: &Connection, operator_key: &str, now: i64) -> Result<(), StoreError> {
-        let stored: Option<(String, String, String, Option<String>)> = tx
-            .prepare_cached(
-                "SELECT evse_id, operator_key, status, extra FROM evse_status WHERE evse_key = ?1",
-            )?
-            .query_row([&self.key], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
-        if let Some((evse_id, operator, status, extra)) = stored
-            && operator == operator_key
-        {
-            if evse_id != self.evse_id || status != self.status || extra != self.extra {
-                tx.prepare_cached(
-                    "UPDATE evse_status SET evse_id = ?2, status = ?3, extra = ?4, updated_at = ?5
-                     WHERE evse_key = ?1",
-                )?
-                .execute((
-                    &self.key,
-                    &self.evse_id,
-                    &self.status,
-                    &self.extra,
-                    now,
-                ))?;
-            }
+    /// The common case, a changed status of a known EVSE of the same operator, is one `UPDATE`
+    /// that matches only a row that differs (so an identical row takes no journal); only when
+    /// it matched nothing is the row read, to tell an identical row (left alone) from a new
+    /// one or one of another operator (upserted with its `operator_key`, whose index and
+    /// foreign key are checked then).
+    fn upsert(
+        &self,
+        w: &mut RowWriter<'_>,
+        operator_key: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let changed = w.update.execute((
+            &self.key,
+            &self.evse_id,
+            &self.status,
+            &self.extra,
+            now,
+            operator_key,
+        ))?;
+        if changed > 0 {
             return Ok(());
         }
-        tx.prepare_cached(
-            "INSERT INTO evse_status (evse_key, evse_id, operator_key, status, extra, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (evse_key) DO UPDATE SET
-                 evse_id = excluded.evse_id, operator_key = excluded.operator_key,
-                 status = excluded.status, extra = excluded.extra,
-                 updated_at = excluded.updated_at",
-        )?
-        .execute((
+        let stored: Option<String> = w.owner.query_row([&self.key], |r| r.get(0)).optional()?;
+        if stored.as_deref() == Some(operator_key) {
+            return Ok(());
+        }
+        w.insert.execute((
             &self.key,
             &self.evse_id,
             operator_key,
@@ -104,6 +93,35 @@ impl Row {
             now,
         ))?;
         Ok(())
+    }
+}
+
+/// The statements of [`Row::upsert`], prepared once for the rows of a write.
+struct RowWriter<'c> {
+    update: CachedStatement<'c>,
+    owner: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+}
+
+impl<'c> RowWriter<'c> {
+    fn new(tx: &'c Connection) -> Result<Self, StoreError> {
+        Ok(Self {
+            update: tx.prepare_cached(
+                "UPDATE evse_status SET evse_id = ?2, status = ?3, extra = ?4, updated_at = ?5
+                 WHERE evse_key = ?1 AND operator_key = ?6
+                   AND (evse_id IS NOT ?2 OR status IS NOT ?3 OR extra IS NOT ?4)",
+            )?,
+            owner: tx.prepare_cached("SELECT operator_key FROM evse_status WHERE evse_key = ?1")?,
+            insert: tx.prepare_cached(
+                "INSERT INTO evse_status (evse_key, evse_id, operator_key, status, extra,
+                                          updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (evse_key) DO UPDATE SET
+                     evse_id = excluded.evse_id, operator_key = excluded.operator_key,
+                     status = excluded.status, extra = excluded.extra,
+                     updated_at = excluded.updated_at",
+            )?,
+        })
     }
 }
 
@@ -155,13 +173,15 @@ fn apply(
             for key in current.iter().filter(|k| !keep.contains(k.as_str())) {
                 delete.execute([key])?;
             }
+            let mut w = RowWriter::new(tx)?;
             for row in rows {
-                row.upsert(tx, &operator.key, now)?;
+                row.upsert(&mut w, &operator.key, now)?;
             }
         }
         Action::Insert | Action::Update => {
+            let mut w = RowWriter::new(tx)?;
             for row in rows {
-                row.upsert(tx, &operator.key, now)?;
+                row.upsert(&mut w, &operator.key, now)?;
             }
         }
         Action::Delete => {
@@ -172,6 +192,182 @@ fn apply(
                 delete.execute((&row.key, &operator.key))?;
             }
         }
+    }
+    Ok(())
+}
+
+/// A status `update` to write: rows and fan-out prepared by `apply_evse_status`.
+struct Update {
+    operator: OperatorRow,
+    rows: Vec<Row>,
+    /// `PushEvseStatus` entries: coalesced per EVSE (see the outbox).
+    coalesced: Vec<OutboxEntry>,
+    /// Other entries, queued as they are.
+    queued: Vec<OutboxEntry>,
+    now: i64,
+}
+
+/// An update and its caller.
+struct Waiting {
+    update: Update,
+    reply: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    span: tracing::Span,
+}
+
+/// Status updates sent to the store and not yet taken by its thread, shared by the store's
+/// clones.
+#[derive(Default)]
+pub(in crate::store) struct PendingUpdates {
+    items: Vec<Waiting>,
+    /// Whether an [`UpdateBatch`] job is on its way to the store thread (it takes `items`).
+    queued: bool,
+}
+
+/// One store job writing every status `update` that was sent while it waited.
+///
+/// # Why
+/// Status changes are the node's most frequent write: a CPO backend pushes each change as a
+/// one-record `update` (oicp-2.3.md §2.3), many at a time. Written one job each, every push
+/// paid for its savepoint, its operator row, its sequence numbers and the look-up of its
+/// operator's fan-out; written together, those are paid once per batch (once per operator and
+/// fan-out), and each push costs its own status row and queued change only.
+///
+/// # Order and failures
+/// The first update of a batch sends the job; updates sent before the store thread takes it
+/// join it, and are written at its place in the store's queue, in the order sent. An update
+/// joining a batch may so be written before a job sent between the two; both were unanswered
+/// when the later one was sent, so the caller had not ordered them. Each caller is answered
+/// after the commit, as for any write. When the batch fails, it is rolled back and each update
+/// is written alone (in its own savepoint), so a failing update fails alone.
+struct UpdateBatch {
+    pending: std::sync::Arc<std::sync::Mutex<PendingUpdates>>,
+    taken: Vec<Waiting>,
+    /// The result of each taken update, in order (missing ones panicked).
+    results: Vec<Result<(), StoreError>>,
+    /// Whether `apply` completed and asked for its writes to be kept.
+    kept: bool,
+}
+
+impl WriteTask for UpdateBatch {
+    fn apply(&mut self, conn: &Connection) -> bool {
+        self.kept = self.write(conn);
+        self.kept
+    }
+
+    fn answer(self: Box<Self>, failed: Option<&rusqlite::Error>) {
+        let mut results = self.results.into_iter();
+        for waiting in self.taken {
+            let answer = match (results.next(), failed) {
+                (Some(Err(e)), _) => Err(e),
+                (_, Some(e)) => Err(super::worker::copy_error(e)),
+                (Some(Ok(())), None) if self.kept => Ok(()),
+                // It panicked (or its savepoint could not be released): rolled back.
+                _ => Err(super::panicked()),
+            };
+            // The caller may have gone away (its request was cancelled): nothing to tell.
+            let _ = waiting.reply.send(answer);
+        }
+    }
+}
+
+impl UpdateBatch {
+    /// Takes the waiting updates and writes them; `true` if any is to be kept.
+    fn write(&mut self, conn: &Connection) -> bool {
+        {
+            let mut pending = self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            pending.queued = false;
+            self.taken = std::mem::take(&mut pending.items);
+        }
+        self.results.clear();
+        let all = exec(conn, "SAVEPOINT updates")
+            .map_err(StoreError::from)
+            .and_then(|()| write_updates(conn, &self.taken));
+        match all {
+            Ok(()) => {
+                self.results.resize_with(self.taken.len(), || Ok(()));
+                exec(conn, "RELEASE updates").is_ok()
+            }
+            Err(e) if self.taken.len() <= 1 => {
+                self.results.push(Err(e));
+                false
+            }
+            Err(_) => {
+                if exec(conn, "ROLLBACK TO updates").is_err() {
+                    return false;
+                }
+                for one in self.taken.chunks(1) {
+                    let result = exec(conn, "SAVEPOINT one")
+                        .map_err(StoreError::from)
+                        .and_then(|()| write_updates(conn, one));
+                    let undone = if result.is_err() {
+                        exec(conn, "ROLLBACK TO one")
+                    } else {
+                        Ok(())
+                    };
+                    if undone.and_then(|()| exec(conn, "RELEASE one")).is_err() {
+                        return false;
+                    }
+                    self.results.push(result);
+                }
+                self.results.iter().any(Result::is_ok) && exec(conn, "RELEASE updates").is_ok()
+            }
+        }
+    }
+}
+
+/// Writes `batch` in order: per update its operator row (once per run of updates of the same
+/// operator), status rows, queued changes (sequence numbers taken once for the batch, the
+/// fan-out's cursors set once per run of equal fan-outs) and other outbox entries.
+fn write_updates(tx: &Connection, batch: &[Waiting]) -> Result<(), StoreError> {
+    let changes: usize = batch
+        .iter()
+        .filter(|w| !w.update.coalesced.is_empty())
+        .map(|w| w.update.rows.len())
+        .sum();
+    let mut seq = if changes > 0 {
+        outbox::take_seqs(tx, changes)?
+    } else {
+        0
+    };
+    let mut rows = RowWriter::new(tx)?;
+    let mut changes = outbox::ChangeWriter::new(tx)?;
+    let mut last: Option<&Update> = None;
+    for waiting in batch {
+        let _entered = waiting.span.enter();
+        let update = &waiting.update;
+        let operator = &update.operator;
+        let same_operator = last.is_some_and(|l| {
+            l.operator.key == operator.key
+                && l.operator.id == operator.id
+                && (operator.name.is_none() || l.operator.name == operator.name)
+        });
+        if !same_operator {
+            operator.upsert(tx)?;
+        }
+        for row in &update.rows {
+            row.upsert(&mut rows, &operator.key, update.now)?;
+        }
+        if let (Some(newest), false) = (update.coalesced.last(), update.rows.is_empty()) {
+            let same_fan_out = same_operator
+                && last.is_some_and(|l| outbox::same_fan_out(&l.coalesced, &update.coalesced));
+            if !same_fan_out {
+                outbox::fan_out_in(tx, &update.coalesced, &operator.key, seq)?;
+            }
+            changes.write(
+                &operator.key,
+                &update.rows,
+                seq,
+                &newest.process_id,
+                update.now,
+            )?;
+            seq += i64::try_from(update.rows.len()).unwrap_or(i64::MAX);
+        }
+        outbox::enqueue_in(tx, &update.queued, update.now)?;
+        tracing::debug!(records = update.rows.len(), "EVSE status stored");
+        last = Some(update);
     }
     Ok(())
 }
@@ -214,14 +410,56 @@ impl Store {
             .iter()
             .cloned()
             .partition(|e| action == Action::Update && e.operation == Operation::PushEvseStatus);
+        if action == Action::Update {
+            return self
+                .apply_update(Update {
+                    operator,
+                    rows,
+                    coalesced,
+                    queued,
+                    now,
+                })
+                .await;
+        }
         self.write(move |tx| {
             apply(tx, action, &operator, &rows, now)?;
-            outbox::coalesce_statuses_in(tx, &coalesced, &operator.key, &rows, now)?;
             outbox::enqueue_in(tx, &queued, now)?;
             tracing::debug!(records = rows.len(), ?action, "EVSE status stored");
             Ok(())
         })
         .await
+    }
+
+    /// Writes a status `update` together with the updates sent while it waits for the store
+    /// thread (see [`UpdateBatch`]).
+    async fn apply_update(&self, update: Update) -> Result<(), StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        {
+            let mut pending = self
+                .updates
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            pending.items.push(Waiting {
+                update,
+                reply,
+                span: tracing::Span::current(),
+            });
+            if !pending.queued {
+                let batch = UpdateBatch {
+                    pending: std::sync::Arc::clone(&self.updates),
+                    taken: Vec::new(),
+                    results: Vec::new(),
+                    kept: false,
+                };
+                if let Err(e) = self.send(Job::Write(Box::new(batch))) {
+                    // Nobody will write them: their callers (this one included) get an error.
+                    pending.items.clear();
+                    return Err(e);
+                }
+                pending.queued = true;
+            }
+        }
+        answer.await.map_err(|_| super::panicked())?
     }
 
     /// The statuses for `eRoamingPullEvseStatus` and `eRoamingPullEvseStatusByOperatorID`,
@@ -442,6 +680,57 @@ mod tests {
 
     fn triple(o: &str, e: &str, s: &str) -> (String, String, String) {
         (o.to_owned(), e.to_owned(), s.to_owned())
+    }
+
+    #[tokio::test]
+    async fn updates_written_as_one_batch_fail_alone() {
+        let store = Store::open_in_memory().await.unwrap();
+        let gef = op("DE*GEF");
+        // A trigger refuses one EVSE, so that one update of the batch fails inside SQLite.
+        store
+            .run(|c| {
+                c.execute_batch(
+                    "CREATE TEMP TRIGGER refuse BEFORE INSERT ON evse_status
+                     WHEN NEW.evse_key = 'DEGEFEBAD'
+                     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let update = |evse: &'static str| {
+            let (store, gef) = (&store, &gef);
+            async move {
+                let records = [status(evse, "Occupied")];
+                store
+                    .apply_evse_status(gef, None, ActionType::Update, &records, at(0), &[])
+                    .await
+            }
+        };
+        let release = hold(&store);
+        let (first, bad, last, ()) = tokio::join!(
+            update("DE*GEF*E1"),
+            update("DE*GEF*EBAD"),
+            update("DE*GEF*E2"),
+            released(release)
+        );
+        assert!(first.is_ok() && last.is_ok(), "{first:?} {last:?}");
+        assert!(
+            matches!(&bad, Err(StoreError::Sqlite(e)) if e.to_string().contains("refused by the test")),
+            "{bad:?}"
+        );
+        let stored = store.query_evse_status(None, None, None).await.unwrap();
+        assert_eq!(
+            flat(&stored),
+            [
+                triple("DE*GEF", "DE*GEF*E1", "Occupied"),
+                triple("DE*GEF", "DE*GEF*E2", "Occupied")
+            ]
+        );
+        // Alone, the failing update fails as well, and nothing of it is stored.
+        assert!(update("DE*GEF*EBAD").await.is_err());
+        assert!(update("DE*GEF*E3").await.is_ok());
+        assert_eq!(store.evse_status_count().await.unwrap(), 3);
     }
 
     #[tokio::test]

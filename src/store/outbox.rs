@@ -362,7 +362,7 @@ fn attempts(n: i64) -> u32 {
 // Writing, inside the transactions of the store's write methods
 
 /// Takes `n` numbers from the outbox sequence; returns the first.
-fn take_seqs(tx: &Connection, n: usize) -> Result<i64, StoreError> {
+pub(super) fn take_seqs(tx: &Connection, n: usize) -> Result<i64, StoreError> {
     let n = i64::try_from(n).map_err(|_| StoreError::InvalidInput("too many messages".into()))?;
     // A read and a plain update cost a third of one `UPDATE .. RETURNING`; the write
     // transaction excludes every other writer in between.
@@ -567,26 +567,28 @@ fn cursors_of(
     Ok((existing, known))
 }
 
-/// Queues the status update `rows` of `operator_key` for the targets of `entries`, coalesced
-/// per (operator, EVSE) in `outbox_change`: each entry's body is not stored, only its target,
-/// fallback and path (on the target's cursor), and the `Process-ID` (on the changes).
+/// Sets the operator's cursors for the fan-out `entries` of a status `update` whose changes
+/// will be numbered from `first` ([`take_seqs`]; the changes are then queued by
+/// [`ChangeWriter`]). Coalesced per (operator, EVSE) in `outbox_change`, an entry's body is not
+/// stored, only its target, fallback and path (on the target's cursor), and the `Process-ID`
+/// (on the changes).
 ///
 /// The targets of `entries` are the operator's fan-out: a target not yet in it gets a cursor
 /// just below the new changes (it receives nothing queued before); a target no longer in it
 /// gets `until_seq` just below them (it still receives what was queued for it before). A
 /// target coming back before it received everything up to its `until_seq` resumes where it
-/// was (it also receives the latest statuses queued while it was out: at least once).
-pub(super) fn coalesce_statuses_in(
+/// was (it also receives the latest statuses queued while it was out: at least once). A
+/// fan-out equal to the one set just before (same targets, fallbacks and paths:
+/// [`same_fan_out`]) needs no second call.
+pub(super) fn fan_out_in(
     tx: &Connection,
     entries: &[OutboxEntry],
     operator_key: &str,
-    rows: &[StatusRow],
-    now: i64,
+    first: i64,
 ) -> Result<(), StoreError> {
-    if entries.is_empty() || rows.is_empty() {
+    if entries.is_empty() {
         return Ok(());
     }
-    let first = take_seqs(tx, rows.len())?;
     let (mut existing, known) = cursors_of(tx, operator_key)?;
     let mut targets = HashMap::new();
     for entry in entries {
@@ -647,29 +649,61 @@ pub(super) fn coalesce_statuses_in(
             close.execute(rusqlite::params![target, operator_key, first - 1])?;
         }
     }
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO outbox_change (operator_key, evse_key, seq, evse_id, status, extra,
-                                    process_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (operator_key, evse_key) DO UPDATE SET
-             seq = excluded.seq, evse_id = excluded.evse_id, status = excluded.status,
-             extra = excluded.extra, process_id = excluded.process_id,
-             created_at = excluded.created_at",
-    )?;
-    let process_id = &entries[entries.len() - 1].process_id;
-    for (seq, row) in (first..).zip(rows) {
-        upsert.execute(rusqlite::params![
-            operator_key,
-            row.key,
-            seq,
-            row.evse_id,
-            row.status,
-            row.extra,
-            process_id,
-            now
-        ])?;
-    }
     Ok(())
+}
+
+/// Whether two fan-outs set the same cursors: the same targets, fallbacks and paths, in order.
+pub(super) fn same_fan_out(a: &[OutboxEntry], b: &[OutboxEntry]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.target == y.target && x.fallback == y.fallback && x.path == y.path)
+}
+
+/// Queues status `update`s' rows (see [`fan_out_in`]): they replace the operator's queued
+/// changes of their EVSEs. Its statement is prepared once for the rows of a write.
+pub(super) struct ChangeWriter<'c> {
+    upsert: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> ChangeWriter<'c> {
+    pub(super) fn new(tx: &'c Connection) -> Result<Self, StoreError> {
+        Ok(Self {
+            upsert: tx.prepare_cached(
+                "INSERT INTO outbox_change (operator_key, evse_key, seq, evse_id, status, extra,
+                                            process_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (operator_key, evse_key) DO UPDATE SET
+                     seq = excluded.seq, evse_id = excluded.evse_id, status = excluded.status,
+                     extra = excluded.extra, process_id = excluded.process_id,
+                     created_at = excluded.created_at",
+            )?,
+        })
+    }
+
+    /// Queues `rows` of `operator_key`, numbered from `first`.
+    pub(super) fn write(
+        &mut self,
+        operator_key: &str,
+        rows: &[StatusRow],
+        first: i64,
+        process_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        for (seq, row) in (first..).zip(rows) {
+            self.upsert.execute(rusqlite::params![
+                operator_key,
+                row.key,
+                seq,
+                row.evse_id,
+                row.status,
+                row.extra,
+                process_id,
+                now
+            ])?;
+        }
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2127,6 +2161,55 @@ mod tests {
         assert_eq!(evses(&rest), ["DE*GEF*E4"]);
         store.outbox_delivered(&rest).await.unwrap();
         assert_eq!(table_count(&store, "outbox_change").await, 0);
+    }
+
+    #[tokio::test]
+    async fn updates_written_as_one_batch_fan_out_as_if_written_one_by_one() {
+        let store = Store::open_in_memory().await.unwrap();
+        let (a, b) = (gdf(), other());
+        let c = TargetRef::peer(PartnerId::parse(Role::Emp, "DE-NEW").unwrap());
+        let (to_a, to_b, to_c) = (
+            status_entry(&a, "p"),
+            status_entry(&b, "p"),
+            status_entry(&c, "p"),
+        );
+        let update = |evse: &'static str, status: &'static str, outbox: Vec<OutboxEntry>| {
+            let store = &store;
+            async move {
+                push_status(store, ActionType::Update, &[(evse, status)], &outbox, 0).await;
+            }
+        };
+        // Sent while the store thread is busy, the four updates are written by one job: b
+        // leaves the fan-out after the first, c joins for the third, and E2 changes again.
+        let release = hold(&store);
+        tokio::join!(
+            update("DE*GEF*E1", "Occupied", vec![to_a.clone(), to_b.clone()]),
+            update("DE*GEF*E2", "Occupied", vec![to_a.clone()]),
+            update("DE*GEF*E3", "Occupied", vec![to_a.clone(), to_c.clone()]),
+            update("DE*GEF*E2", "Available", vec![to_a.clone(), to_c.clone()]),
+            released(release),
+        );
+        let of_b = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(statuses(&of_b), [("DE*GEF*E1".into(), "Occupied".into())]);
+        let of_c = store.outbox_next(&c).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_c),
+            [
+                ("DE*GEF*E3".into(), "Occupied".into()),
+                ("DE*GEF*E2".into(), "Available".into())
+            ]
+        );
+        let of_a = store.outbox_next(&a).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_a),
+            [
+                ("DE*GEF*E1".into(), "Occupied".into()),
+                ("DE*GEF*E3".into(), "Occupied".into()),
+                ("DE*GEF*E2".into(), "Available".into())
+            ]
+        );
+        let stored = store.query_evse_status(None, None, None).await.unwrap();
+        assert_eq!(stored[0].evse_status_record.len(), 3);
     }
 
     #[tokio::test]

@@ -97,3 +97,22 @@ pub(super) fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Holds the store thread until the returned sender is used (or dropped), so that the work
+/// sent meanwhile queues up and is taken at once: status updates sent meanwhile are written
+/// as one batch.
+pub(super) fn hold(store: &super::Store) -> std::sync::mpsc::Sender<()> {
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    store
+        .send(super::worker::Job::Run(Box::new(move |_| {
+            let _ = wait.recv();
+        })))
+        .unwrap();
+    release
+}
+
+/// Releases a held store thread once the futures polled before this one have sent their work.
+pub(super) async fn released(release: std::sync::mpsc::Sender<()>) {
+    tokio::task::yield_now().await;
+    release.send(()).unwrap();
+}

@@ -100,7 +100,7 @@ where
 }
 
 /// An error of the group's transaction, for each of its jobs.
-fn copy_error(e: &rusqlite::Error) -> StoreError {
+pub(super) fn copy_error(e: &rusqlite::Error) -> StoreError {
     let failure = match e {
         rusqlite::Error::SqliteFailure(code, message) => {
             rusqlite::Error::SqliteFailure(*code, message.clone())
@@ -157,7 +157,7 @@ fn run_one(conn: &mut Connection, work: Box<dyn FnOnce(&mut Connection) + Send>)
     }
 }
 
-fn exec(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+pub(super) fn exec(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
 }
@@ -207,9 +207,8 @@ fn run_group(conn: &Connection, writes: &mut [Box<dyn WriteTask>]) -> Result<(),
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc as std_mpsc;
-
     use super::super::Store;
+    use super::super::test_support::{hold, released};
     use super::*;
 
     fn insert(conn: &Connection, key: &str) -> Result<(), StoreError> {
@@ -231,24 +230,6 @@ mod tests {
             })
             .await
             .unwrap()
-    }
-
-    /// Holds the store thread until the returned sender is used, so that what is sent in the
-    /// meantime queues up and runs as one group.
-    fn hold(store: &Store) -> std_mpsc::Sender<()> {
-        let (release, wait) = std_mpsc::channel::<()>();
-        store
-            .send(Job::Run(Box::new(move |_| {
-                let _ = wait.recv();
-            })))
-            .unwrap();
-        release
-    }
-
-    /// Releases the held thread once the futures polled before it have sent their work.
-    async fn released(release: std_mpsc::Sender<()>) {
-        tokio::task::yield_now().await;
-        release.send(()).unwrap();
     }
 
     #[tokio::test]

@@ -488,3 +488,47 @@ async fn a_percent_encoded_path_id_works() {
     assert_eq!((a.status, a.code()), (200, "000"), "{:?}", a.body);
     assert_eq!((record.delivered, record.failed), (1, 0), "{record:?}");
 }
+
+#[actix_web::test]
+async fn an_unknown_oicp_path_is_404_and_another_method_than_post_is_405() {
+    // Arrange
+    let p = pair().await;
+    let push = status_push("DE*GEF", "DE*GEF*E1*1");
+    let client = awc::Client::default();
+
+    // Act
+    let unknown = post(
+        &p.cpo_url("/evsepush/v23/operators/DE*GEF/no-such-records"),
+        Some(CPO_BACKEND),
+        &push,
+    )
+    .await;
+    let trailing = post(
+        &p.cpo_url("/evsepush/v21/operators/DE*GEF/status-records/"),
+        Some(CPO_BACKEND),
+        &push,
+    )
+    .await;
+    let empty_id = post(
+        &p.cpo_url("/evsepush/v21/operators//status-records"),
+        Some(CPO_BACKEND),
+        &push,
+    )
+    .await;
+    let get = client
+        .get(p.cpo_url("/evsepush/v21/operators/DE*GEF/status-records"))
+        .bearer_auth(CPO_BACKEND)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
+    assert_eq!(trailing.status, 404, "{:?}", trailing.body);
+    assert_eq!(empty_id.status, 404, "{:?}", empty_id.body);
+    assert_eq!(get.status().as_u16(), 405);
+    assert_eq!(
+        get.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+}

@@ -68,14 +68,15 @@ const POLL: Duration = Duration::from_secs(1);
 /// How long a worker waits before reading its queue when it was woken from idle, or when the
 /// batch of status updates it just delivered was smaller than [`FULL_BATCH`], so that changes
 /// arriving together go out in one request (status updates are coalesced per batch). Under a
-/// steady stream of pushes this makes batches larger and requests to peers fewer (about 70
-/// records per request instead of 15 at 12,000 pushes/s, which cut the fan-out's CPU per push
-/// by an eighth in `examples/load_fanout.rs`); it adds at most this much to a delivery's
-/// latency and nothing to the answer the pushing backend gets.
-const LINGER: Duration = Duration::from_millis(5);
+/// steady stream of pushes this makes batches larger and requests to peers fewer (about 150
+/// records per request instead of 15 at 15,000 pushes/s, which cut the fan-out's CPU per push
+/// by about a sixth in `examples/load_fanout.rs`: every request costs both nodes an HTTP
+/// exchange, a queue read, a store write); it adds at most this much to a delivery's latency
+/// and nothing to the answer the pushing backend gets.
+const LINGER: Duration = Duration::from_millis(10);
 /// A batch of status updates at least this large is followed by the next one at once: the
 /// queue is filling faster than a linger would help.
-const FULL_BATCH: u64 = 100;
+const FULL_BATCH: u64 = 200;
 /// The dispatcher reads the list of outbox targets at most this often when woken by new
 /// messages (every push wakes it); its workers run on their own meanwhile.
 const DISPATCH_EVERY: Duration = Duration::from_millis(20);

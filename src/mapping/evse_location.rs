@@ -899,8 +899,17 @@ fn station_name(names: &[InfoText], notes: &mut Notes) -> Option<OcpiString<255>
         .and_then(|n| OcpiString::parse(n.value.as_str()).ok())
 }
 
-/// OICP coordinates -> OCPI, 6 decimals.
+/// OICP coordinates -> OCPI, 6 decimals. A `Google` pair already written with 6 decimals is
+/// taken as it is (the same text as formatting its value: see
+/// [`GoogleCoordinates::six_decimals`](crate::oicp::v23::common::GoogleCoordinates::six_decimals)).
 fn geo_location(g: &GeoCoordinates) -> Option<GeoLocation> {
+    if let Some((lat, lon)) = g.google.as_ref().and_then(|g| g.coordinates.six_decimals()) {
+        return Some(GeoLocation {
+            latitude: Latitude::parse(lat).ok()?,
+            longitude: Longitude::parse(lon).ok()?,
+            extra: Extra::new(),
+        });
+    }
     let (lat, lon) = g.lat_lon()?;
     Some(GeoLocation {
         latitude: Latitude::parse(&format!("{lat:.6}")).ok()?,
@@ -1718,6 +1727,29 @@ mod tests {
         let paths: Vec<_> = out.losses.iter().map(|l| l.path.as_str()).collect();
         assert!(paths.contains(&"EvseDataRecord[1].EvseID"), "{paths:?}");
         assert!(paths.contains(&"EvseDataRecord[2].OperatorID"), "{paths:?}");
+    }
+
+    proptest::proptest! {
+        /// The `Google` text taken as it is equals the formatted value.
+        #[test]
+        fn six_decimal_google_text_is_the_formatted_value(
+            lat in "-?[0-8]?[0-9]\\.[0-9]{1,6}",
+            lon in "-?(1[0-7]|0)?[0-9]?[0-9]\\.[0-9]{1,6}",
+        ) {
+            let g = GeoCoordinates {
+                google: Some(crate::oicp::v23::common::Google {
+                    coordinates: crate::oicp::v23::common::GoogleCoordinates::parse(&format!("{lat} {lon}")).unwrap(),
+                    extra: Extra::new(),
+                }),
+                decimal_degree: None,
+                degree_minute_seconds: None,
+                extra: Extra::new(),
+            };
+            let (x, y) = g.lat_lon().unwrap();
+            let taken = geo_location(&g).unwrap();
+            proptest::prop_assert_eq!(taken.latitude.as_str(), format!("{x:.6}"));
+            proptest::prop_assert_eq!(taken.longitude.as_str(), format!("{y:.6}"));
+        }
     }
 
     #[test]

@@ -1764,7 +1764,7 @@ mod tests {
         #[test]
         fn six_decimal_google_text_is_the_formatted_value(
             lat in "-?[0-8]?[0-9]\\.[0-9]{1,6}",
-            lon in "-?(1[0-7]|0)?[0-9]?[0-9]\\.[0-9]{1,6}",
+            lon in "-?(1[0-7][0-9]|[0-9]{1,2})\\.[0-9]{1,6}",
         ) {
             let g = GeoCoordinates {
                 google: Some(crate::oicp::v23::common::Google {

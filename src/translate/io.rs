@@ -96,36 +96,58 @@ impl<W: Write> JsonReport<W> {
     }
 }
 
+impl<W: Write> JsonReport<W> {
+    /// Appends one note to the array's buffer (see [`LossSink::note`] below).
+    fn push_note(&mut self, note: &LossNote) -> std::io::Result<()> {
+        let array = &mut self.0;
+        let buf = &mut array.buf;
+        buf.extend_from_slice(if array.empty {
+            b"\n{\"path\":"
+        } else {
+            b",\n{\"path\":"
+        });
+        array.empty = false;
+        push_json_str(buf, &note.path)?;
+        buf.extend_from_slice(b",\"reason\":");
+        push_json_str(buf, &note.reason)?;
+        buf.push(b'}');
+        Ok(())
+    }
+}
+
 impl<W: Write> LossSink for JsonReport<W> {
     /// Writes `{"path":…,"reason":…}` as `serde_json` would serialize [`NoteJson`] (compact,
     /// members in that order), without going through a serializer per note: a large dump has
     /// about 15 notes per record and the report is larger than the output (issue 6). A test
     /// compares both forms byte for byte.
     fn note(&mut self, note: &LossNote) -> std::io::Result<()> {
+        self.notes(std::slice::from_ref(note))
+    }
+
+    /// The notes are put together in one buffer and written at once (one write per record's
+    /// notes instead of five per note).
+    fn notes(&mut self, notes: &[LossNote]) -> std::io::Result<()> {
+        self.0.buf.clear();
+        for note in notes {
+            self.push_note(note)?;
+        }
         let array = &mut self.0;
-        array.out.write_all(if array.empty {
-            b"\n{\"path\":"
-        } else {
-            b",\n{\"path\":"
-        })?;
-        array.empty = false;
-        write_json_str(&mut array.out, &note.path)?;
-        array.out.write_all(b",\"reason\":")?;
-        write_json_str(&mut array.out, &note.reason)?;
-        array.out.write_all(b"}")
+        array.out.write_all(&array.buf)
     }
 }
 
-/// `s` as a JSON string, byte for byte as `serde_json` writes it: text with nothing to escape
-/// (no `"`, `\\` or control character; `serde_json` escapes nothing else) is copied between
-/// quotes, anything else goes through `serde_json`.
-fn write_json_str<W: Write>(out: &mut W, s: &str) -> std::io::Result<()> {
+/// Appends `s` as a JSON string, byte for byte as `serde_json` writes it: text with nothing to
+/// escape (no `"`, `\\` or control character; `serde_json` escapes nothing else) is copied
+/// between quotes, anything else goes through `serde_json`.
+fn push_json_str(buf: &mut Vec<u8>, s: &str) -> std::io::Result<()> {
     if needs_escape(s.as_bytes()) {
-        serde_json::to_writer(out, s).map_err(std::io::Error::from)
+        serde_json::to_writer(&mut *buf, s).map_err(std::io::Error::from)
     } else {
-        out.write_all(b"\"")?;
-        out.write_all(s.as_bytes())?;
-        out.write_all(b"\"")
+        buf.reserve(s.len() + 2);
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+        Ok(())
     }
 }
 

@@ -558,6 +558,29 @@ mod tests {
     }
 
     #[test]
+    fn needs_escape_finds_every_special_byte_at_every_place() {
+        let bytewise = |b: &[u8]| b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        for len in 0..=20 {
+            let mut text = vec![b'a'; len];
+            assert!(!needs_escape(&text));
+            for at in 0..len {
+                for special in [
+                    b'"', b'\\', 0, 0x1f, b'\n', 0x20, 0x7f, 0x80, 0xff, b'!', b'#', b']',
+                ] {
+                    let saved = text[at];
+                    text[at] = special;
+                    assert_eq!(
+                        needs_escape(&text),
+                        bytewise(&text),
+                        "{special:#x} at {at} of {len}"
+                    );
+                    text[at] = saved;
+                }
+            }
+        }
+    }
+
+    #[test]
     fn leaves_the_rest_to_serde_json() {
         let mut out = Vec::new();
         assert!(to_vec(&mut out, &BTreeMap::from([(1, 2)])).is_err());

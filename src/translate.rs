@@ -41,6 +41,7 @@
 //! operator per body). Every such output is accepted back as input of the other direction.
 
 pub mod cdr;
+mod compact;
 pub mod evse_data;
 pub mod evse_status;
 mod forms;

@@ -62,7 +62,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rust_decimal::prelude::ToPrimitive;
@@ -92,8 +91,26 @@ use crate::oicp::v23::wire::Extra;
 fn record_path(index: usize) -> String {
     let mut path = String::with_capacity(40);
     path.push_str("EvseDataRecord[");
-    let _ = write!(path, "{index}]");
+    push_index(&mut path, index);
+    path.push(']');
     path
+}
+
+/// Appends `n` in decimal, as `write!(out, "{n}")` does, without the formatter (issue 6: note
+/// paths have an index or two each).
+fn push_index(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// OICP pulled EVSE data -> OCPI Locations (see the module documentation for the policy).
@@ -353,7 +370,9 @@ impl Notes {
         path.push_str(&self.prefix);
         path.push('.');
         path.push_str(member);
-        let _ = write!(path, "[{index}]");
+        path.push('[');
+        push_index(&mut path, index);
+        path.push(']');
         path.push_str(rest);
         self.losses.push(LossNote::new(path, reason));
     }
@@ -644,12 +663,10 @@ fn record_only_losses(r: &PullEvseDataRecord, notes: &mut Notes) {
     }
     let extra = extra_notes(&notes.prefix, &r.extra, "EvseDataRecord");
     notes.losses.extend(extra);
-    let extra = extra_notes(
-        &format!("{}.Address", notes.prefix),
-        &r.address.extra,
-        "Address",
-    );
-    notes.losses.extend(extra);
+    if !r.address.extra.is_empty() {
+        let extra = extra_notes(&join(&notes.prefix, "Address"), &r.address.extra, "Address");
+        notes.losses.extend(extra);
+    }
 }
 
 /// Notes for members outside the OICP model (kept in `extra` by the parser).
@@ -672,7 +689,10 @@ fn group_key(r: &PullEvseDataRecord, operator: &str, fields: &LocationFields) ->
     if let Some(pool) = &r.charging_pool_id {
         let normalized = pool.normalized();
         let id = fit_id(&normalized, "P-");
-        (format!("pool|{}", normalized.replace('*', "")), id)
+        let mut key = String::with_capacity(5 + normalized.len());
+        key.push_str("pool|");
+        key.extend(normalized.chars().filter(|c| *c != '*'));
+        (key, id)
     } else if let Some(station) = &r.charging_station_id {
         let s = station.as_str();
         let id = if CiString::<36>::parse(s).is_ok() && !s.is_empty() {
@@ -777,7 +797,7 @@ fn location_fields(
         .map(|h| h.as_str().trim())
         .filter(|h| !h.is_empty() && *h != "0");
     let street = match house {
-        Some(h) => format!("{} {h}", a.street.as_str().trim()),
+        Some(h) => [a.street.as_str().trim(), " ", h].concat(),
         None => a.street.as_str().trim().to_owned(),
     };
     let path = notes.prefix.clone();
@@ -899,8 +919,17 @@ fn station_name(names: &[InfoText], notes: &mut Notes) -> Option<OcpiString<255>
         .and_then(|n| OcpiString::parse(n.value.as_str()).ok())
 }
 
-/// OICP coordinates -> OCPI, 6 decimals.
+/// OICP coordinates -> OCPI, 6 decimals. A `Google` pair already written with 6 decimals is
+/// taken as it is (the same text as formatting its value: see
+/// [`GoogleCoordinates::six_decimals`](crate::oicp::v23::common::GoogleCoordinates::six_decimals)).
 fn geo_location(g: &GeoCoordinates) -> Option<GeoLocation> {
+    if let Some((lat, lon)) = g.google.as_ref().and_then(|g| g.coordinates.six_decimals()) {
+        return Some(GeoLocation {
+            latitude: Latitude::parse(lat).ok()?,
+            longitude: Longitude::parse(lon).ok()?,
+            extra: Extra::new(),
+        });
+    }
     let (lat, lon) = g.lat_lon()?;
     Some(GeoLocation {
         latitude: Latitude::parse(&format!("{lat:.6}")).ok()?,
@@ -1034,9 +1063,9 @@ fn opening_times(r: &PullEvseDataRecord, notes: &mut Notes) -> Option<Hours> {
             }
         };
         for (p, period) in entry.period.iter().enumerate() {
-            let field = format!("OpeningTimes[{i}].Period[{p}]");
-            let begin = time_of_day(period.begin, &format!("{field}.begin"), notes);
-            let end = time_of_day(period.end, &format!("{field}.end"), notes);
+            let field = |end: &str| format!("OpeningTimes[{i}].Period[{p}].{end}");
+            let begin = time_of_day(period.begin, || field("begin"), notes);
+            let end = time_of_day(period.end, || field("end"), notes);
             let (Some(begin), Some(end)) = (begin, end) else {
                 continue;
             };
@@ -1062,9 +1091,14 @@ fn opening_times(r: &PullEvseDataRecord, notes: &mut Notes) -> Option<Hours> {
     Some(hours(false, Some(regular_hours)))
 }
 
-fn time_of_day(t: HourMinute, field: &str, notes: &mut Notes) -> Option<TimeOfDay> {
+/// An OICP time -> OCPI; `field` names it in the note for `24:00` (built only then: issue 6).
+fn time_of_day(
+    t: HourMinute,
+    field: impl FnOnce() -> String,
+    notes: &mut Notes,
+) -> Option<TimeOfDay> {
     let t = if t.hour == 24 {
-        notes.add(field, "OCPI has no 24:00; 23:59 is used");
+        notes.add(&field(), "OCPI has no 24:00; 23:59 is used");
         HourMinute {
             hour: 23,
             minute: 59,
@@ -1072,8 +1106,13 @@ fn time_of_day(t: HourMinute, field: &str, notes: &mut Notes) -> Option<TimeOfDa
     } else {
         t
     };
-    // `HourMinute` below 24:00 always formats as a valid OCPI time.
-    TimeOfDay::parse(&t.to_string()).ok()
+    // `HourMinute` below 24:00 always formats as a valid OCPI time; written as its `Display`
+    // writes it (`{:02}:{:02}`), without the formatter.
+    let digits = |n: u8| [b'0' + n / 10 % 10, b'0' + n % 10];
+    let [h1, h2] = digits(t.hour);
+    let [m1, m2] = digits(t.minute);
+    let text = [h1, h2, b':', m1, m2];
+    TimeOfDay::parse(std::str::from_utf8(&text).ok()?).ok()
 }
 
 /// `RenewableEnergy`, `EnergySource`, `EnvironmentalImpact` -> `energy_mix` (§1.2).
@@ -1305,7 +1344,7 @@ fn capabilities(
                 "ValueAddedServices",
                 i,
                 "",
-                format!("OCPI 2.2.1 has no capability for '{other}'"),
+                ["OCPI 2.2.1 has no capability for '", other.as_str(), "'"].concat(),
             ),
         }
     }
@@ -1718,6 +1757,38 @@ mod tests {
         let paths: Vec<_> = out.losses.iter().map(|l| l.path.as_str()).collect();
         assert!(paths.contains(&"EvseDataRecord[1].EvseID"), "{paths:?}");
         assert!(paths.contains(&"EvseDataRecord[2].OperatorID"), "{paths:?}");
+    }
+
+    proptest::proptest! {
+        /// The `Google` text taken as it is equals the formatted value.
+        #[test]
+        fn six_decimal_google_text_is_the_formatted_value(
+            lat in "-?[0-8]?[0-9]\\.[0-9]{1,6}",
+            lon in "-?(1[0-7][0-9]|[0-9]{1,2})\\.[0-9]{1,6}",
+        ) {
+            let g = GeoCoordinates {
+                google: Some(crate::oicp::v23::common::Google {
+                    coordinates: crate::oicp::v23::common::GoogleCoordinates::parse(&format!("{lat} {lon}")).unwrap(),
+                    extra: Extra::new(),
+                }),
+                decimal_degree: None,
+                degree_minute_seconds: None,
+                extra: Extra::new(),
+            };
+            let (x, y) = g.lat_lon().unwrap();
+            let taken = geo_location(&g).unwrap();
+            proptest::prop_assert_eq!(taken.latitude.as_str(), format!("{x:.6}"));
+            proptest::prop_assert_eq!(taken.longitude.as_str(), format!("{y:.6}"));
+        }
+    }
+
+    #[test]
+    fn push_index_writes_what_display_writes() {
+        for n in [0, 1, 9, 10, 99, 100, 12_345, usize::MAX] {
+            let mut s = String::from("x");
+            push_index(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 
     #[test]

@@ -316,13 +316,14 @@ impl<'a> Elements<'a> {
         found
     }
 
-    /// The end of the string whose opening quote is at `at` (`memchr2`: most of a record's
-    /// bytes are inside strings, and the byte-wise search was the scanner's main cost).
+    /// The end of the string whose opening quote is at `at` ([`quote_or_backslash`]: most of
+    /// a record's bytes are inside strings, and the byte-wise search was the scanner's main
+    /// cost).
     fn string_end(&self, mut at: usize) -> Option<usize> {
         at += 1;
         loop {
             let rest = self.b.get(at..)?;
-            let k = memchr::memchr2(b'"', b'\\', rest)?;
+            let k = quote_or_backslash(rest)?;
             at += k;
             if self.b.get(at) == Some(&b'"') {
                 return Some(at + 1);
@@ -412,6 +413,32 @@ impl<'a> Elements<'a> {
     }
 }
 
+/// The index of the first `"` or `\\` in `b`, eight bytes at a time: `x - 0x01… & !x &
+/// 0x80…` flags the zero bytes of `x`, and its lowest flag is exact (no borrow reaches the
+/// bytes below the first zero), so `x ^ 0x22…` and `x ^ 0x5c…` locate the first quote and
+/// backslash. The strings of a record are short, and `memchr2`'s vector setup cost more than
+/// this loop (issue 6).
+fn quote_or_backslash(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut words = b.chunks_exact(8);
+    let mut base = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let hits = zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\')));
+        if hits != 0 {
+            return Some(base + hits.trailing_zeros() as usize / 8);
+        }
+        base += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|p| base + p)
+}
+
 impl Iterator for Elements<'_> {
     type Item = Result<(usize, usize), Stopped>;
     fn next(&mut self) -> Option<Self::Item> {
@@ -447,6 +474,31 @@ mod tests {
             ]
         );
         assert!(split("[]").is_empty() && split(" [ \n ] ").is_empty());
+    }
+
+    #[test]
+    fn quote_or_backslash_finds_the_first() {
+        for len in 0..=20 {
+            let mut text = vec![b'a'; len];
+            assert_eq!(quote_or_backslash(&text), None);
+            for first in 0..len {
+                for special in [b'"', b'\\'] {
+                    text[first] = special;
+                    for later in first + 1..len {
+                        let saved = text[later];
+                        text[later] = b'"';
+                        assert_eq!(quote_or_backslash(&text), Some(first), "{first} {later}");
+                        text[later] = saved;
+                    }
+                    // Bytes that look alike to a borrow: 0x21, 0x23, 0x5b, 0x5d, 0x00, 0xff.
+                    for (i, c) in text.iter_mut().enumerate().take(first) {
+                        *c = [0x21, 0x23, 0x5b, 0x5d, 0x00, 0xff][i % 6];
+                    }
+                    assert_eq!(quote_or_backslash(&text), Some(first));
+                    text.fill(b'a');
+                }
+            }
+        }
     }
 
     #[test]

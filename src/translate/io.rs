@@ -11,6 +11,7 @@ use serde::de::{
 };
 use serde::{Deserializer, Serialize};
 
+use super::compact::{self, needs_escape};
 use super::{InputError, LossSink, TranslateError};
 use crate::mapping::LossNote;
 use crate::oicp::v23::validate::{Validate, Validator};
@@ -22,20 +23,32 @@ use crate::oicp::v23::wire::parse_value;
 pub struct JsonArray<W: Write> {
     out: W,
     empty: bool,
+    /// The element being written (reused).
+    buf: Vec<u8>,
 }
 
 impl<W: Write> JsonArray<W> {
     /// Starts the array.
     pub fn start(mut out: W) -> std::io::Result<Self> {
         out.write_all(b"[")?;
-        Ok(Self { out, empty: true })
+        Ok(Self {
+            out,
+            empty: true,
+            buf: Vec::new(),
+        })
     }
 
-    /// Writes one element.
+    /// Writes one element, compact, as `serde_json::to_writer` writes it: with
+    /// [`compact::to_vec`] into a buffer (the same bytes, faster; issue 6), or, for a value
+    /// that uses what it leaves to `serde_json`, with `serde_json` itself.
     pub fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> std::io::Result<()> {
         self.out
             .write_all(if self.empty { b"\n" } else { b",\n" })?;
         self.empty = false;
+        self.buf.clear();
+        if compact::to_vec(&mut self.buf, value).is_ok() {
+            return self.out.write_all(&self.buf);
+        }
         serde_json::to_writer(&mut self.out, value).map_err(std::io::Error::from)
     }
 
@@ -63,29 +76,6 @@ impl<W: Write> LossSink for NoteLines<W> {
 #[derive(Debug)]
 pub struct JsonReport<W: Write>(JsonArray<W>);
 
-/// Whether `bytes` hold a `"`, a `\\` or a control character (below 0x20), the bytes
-/// `serde_json` escapes. Eight bytes at a time (the byte-wise test was the report's main cost,
-/// issue 6): `x - 0x01… & !x & 0x80…` is non-zero exactly when some byte of `x` is zero, and
-/// with `0x20…` instead of `0x01…` when some byte is below 0x20.
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let special = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let backslash = x ^ (ONES * u64::from(b'\\'));
-        let hits = (x.wrapping_sub(ONES * 0x20) & !x)
-            | (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash);
-        if hits & HIGH != 0 {
-            return true;
-        }
-    }
-    words.remainder().iter().any(|&b| special(b))
-}
-
 /// A note as `serde_json` writes it; the reference for [`JsonReport`]'s own writing.
 #[cfg(test)]
 #[derive(Serialize)]
@@ -106,36 +96,58 @@ impl<W: Write> JsonReport<W> {
     }
 }
 
+impl<W: Write> JsonReport<W> {
+    /// Appends one note to the array's buffer (see [`LossSink::note`] below).
+    fn push_note(&mut self, note: &LossNote) -> std::io::Result<()> {
+        let array = &mut self.0;
+        let buf = &mut array.buf;
+        buf.extend_from_slice(if array.empty {
+            b"\n{\"path\":"
+        } else {
+            b",\n{\"path\":"
+        });
+        array.empty = false;
+        push_json_str(buf, &note.path)?;
+        buf.extend_from_slice(b",\"reason\":");
+        push_json_str(buf, &note.reason)?;
+        buf.push(b'}');
+        Ok(())
+    }
+}
+
 impl<W: Write> LossSink for JsonReport<W> {
     /// Writes `{"path":…,"reason":…}` as `serde_json` would serialize [`NoteJson`] (compact,
     /// members in that order), without going through a serializer per note: a large dump has
     /// about 15 notes per record and the report is larger than the output (issue 6). A test
     /// compares both forms byte for byte.
     fn note(&mut self, note: &LossNote) -> std::io::Result<()> {
+        self.notes(std::slice::from_ref(note))
+    }
+
+    /// The notes are put together in one buffer and written at once (one write per record's
+    /// notes instead of five per note).
+    fn notes(&mut self, notes: &[LossNote]) -> std::io::Result<()> {
+        self.0.buf.clear();
+        for note in notes {
+            self.push_note(note)?;
+        }
         let array = &mut self.0;
-        array.out.write_all(if array.empty {
-            b"\n{\"path\":"
-        } else {
-            b",\n{\"path\":"
-        })?;
-        array.empty = false;
-        write_json_str(&mut array.out, &note.path)?;
-        array.out.write_all(b",\"reason\":")?;
-        write_json_str(&mut array.out, &note.reason)?;
-        array.out.write_all(b"}")
+        array.out.write_all(&array.buf)
     }
 }
 
-/// `s` as a JSON string, byte for byte as `serde_json` writes it: text with nothing to escape
-/// (no `"`, `\\` or control character; `serde_json` escapes nothing else) is copied between
-/// quotes, anything else goes through `serde_json`.
-fn write_json_str<W: Write>(out: &mut W, s: &str) -> std::io::Result<()> {
+/// Appends `s` as a JSON string, byte for byte as `serde_json` writes it: text with nothing to
+/// escape (no `"`, `\\` or control character; `serde_json` escapes nothing else) is copied
+/// between quotes, anything else goes through `serde_json`.
+fn push_json_str(buf: &mut Vec<u8>, s: &str) -> std::io::Result<()> {
     if needs_escape(s.as_bytes()) {
-        serde_json::to_writer(out, s).map_err(std::io::Error::from)
+        serde_json::to_writer(&mut *buf, s).map_err(std::io::Error::from)
     } else {
-        out.write_all(b"\"")?;
-        out.write_all(s.as_bytes())?;
-        out.write_all(b"\"")
+        buf.reserve(s.len() + 2);
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+        Ok(())
     }
 }
 

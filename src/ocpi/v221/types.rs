@@ -47,16 +47,57 @@ fn compile(pattern: &'static str) -> Regex {
 
 const DATE_TIME_PATTERN: &str =
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z?$";
+/// The patterns of [`Coordinate`] and [`TimeOfDay`]: checked by [`matches_coordinate`] and
+/// [`matches_time_of_day`] without a regex (issue 6: each record's coordinates and opening
+/// times went through them); the tests prove they accept the same strings.
+#[cfg(test)]
 const LATITUDE_PATTERN: &str = r"^-?[0-9]{1,2}\.[0-9]{5,7}$";
+#[cfg(test)]
 const LONGITUDE_PATTERN: &str = r"^-?[0-9]{1,3}\.[0-9]{5,7}$";
+#[cfg(test)]
 const TIME_PATTERN: &str = r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$";
 const DATE_PATTERN: &str = r"^([12][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
 
 static DATE_TIME_RE: LazyLock<Regex> = LazyLock::new(|| compile(DATE_TIME_PATTERN));
-static LATITUDE_RE: LazyLock<Regex> = LazyLock::new(|| compile(LATITUDE_PATTERN));
-static LONGITUDE_RE: LazyLock<Regex> = LazyLock::new(|| compile(LONGITUDE_PATTERN));
-static TIME_RE: LazyLock<Regex> = LazyLock::new(|| compile(TIME_PATTERN));
+
+/// `-?[0-9]{1,int_digits}\.[0-9]{5,7}`: the latitude (`int_digits` 2) and longitude (3)
+/// patterns.
+fn matches_coordinate(s: &str, int_digits: usize) -> bool {
+    let b = s.as_bytes();
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let Some(dot) = b.iter().position(|c| *c == b'.') else {
+        return false;
+    };
+    let (int, frac) = (&b[..dot], &b[dot + 1..]);
+    (1..=int_digits).contains(&int.len())
+        && (5..=7).contains(&frac.len())
+        && int.iter().chain(frac).all(u8::is_ascii_digit)
+}
+
+/// `([0-1][0-9]|2[0-3]):[0-5][0-9]`.
+fn matches_time_of_day(s: &str) -> bool {
+    match s.as_bytes() {
+        [h1, h2, b':', m1, m2] => {
+            let hour_ok = match h1 {
+                b'0' | b'1' => h2.is_ascii_digit(),
+                b'2' => (b'0'..=b'3').contains(h2),
+                _ => false,
+            };
+            hour_ok && (b'0'..=b'5').contains(m1) && m2.is_ascii_digit()
+        }
+        _ => false,
+    }
+}
 static DATE_RE: LazyLock<Regex> = LazyLock::new(|| compile(DATE_PATTERN));
+
+/// Appends the last `width` decimal digits of `n`, with leading zeros (`n` below
+/// `10^width`: `{n:0width$}` without the formatter).
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for k in (0..width).rev() {
+        let digit = n / 10u32.pow(k) % 10;
+        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+    }
+}
 
 /// Deserializes a string and hands it to `parse`.
 fn deserialize_with<'de, D, T>(
@@ -205,28 +246,30 @@ impl DateTime {
 
     /// A date-time we create, written `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
     ///
-    /// Years 0 to 9999 outside a leap second (every real case) are written with `write!`, the
+    /// Years 0 to 9999 outside a leap second (every real case) are written digit by digit, the
     /// rest with `chrono`'s `format`, which gives the same text for them but costs more than
     /// the rest of mapping a record's date (issue 6; tested against `format`).
     pub fn from_utc(value: chrono::DateTime<chrono::Utc>) -> Self {
-        use std::fmt::Write as _;
-
         use chrono::{Datelike, Timelike};
         let millis = value.nanosecond() / 1_000_000 % 1000;
         if (0..=9999).contains(&value.year()) && value.nanosecond() < 1_000_000_000 {
             let mut raw = String::with_capacity(24);
-            let _ = write!(
-                raw,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                value.year(),
-                value.month(),
-                value.day(),
-                value.hour(),
-                value.minute(),
-                value.second()
-            );
+            let year = value.year().unsigned_abs();
+            push_digits(&mut raw, year / 100, 2);
+            push_digits(&mut raw, year % 100, 2);
+            for (sep, n) in [
+                ('-', value.month()),
+                ('-', value.day()),
+                ('T', value.hour()),
+                (':', value.minute()),
+                (':', value.second()),
+            ] {
+                raw.push(sep);
+                push_digits(&mut raw, n, 2);
+            }
             if value.nanosecond() != 0 {
-                let _ = write!(raw, ".{millis:03}");
+                raw.push('.');
+                push_digits(&mut raw, millis, 3);
             }
             raw.push('Z');
             return Self { raw, value };
@@ -423,7 +466,7 @@ impl TimeOfDay {
             value: s.to_owned(),
             expected: "HH:MM in 24h format with leading zeros, 00:00 to 23:59",
         };
-        if !TIME_RE.is_match(s) {
+        if !matches_time_of_day(s) {
             return Err(invalid());
         }
         let hours: u16 = s[..2].parse().map_err(|_| invalid())?;
@@ -532,17 +575,17 @@ impl<const LIMIT: u16> Coordinate<LIMIT> {
     /// # Errors
     /// [`TextError::InvalidFormat`] when the regex does not match or the value is out of range.
     pub fn parse(s: &str) -> Result<Self, TextError> {
-        let (kind, re, expected, range) = if LIMIT == 90 {
+        let (kind, int_digits, expected, range) = if LIMIT == 90 {
             (
                 "latitude",
-                &LATITUDE_RE,
+                2,
                 "decimal degrees with 5 to 7 decimals, e.g. 51.047599",
                 "a latitude within -90..=90",
             )
         } else {
             (
                 "longitude",
-                &LONGITUDE_RE,
+                3,
                 "decimal degrees with 5 to 7 decimals, e.g. -126.104965",
                 "a longitude within -180..=180",
             )
@@ -552,7 +595,7 @@ impl<const LIMIT: u16> Coordinate<LIMIT> {
             value: s.to_owned(),
             expected,
         };
-        if !re.is_match(s) {
+        if !matches_coordinate(s, int_digits) {
             return Err(invalid(expected));
         }
         let value: f64 = s.parse().map_err(|_| invalid(expected))?;
@@ -921,6 +964,24 @@ mod tests {
 
     fn paths(errors: &[crate::ocpi::v221::ValidationError]) -> Vec<&str> {
         errors.iter().map(|e| e.path.as_str()).collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hand_matchers_agree_with_the_patterns(
+            s in "[-0-9.:a ]{0,12}",
+            lat in "-?[0-9]{1,3}\\.[0-9]{4,8}",
+            time in "[0-9]{2}:[0-9]{2}",
+        ) {
+            let lat_re = Regex::new(LATITUDE_PATTERN).unwrap();
+            let lon_re = Regex::new(LONGITUDE_PATTERN).unwrap();
+            let time_re = Regex::new(TIME_PATTERN).unwrap();
+            for s in [&s, &lat, &time] {
+                proptest::prop_assert_eq!(matches_coordinate(s, 2), lat_re.is_match(s), "{}", s);
+                proptest::prop_assert_eq!(matches_coordinate(s, 3), lon_re.is_match(s), "{}", s);
+                proptest::prop_assert_eq!(matches_time_of_day(s), time_re.is_match(s), "{}", s);
+            }
+        }
     }
 
     #[test]

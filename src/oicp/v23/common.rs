@@ -513,6 +513,24 @@ impl GoogleCoordinates {
     pub fn lat_lon(&self) -> (f64, f64) {
         (self.lat, self.lon)
     }
+
+    /// Latitude and longitude as received, when each is already what `format!("{:.6}")` writes
+    /// of its value: `-?(0|[1-9][0-9]{0,2})\.[0-9]{6}`, not negative zero, in the common
+    /// spelling (`<lat> <lon>`). Such a text has at most 9 significant digits, so the nearest
+    /// `f64` is within 1e-13 of it and rounds back to the same 6 decimals: the mapping takes
+    /// the text instead of formatting the number (issue 6).
+    pub fn six_decimals(&self) -> Option<(&str, &str)> {
+        fn canonical(d: &str) -> bool {
+            let (negative, d) = d.strip_prefix('-').map_or((false, d), |d| (true, d));
+            let Some((int, frac)) = d.split_once('.') else {
+                return false;
+            };
+            let int_ok = int == "0" || !int.starts_with('0');
+            let zero = int == "0" && frac.bytes().all(|b| b == b'0');
+            int_ok && frac.len() == 6 && !(negative && zero)
+        }
+        google_plain(&self.raw).filter(|(lat, lon)| canonical(lat) && canonical(lon))
+    }
 }
 
 impl fmt::Display for GoogleCoordinates {

@@ -167,6 +167,71 @@ fn matches_operator_id(s: &str) -> bool {
     iso_party_prefix(b) == Some(b.len()) || din_party_prefix(b) == Some(b.len())
 }
 
+/// The `ChargingPoolID` pattern without a regex (it runs once per record of every pull):
+/// `[A-Za-z]{2}\*?[A-Za-z0-9]{3}\*?P[A-Za-z0-9\*]{1,30}`, the ISO form of the `EvseID` with
+/// `P` for `E`. Each step is decided by the next byte (`*` is not alphanumeric), so the regex
+/// has no other way to match.
+fn matches_charging_pool_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some(mut i) = iso_party_prefix(b) else {
+        return false;
+    };
+    if b.get(i) == Some(&b'*') {
+        i += 1;
+    }
+    if b.get(i) != Some(&b'P') {
+        return false;
+    }
+    let rest = &b[i + 1..];
+    (1..=30).contains(&rest.len()) && rest.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'*')
+}
+
+/// The `LanguageCode` pattern without a regex (every `InfoText` of a record has one):
+/// `[a-z]{2,3}(-[A-Z]{2,3}(-[a-zA-Z]{4})?)?(-x-[a-zA-Z0-9]{1,8})?`. Every part must be followed
+/// by `-` or the end, and the byte after a `-` tells the parts apart (upper case: region,
+/// a letter after a region: script, `x-`: private use), so runs are taken whole.
+fn matches_language_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    let lang = run_len(b, 0, 4, |c| c.is_ascii_lowercase());
+    if !(2..=3).contains(&lang) {
+        return false;
+    }
+    let mut i = lang;
+    let region = b
+        .get(i..)
+        .and_then(|r| r.strip_prefix(b"-"))
+        .map_or(0, |r| run_len(r, 0, 4, |c| c.is_ascii_uppercase()));
+    if (2..=3).contains(&region) {
+        i += 1 + region;
+        let script = b
+            .get(i..)
+            .and_then(|r| r.strip_prefix(b"-"))
+            .map_or(0, |r| run_len(r, 0, 5, |c| c.is_ascii_alphabetic()));
+        if script == 4 {
+            i += 5;
+        }
+    }
+    match b.get(i..) {
+        Some([]) => true,
+        Some([b'-', b'x', b'-', rest @ ..]) => {
+            (1..=8).contains(&rest.len()) && rest.iter().all(u8::is_ascii_alphanumeric)
+        }
+        _ => false,
+    }
+}
+
+/// The `PhoneNumber` pattern `\+[0-9]{5,15}` without a regex.
+fn matches_phone_number(s: &str) -> bool {
+    s.as_bytes().split_first().is_some_and(|(plus, digits)| {
+        *plus == b'+' && (5..=15).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+    })
+}
+
+/// The `CountryCode` pattern `[A-Z]{3}` without a regex.
+fn matches_country_code(s: &str) -> bool {
+    s.len() == 3 && s.bytes().all(|c| c.is_ascii_uppercase())
+}
+
 /// Rejects empty values and values with more than `max` characters.
 fn check_length(s: &str, kind: &'static str, max: usize) -> Result<(), IdError> {
     if s.is_empty() {
@@ -576,7 +641,7 @@ id_newtype! {
         pattern: r"^[A-Za-z]{2}\*?[A-Za-z0-9]{3}\*?P[A-Za-z0-9\*]{1,30}$",
         // 2 + 1 + 3 + 1 + 1 + 30.
         max_len: 38,
-        check: regex,
+        check: matches_charging_pool_id,
         expected: "form like IT*123*P456*AB789",
     }
 }
@@ -955,7 +1020,7 @@ id_newtype! {
         kind: "PhoneNumber",
         pattern: r"^\+[0-9]{5,15}$",
         max_len: 16,
-        check: regex,
+        check: matches_phone_number,
         expected: "'+' followed by 5 to 15 digits, like +0305132787",
     }
 }
@@ -988,7 +1053,7 @@ id_newtype! {
         pattern: r"^[a-z]{2,3}(?:-[A-Z]{2,3}(?:-[a-zA-Z]{4})?)?(?:-x-[a-zA-Z0-9]{1,8})?$",
         // 3 + 4 + 5 + 11.
         max_len: 23,
-        check: regex,
+        check: matches_language_code,
         expected: "lower-case ISO 639 code with optional region, like en, eng or de-DE",
     }
 }
@@ -1003,7 +1068,7 @@ id_newtype! {
         kind: "CountryCode",
         pattern: r"^[A-Z]{3}$",
         max_len: 3,
-        check: regex,
+        check: matches_country_code,
         expected: "three upper-case letters (ISO 3166-1 alpha-3), like DEU",
     }
 }
@@ -2030,6 +2095,27 @@ mod tests {
             prop_assert!(agree(EvcoId::PATTERN, &EvcoId::parse(&s), &s));
             prop_assert!(agree(Uid::PATTERN, &Uid::parse(&s), &s));
             prop_assert!(agree(CpoPartnerSessionId::PATTERN, &CpoPartnerSessionId::parse(&s), &s));
+        }
+
+        #[test]
+        fn prop_hand_matchers_agree_with_patterns(
+            s in "[a-zA-Z0-9+x\\-]{0,24}",
+            lang in generator(LanguageCode::PATTERN),
+            phone in generator(PhoneNumber::PATTERN),
+            pool in generator(ChargingPoolId::PATTERN),
+        ) {
+            fn agree<T>(pattern: &str, parsed: &Result<T, IdError>, s: &str) -> bool {
+                Regex::new(pattern).unwrap().is_match(s) == parsed.is_ok()
+            }
+            for s in [&s, &lang, &phone, &pool] {
+                prop_assert!(agree(LanguageCode::PATTERN, &LanguageCode::parse(s), s), "{s}");
+                prop_assert!(agree(PhoneNumber::PATTERN, &PhoneNumber::parse(s), s), "{s}");
+                prop_assert!(agree(CountryCode::PATTERN, &CountryCode::parse(s), s), "{s}");
+                prop_assert!(agree(ChargingPoolId::PATTERN, &ChargingPoolId::parse(s), s), "{s}");
+            }
+            prop_assert!(LanguageCode::parse(&lang).is_ok());
+            prop_assert!(PhoneNumber::parse(&phone).is_ok());
+            prop_assert!(ChargingPoolId::parse(&pool).is_ok());
         }
 
         #[test]

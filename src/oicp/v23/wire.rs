@@ -164,6 +164,7 @@ pub enum Slot<T> {
 
 /// Reads the value of member `key` as `Option<T>` (so that `null` is absent).
 #[doc(hidden)]
+#[inline]
 pub fn next_member<'de, A, T>(map: &mut A, collect: bool, key: &str) -> Result<Slot<T>, A::Error>
 where
     A: MapAccess<'de>,
@@ -172,6 +173,17 @@ where
     if !collect {
         return map.next_value::<Option<T>>().map(Slot::Value);
     }
+    Ok(next_member_collecting(map, key))
+}
+
+/// [`next_member`] in collect mode.
+#[cold]
+#[inline(never)]
+fn next_member_collecting<'de, A, T>(map: &mut A, key: &str) -> Slot<T>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
     push_key(key);
     let result = map.next_value::<Option<T>>();
     let slot = match result {
@@ -182,12 +194,13 @@ where
         }
     };
     pop();
-    Ok(slot)
+    slot
 }
 
 /// Reads the value of list member `key`; in collect mode every element is read even when an
 /// earlier one failed.
 #[doc(hidden)]
+#[inline]
 pub fn next_list<'de, A, T>(map: &mut A, collect: bool, key: &str) -> Result<Slot<Vec<T>>, A::Error>
 where
     A: MapAccess<'de>,
@@ -196,6 +209,17 @@ where
     if !collect {
         return map.next_value::<Option<Vec<T>>>().map(Slot::Value);
     }
+    Ok(next_list_collecting(map, key))
+}
+
+/// [`next_list`] in collect mode.
+#[cold]
+#[inline(never)]
+fn next_list_collecting<'de, A, T>(map: &mut A, key: &str) -> Slot<Vec<T>>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
     push_key(key);
     let result = map.next_value_seed(ListSeed::<T>(PhantomData));
     let slot = match result {
@@ -206,7 +230,7 @@ where
         }
     };
     pop();
-    Ok(slot)
+    slot
 }
 
 struct ListSeed<T>(PhantomData<T>);
@@ -274,6 +298,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for CollectingSeq<T> {
 
 /// Stores a member that was read; reports duplicates.
 #[doc(hidden)]
+#[inline]
 pub fn store<T, E: de::Error>(
     slot: &mut Option<Slot<T>>,
     value: Slot<T>,
@@ -281,20 +306,31 @@ pub fn store<T, E: de::Error>(
     key: &'static str,
 ) -> Result<(), E> {
     if slot.is_some() {
-        if collect {
-            push_key(key);
-            record(
-                Code::DataError,
-                format!("member {key} appears more than once"),
-            );
-            pop();
-            *slot = Some(Slot::Failed);
-            return Ok(());
-        }
-        return Err(E::duplicate_field(key));
+        return duplicate(slot, collect, key);
     }
     *slot = Some(value);
     Ok(())
+}
+
+/// A member read a second time ([`store`]).
+#[cold]
+#[inline(never)]
+fn duplicate<T, E: de::Error>(
+    slot: &mut Option<Slot<T>>,
+    collect: bool,
+    key: &'static str,
+) -> Result<(), E> {
+    if collect {
+        push_key(key);
+        record(
+            Code::DataError,
+            format!("member {key} appears more than once"),
+        );
+        pop();
+        *slot = Some(Slot::Failed);
+        return Ok(());
+    }
+    Err(E::duplicate_field(key))
 }
 
 /// Finishes a mandatory member: absent, `null` and (when `non_empty`) empty lists are errors.

@@ -159,6 +159,14 @@ impl PartnerId {
             Self::Provider(id) => id.canonical(),
         }
     }
+
+    /// Appends [`Self::canonical`] to `out`.
+    pub fn push_canonical(&self, out: &mut String) {
+        match self {
+            Self::Operator(id) => id.push_canonical(out),
+            Self::Provider(id) => id.push_canonical(out),
+        }
+    }
 }
 
 impl std::fmt::Display for PartnerId {

@@ -301,7 +301,42 @@ where
 /// Fills the ID into a path template (`{operatorID}` or `{providerID}`). `*` and `+` are
 /// sub-delimiters and stay literal in a path; everything else an ID may hold is unreserved.
 pub fn fill_path(template: &str, id: &str) -> String {
-    template
-        .replace("{operatorID}", id)
-        .replace("{providerID}", id)
+    let mut out = String::with_capacity(template.len() + id.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start..=start + len];
+        out.push_str(&rest[..start]);
+        if name == "{operatorID}" || name == "{providerID}" {
+            out.push_str(id);
+        } else {
+            out.push_str(name);
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill_path;
+    use crate::oicp::v23::operations::Operation;
+
+    #[test]
+    fn fill_path_puts_the_id_where_the_template_names_it() {
+        assert_eq!(
+            fill_path(Operation::PushEvseStatus.path_template(), "DE*GEF"),
+            "/evsepush/v21/operators/DE*GEF/status-records"
+        );
+        assert_eq!(
+            fill_path(Operation::AuthorizeRemoteStart.path_template(), "DE-GDF"),
+            "/charging/v21/providers/DE-GDF/authorize-remote/start"
+        );
+        assert_eq!(fill_path("/a/{other}/b", "X"), "/a/{other}/b");
+        assert_eq!(fill_path("/a/{operatorID}/{providerID}", "X"), "/a/X/X");
+        assert_eq!(fill_path("/a/{open", "X"), "/a/{open");
+    }
 }

@@ -221,6 +221,10 @@ pub(in crate::store) struct PendingUpdates {
     items: Vec<Waiting>,
     /// Whether an [`UpdateBatch`] job is on its way to the store thread (it takes `items`).
     queued: bool,
+    /// Per operator key, the fan-out last set on its cursors by a committed batch (see
+    /// [`outbox::fan_out_in`]): an update with the same fan-out needs no cursor work. Emptied
+    /// whenever a batch or its commit fails (what it set may have been rolled back).
+    fan_outs: HashMap<String, outbox::FanOut>,
 }
 
 /// One store job writing every status `update` that was sent while it waited.
@@ -255,6 +259,13 @@ impl WriteTask for UpdateBatch {
     }
 
     fn answer(self: Box<Self>, failed: Option<&rusqlite::Error>) {
+        if failed.is_some() {
+            self.pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .fan_outs
+                .clear();
+        }
         let mut results = self.results.into_iter();
         for waiting in self.taken {
             let answer = match (results.next(), failed) {
@@ -273,6 +284,7 @@ impl WriteTask for UpdateBatch {
 impl UpdateBatch {
     /// Takes the waiting updates and writes them; `true` if any is to be kept.
     fn write(&mut self, conn: &Connection) -> bool {
+        let mut fan_outs;
         {
             let mut pending = self
                 .pending
@@ -280,16 +292,23 @@ impl UpdateBatch {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             pending.queued = false;
             self.taken = std::mem::take(&mut pending.items);
+            fan_outs = std::mem::take(&mut pending.fan_outs);
         }
         self.results.clear();
         let all = exec(conn, "SAVEPOINT updates")
             .map_err(StoreError::from)
-            .and_then(|()| write_updates(conn, &self.taken));
+            .and_then(|()| write_updates(conn, &self.taken, &mut fan_outs));
         match all {
-            Ok(()) => {
+            Ok(()) if exec(conn, "RELEASE updates").is_ok() => {
                 self.results.resize_with(self.taken.len(), || Ok(()));
-                exec(conn, "RELEASE updates").is_ok()
+                // Kept unless the commit fails (see `answer`).
+                self.pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .fan_outs = fan_outs;
+                true
             }
+            Ok(()) => false,
             Err(e) if self.taken.len() <= 1 => {
                 self.results.push(Err(e));
                 false
@@ -301,7 +320,7 @@ impl UpdateBatch {
                 for one in self.taken.chunks(1) {
                     let result = exec(conn, "SAVEPOINT one")
                         .map_err(StoreError::from)
-                        .and_then(|()| write_updates(conn, one));
+                        .and_then(|()| write_updates(conn, one, &mut HashMap::new()));
                     let undone = if result.is_err() {
                         exec(conn, "ROLLBACK TO one")
                     } else {
@@ -320,8 +339,13 @@ impl UpdateBatch {
 
 /// Writes `batch` in order: per update its operator row (once per run of updates of the same
 /// operator), status rows, queued changes (sequence numbers taken once for the batch, the
-/// fan-out's cursors set once per run of equal fan-outs) and other outbox entries.
-fn write_updates(tx: &Connection, batch: &[Waiting]) -> Result<(), StoreError> {
+/// cursors set only for a fan-out other than the one `fan_outs` has for the operator) and
+/// other outbox entries.
+fn write_updates(
+    tx: &Connection,
+    batch: &[Waiting],
+    fan_outs: &mut HashMap<String, outbox::FanOut>,
+) -> Result<(), StoreError> {
     let changes: usize = batch
         .iter()
         .filter(|w| !w.update.coalesced.is_empty())
@@ -351,10 +375,12 @@ fn write_updates(tx: &Connection, batch: &[Waiting]) -> Result<(), StoreError> {
             row.upsert(&mut rows, &operator.key, update.now)?;
         }
         if let (Some(newest), false) = (update.coalesced.last(), update.rows.is_empty()) {
-            let same_fan_out = same_operator
-                && last.is_some_and(|l| outbox::same_fan_out(&l.coalesced, &update.coalesced));
-            if !same_fan_out {
+            let known = fan_outs
+                .get(&operator.key)
+                .is_some_and(|f| outbox::same_fan_out(f, &update.coalesced));
+            if !known {
                 outbox::fan_out_in(tx, &update.coalesced, &operator.key, seq)?;
+                fan_outs.insert(operator.key.clone(), outbox::fan_out_of(&update.coalesced));
             }
             changes.write(
                 &operator.key,

@@ -135,7 +135,12 @@ impl TargetRef {
 
     /// `peer:DEGDF`, `backend:DEGEF`: the key of the delivery log.
     pub fn key(&self) -> String {
-        format!("{}:{}", self.kind.as_str(), self.id.canonical())
+        let kind = self.kind.as_str();
+        let mut key = String::with_capacity(kind.len() + 1 + self.id.as_str().len());
+        key.push_str(kind);
+        key.push(':');
+        self.id.push_canonical(&mut key);
+        key
     }
 
     /// `peer:DE-GDF`, for people.
@@ -576,8 +581,9 @@ fn cursors_of(
 /// gets `until_seq` just below them (it still receives what was queued for it before). A
 /// target coming back before it received everything up to its `until_seq` resumes where it
 /// was (it also receives the latest statuses queued while it was out: at least once). A
-/// fan-out equal to the one set just before (same targets, fallbacks and paths:
-/// [`same_fan_out`]) needs no second call.
+/// fan-out equal to the one set last for the operator (same targets, fallbacks and paths:
+/// [`same_fan_out`]) needs no second call: only this function changes which cursors are
+/// open, and with which fallback and path.
 pub(super) fn fan_out_in(
     tx: &Connection,
     entries: &[OutboxEntry],
@@ -650,12 +656,25 @@ pub(super) fn fan_out_in(
     Ok(())
 }
 
-/// Whether two fan-outs set the same cursors: the same targets, fallbacks and paths, in order.
-pub(super) fn same_fan_out(a: &[OutboxEntry], b: &[OutboxEntry]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.target == y.target && x.fallback == y.fallback && x.path == y.path)
+/// A fan-out as [`fan_out_in`] sets it on the cursors: per entry its target, fallback and path.
+pub(super) type FanOut = Vec<(TargetRef, Option<TargetRef>, String)>;
+
+/// The [`FanOut`] of `entries`.
+pub(super) fn fan_out_of(entries: &[OutboxEntry]) -> FanOut {
+    entries
+        .iter()
+        .map(|e| (e.target.clone(), e.fallback.clone(), e.path.clone()))
+        .collect()
+}
+
+/// Whether `entries` set the cursors as `fan_out` did: the same targets, fallbacks and paths,
+/// in order.
+pub(super) fn same_fan_out(fan_out: &FanOut, entries: &[OutboxEntry]) -> bool {
+    fan_out.len() == entries.len()
+        && fan_out
+            .iter()
+            .zip(entries)
+            .all(|((t, f, p), e)| *t == e.target && *f == e.fallback && *p == e.path)
 }
 
 /// Queues status `update`s' rows (see [`fan_out_in`]): they replace the operator's queued

@@ -393,7 +393,14 @@ macro_rules! format_insensitive {
             /// use it as well for store keys.
             #[must_use]
             pub fn canonical(&self) -> String {
-                canonical_bytes(&self.0).map(char::from).collect()
+                let mut out = String::with_capacity(self.0.len());
+                self.push_canonical(&mut out);
+                out
+            }
+
+            /// Appends [`Self::canonical`] to `out`.
+            pub fn push_canonical(&self, out: &mut String) {
+                out.extend(canonical_bytes(&self.0).map(char::from));
             }
         }
 

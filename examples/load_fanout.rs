@@ -3,8 +3,10 @@
 //! pushes the same requests straight to one EMP node. Prints inbound pushes/s, p50/p99 latency
 //! and how long the fan-out took to drain.
 //!
-//! Run: `cargo run --release --example load_fanout -- [seconds per run, default 10] [both|baseline|fanout]`
-//! Everything runs on 127.0.0.1 in this process, with in-memory databases.
+//! Run: `cargo run --release --example load_fanout -- [seconds per run, default 10] [both|baseline|fanout] [memory|file]`
+//! Everything runs on 127.0.0.1 in this process, with in-memory databases, or with `file` each
+//! node with its own database file (WAL, as the shipped configuration; read connections
+//! beside the writer) in a fresh directory under the system's temporary directory.
 //!
 //! Wall-clock rates depend on what else the machine runs. The example also prints the CPU time
 //! the whole process used per inbound push (user + system, from `/proc/self/task/*/stat`), by
@@ -37,17 +39,27 @@ fn config(text: &str) -> Config {
     }
 }
 
-fn emp_config(i: usize) -> Config {
+/// The `database` of a node: `:memory:`, or `name.sqlite` in `dir`.
+fn database(dir: Option<&std::path::Path>, name: &str) -> String {
+    dir.map_or_else(
+        || ":memory:".to_owned(),
+        |d| d.join(format!("{name}.sqlite")).display().to_string(),
+    )
+}
+
+fn emp_config(i: usize, dir: Option<&std::path::Path>) -> Config {
+    let database = database(dir, &format!("emp{i}"));
     config(&format!(
-        "[node]\nlisten = \"127.0.0.1:0\"\ndatabase = \":memory:\"\n\n\
+        "[node]\nlisten = \"127.0.0.1:0\"\ndatabase = \"{database}\"\n\n\
          [[party]]\nrole = \"emp\"\nid = \"DE-E0{i}\"\n"
     ))
 }
 
-fn cpo_config(emp_ports: &[u16]) -> Config {
-    let mut text = String::from(
-        "[node]\nlisten = \"127.0.0.1:0\"\ndatabase = \":memory:\"\n\n\
+fn cpo_config(emp_ports: &[u16], dir: Option<&std::path::Path>) -> Config {
+    let mut text = format!(
+        "[node]\nlisten = \"127.0.0.1:0\"\ndatabase = \"{}\"\n\n\
          [[party]]\nrole = \"cpo\"\nid = \"DE*GEF\"\nbackend_token = \"load-backend\"\n",
+        database(dir, "cpo")
     );
     for (i, port) in emp_ports.iter().enumerate() {
         let _ = write!(
@@ -238,16 +250,21 @@ async fn main() {
         .unwrap_or(10);
     let mode = std::env::args().nth(2).unwrap_or_else(|| "both".to_owned());
     let (run_baseline, run_fanout) = (mode != "fanout", mode != "baseline");
+    let dir = (std::env::args().nth(3).as_deref() == Some("file")).then(|| {
+        let dir = std::env::temp_dir().join(format!("roambridge-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        dir
+    });
 
     let mut emp_nodes = Vec::new();
     for i in 0..EMPS {
-        let app = Application::build(emp_config(i))
+        let app = Application::build(emp_config(i, dir.as_deref()))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         emp_nodes.push(app);
     }
     let ports: Vec<u16> = emp_nodes.iter().map(Application::port).collect();
-    let cpo = Application::build(cpo_config(&ports))
+    let cpo = Application::build(cpo_config(&ports, dir.as_deref()))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let cpo_port = cpo.port();
@@ -396,5 +413,8 @@ async fn main() {
     }
     for h in handles {
         h.stop(true).await;
+    }
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

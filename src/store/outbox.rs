@@ -1286,9 +1286,13 @@ impl Store {
     /// The next item to send to `target`: the lowest-numbered pending message, or, when a
     /// coalesced status update is numbered lower, a batch of coalesced updates (see the
     /// [module documentation](self)). `None` when nothing is pending.
+    ///
+    /// It only reads: with a database file it runs on a read connection (one snapshot holding
+    /// every write answered before the call, so the worker's last `outbox_delivered` and every
+    /// acknowledged push), and the writer thread goes on with the pushes meanwhile.
     pub async fn outbox_next(&self, target: &TargetRef) -> Result<Option<OutboxItem>, StoreError> {
         let target = target.clone();
-        self.run(move |conn| next_item(conn, &target)).await
+        self.read(move |conn| next_item(conn, &target)).await
     }
 
     /// The receiver accepted `item`: its rows are deleted (a coalesced update replaced by a

@@ -16,7 +16,7 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, params_from_iter}
 
 use super::geo::Circle;
 use super::outbox::{self, OutboxEntry};
-use super::worker::{Job, WriteTask, exec};
+use super::worker::{Job, WriteTask, exec, outcome};
 use super::{Action, OperatorRow, Store, StoreError, json_list, millis, stored};
 use crate::oicp::v23::common::ActionType;
 use crate::oicp::v23::evse_status::{EvseStatus, EvseStatusRecord, OperatorEvseStatus};
@@ -252,6 +252,14 @@ struct UpdateBatch {
     kept: bool,
 }
 
+/// The pending updates; a panic while they were held left them usable (the store thread
+/// catches panics of its jobs).
+fn lock(pending: &std::sync::Mutex<PendingUpdates>) -> std::sync::MutexGuard<'_, PendingUpdates> {
+    pending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl WriteTask for UpdateBatch {
     fn apply(&mut self, conn: &Connection) -> bool {
         self.kept = self.write(conn);
@@ -260,23 +268,15 @@ impl WriteTask for UpdateBatch {
 
     fn answer(self: Box<Self>, failed: Option<&rusqlite::Error>) {
         if failed.is_some() {
-            self.pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .fan_outs
-                .clear();
+            lock(&self.pending).fan_outs.clear();
         }
         let mut results = self.results.into_iter();
         for waiting in self.taken {
-            let answer = match (results.next(), failed) {
-                (Some(Err(e)), _) => Err(e),
-                (_, Some(e)) => Err(super::worker::copy_error(e)),
-                (Some(Ok(())), None) if self.kept => Ok(()),
-                // It panicked (or its savepoint could not be released): rolled back.
-                _ => Err(super::panicked()),
-            };
+            // A success the batch did not keep (it panicked, or its savepoint could not be
+            // released) was rolled back: no result.
+            let result = results.next().filter(|r| r.is_err() || self.kept);
             // The caller may have gone away (its request was cancelled): nothing to tell.
-            let _ = waiting.reply.send(answer);
+            let _ = waiting.reply.send(outcome(result, failed));
         }
     }
 }
@@ -286,10 +286,7 @@ impl UpdateBatch {
     fn write(&mut self, conn: &Connection) -> bool {
         let mut fan_outs;
         {
-            let mut pending = self
-                .pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut pending = lock(&self.pending);
             pending.queued = false;
             self.taken = std::mem::take(&mut pending.items);
             fan_outs = std::mem::take(&mut pending.fan_outs);
@@ -302,10 +299,7 @@ impl UpdateBatch {
             Ok(()) if exec(conn, "RELEASE updates").is_ok() => {
                 self.results.resize_with(self.taken.len(), || Ok(()));
                 // Kept unless the commit fails (see `answer`).
-                self.pending
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .fan_outs = fan_outs;
+                lock(&self.pending).fan_outs = fan_outs;
                 true
             }
             Ok(()) => false,
@@ -461,10 +455,7 @@ impl Store {
     async fn apply_update(&self, update: Update) -> Result<(), StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         {
-            let mut pending = self
-                .updates
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut pending = lock(&self.updates);
             pending.items.push(Waiting {
                 update,
                 reply,

@@ -1691,6 +1691,17 @@ mod tests {
         }
     }
 
+    /// Three EMP peers (the third one new) and a status entry for each.
+    fn three_peers() -> ([TargetRef; 3], [OutboxEntry; 3]) {
+        let peers = [
+            gdf(),
+            other(),
+            TargetRef::peer(PartnerId::parse(Role::Emp, "DE-NEW").unwrap()),
+        ];
+        let entries = peers.clone().map(|t| status_entry(&t, "p"));
+        (peers, entries)
+    }
+
     fn record_of(id: &str, status: &str) -> EvseStatusRecord {
         wire(&json!({"EvseID": id, "EvseStatus": status}))
     }
@@ -2151,13 +2162,7 @@ mod tests {
     #[tokio::test]
     async fn targets_joining_or_leaving_the_fan_out_get_exactly_what_was_queued_for_them() {
         let store = Store::open_in_memory().await.unwrap();
-        let (a, b) = (gdf(), other());
-        let c = TargetRef::peer(PartnerId::parse(Role::Emp, "DE-NEW").unwrap());
-        let (to_a, to_b, to_c) = (
-            status_entry(&a, "p"),
-            status_entry(&b, "p"),
-            status_entry(&c, "p"),
-        );
+        let ([a, b, c], [to_a, to_b, to_c]) = three_peers();
         let update = |evse: &'static str, outbox: Vec<OutboxEntry>| {
             let store = &store;
             async move {
@@ -2244,13 +2249,7 @@ mod tests {
     #[tokio::test]
     async fn updates_written_as_one_batch_fan_out_as_if_written_one_by_one() {
         let store = Store::open_in_memory().await.unwrap();
-        let (a, b) = (gdf(), other());
-        let c = TargetRef::peer(PartnerId::parse(Role::Emp, "DE-NEW").unwrap());
-        let (to_a, to_b, to_c) = (
-            status_entry(&a, "p"),
-            status_entry(&b, "p"),
-            status_entry(&c, "p"),
-        );
+        let ([a, b, c], [to_a, to_b, to_c]) = three_peers();
         let update = |evse: &'static str, status: &'static str, outbox: Vec<OutboxEntry>| {
             let store = &store;
             async move {

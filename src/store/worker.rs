@@ -88,19 +88,27 @@ where
     }
 
     fn answer(self: Box<Self>, failed: Option<&rusqlite::Error>) {
-        let answer = match (self.result, failed) {
-            (Some(Err(e)), _) => Err(e),
-            (Some(Ok(value)), None) => Ok(value),
-            (_, Some(e)) => Err(copy_error(e)),
-            (None, None) => Err(super::panicked()),
-        };
         // The caller may have gone away (its request was cancelled): nothing to tell.
-        let _ = self.reply.send(answer);
+        let _ = self.reply.send(outcome(self.result, failed));
+    }
+}
+
+/// What a write job's caller is told: its own error, else the group's failed commit, else its
+/// value; no result at all (`None`) means the work panicked and was rolled back.
+pub(super) fn outcome<T>(
+    result: Option<Result<T, StoreError>>,
+    failed: Option<&rusqlite::Error>,
+) -> Result<T, StoreError> {
+    match (result, failed) {
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(value)), None) => Ok(value),
+        (_, Some(e)) => Err(copy_error(e)),
+        (None, None) => Err(super::panicked()),
     }
 }
 
 /// An error of the group's transaction, for each of its jobs.
-pub(super) fn copy_error(e: &rusqlite::Error) -> StoreError {
+fn copy_error(e: &rusqlite::Error) -> StoreError {
     let failure = match e {
         rusqlite::Error::SqliteFailure(code, message) => {
             rusqlite::Error::SqliteFailure(*code, message.clone())

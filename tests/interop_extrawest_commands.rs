@@ -227,19 +227,18 @@ async fn our_emsp_side_sends_start_session_to_extrawest_and_waits_for_its_result
     );
     assert!(node.state.ocpi.commands.is_empty());
 
+    // A remote start of E0000030 without SessionID, as the backend sends it.
+    let start_url = format!(
+        "{}/charging/v21/providers/DE-GDF/authorize-remote/start",
+        node.url()
+    );
+    let start_body = json!({"ProviderID": "DE-GDF", "EvseID": "NL*XWP*E0000030",
+        "Identification": {"RemoteIdentification": {"EvcoID": "DE-GDF-C12345678-X"}}});
+    let start_without_session = || post(&start_url, Some("emp-backend"), &start_body);
     // The peer answering REJECTED (in its one-element list, E1) comes back as 603.
     peer.control_post("/command-behaviour", &json!({"response": "REJECTED"}))
         .await;
-    let refused = post(
-        &format!(
-            "{}/charging/v21/providers/DE-GDF/authorize-remote/start",
-            node.url()
-        ),
-        Some("emp-backend"),
-        &json!({"ProviderID": "DE-GDF", "EvseID": "NL*XWP*E0000030",
-                "Identification": {"RemoteIdentification": {"EvcoID": "DE-GDF-C12345678-X"}}}),
-    )
-    .await;
+    let refused = start_without_session().await;
     assert_eq!(
         (refused.body["Result"].as_bool(), refused.code()),
         (Some(false), "603"),
@@ -250,16 +249,7 @@ async fn our_emsp_side_sends_start_session_to_extrawest_and_waits_for_its_result
     // status 3000 with a REJECTED CommandResponse; we count it as no response (501).
     peer.control_post("/command-behaviour", &json!({"response": null}))
         .await;
-    let silent = post(
-        &format!(
-            "{}/charging/v21/providers/DE-GDF/authorize-remote/start",
-            node.url()
-        ),
-        Some("emp-backend"),
-        &json!({"ProviderID": "DE-GDF", "EvseID": "NL*XWP*E0000030",
-                "Identification": {"RemoteIdentification": {"EvcoID": "DE-GDF-C12345678-X"}}}),
-    )
-    .await;
+    let silent = start_without_session().await;
     assert_eq!(
         (silent.body["Result"].as_bool(), silent.code()),
         (Some(false), "501"),

@@ -426,11 +426,11 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let operator = OperatorRow::new(operator, operator_name);
         let now = millis(now);
-        let (coalesced, queued): (Vec<OutboxEntry>, Vec<OutboxEntry>) = outbox
-            .iter()
-            .cloned()
-            .partition(|e| action == Action::Update && e.operation == Operation::PushEvseStatus);
         if action == Action::Update {
+            let (coalesced, queued): (Vec<OutboxEntry>, Vec<OutboxEntry>) = outbox
+                .iter()
+                .cloned()
+                .partition(|e| e.operation == Operation::PushEvseStatus);
             return self
                 .apply_update(Update {
                     operator,
@@ -441,6 +441,7 @@ impl Store {
                 })
                 .await;
         }
+        let queued = outbox.to_vec();
         self.write(move |tx| {
             apply(tx, action, &operator, &rows, now)?;
             outbox::enqueue_in(tx, &queued, now)?;

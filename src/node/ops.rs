@@ -695,25 +695,28 @@ pub async fn push_evse_status(ctx: Ctx, req: PushEvseStatus) -> Result<Acknowled
     } else {
         ctx.fan_out_to_emp_peers(Operation::PushEvseStatus, &operator, &req)?
     };
-    ctx.state
+    // A backend's statuses patch the own CPO's OCPI Location view in the same store job.
+    let view = if ctx.called_by_backend() {
+        super::ocpi::cpo::status_view_patch(&ctx.state, &operator, &data.evse_status_record)
+    } else {
+        None
+    };
+    let changed = ctx
+        .state
         .store
-        .apply_evse_status(
+        .apply_evse_status_and_view(
             &operator,
             name,
             req.action_type.clone(),
             &data.evse_status_record,
             now(),
             &outbox,
+            view,
         )
         .await?;
     ctx.queued(&outbox);
-    if ctx.called_by_backend() {
-        let statuses: Vec<_> = data
-            .evse_status_record
-            .iter()
-            .map(|r| (r.evse_id.clone(), r.evse_status.clone()))
-            .collect();
-        super::ocpi::cpo::on_evse_status(&ctx.state, &operator, &statuses).await;
+    if !changed.is_empty() {
+        super::ocpi::cpo::on_evse_status(&ctx.state, &operator, &changed).await;
     }
     Ok(ack_success())
 }

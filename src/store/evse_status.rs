@@ -15,6 +15,7 @@ use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params_from_iter};
 
 use super::geo::Circle;
+use super::ocpi_cpo::{ChangedLocation, ViewPatch, patch_in};
 use super::outbox::{self, OutboxEntry};
 use super::worker::{Job, WriteTask, exec, outcome};
 use super::{Action, OperatorRow, Store, StoreError, json_list, millis, stored};
@@ -205,12 +206,14 @@ struct Update {
     /// Other entries, queued as they are.
     queued: Vec<OutboxEntry>,
     now: i64,
+    /// The Location view's patch for these statuses.
+    view: Option<ViewPatch>,
 }
 
 /// An update and its caller.
 struct Waiting {
     update: Update,
-    reply: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<ChangedLocation>, StoreError>>,
     span: tracing::Span,
 }
 
@@ -246,8 +249,9 @@ pub(in crate::store) struct PendingUpdates {
 struct UpdateBatch {
     pending: std::sync::Arc<std::sync::Mutex<PendingUpdates>>,
     taken: Vec<Waiting>,
-    /// The result of each taken update, in order (missing ones panicked).
-    results: Vec<Result<(), StoreError>>,
+    /// The result of each taken update (the view's changed Locations), in order (missing ones
+    /// panicked).
+    results: Vec<Result<Vec<ChangedLocation>, StoreError>>,
     /// Whether `apply` completed and asked for its writes to be kept.
     kept: bool,
 }
@@ -296,13 +300,13 @@ impl UpdateBatch {
             .map_err(StoreError::from)
             .and_then(|()| write_updates(conn, &self.taken, &mut fan_outs));
         match all {
-            Ok(()) if exec(conn, "RELEASE updates").is_ok() => {
-                self.results.resize_with(self.taken.len(), || Ok(()));
+            Ok(changed) if exec(conn, "RELEASE updates").is_ok() => {
+                self.results.extend(changed.into_iter().map(Ok));
                 // Kept unless the commit fails (see `answer`).
                 lock(&self.pending).fan_outs = fan_outs;
                 true
             }
-            Ok(()) => false,
+            Ok(_) => false,
             Err(e) if self.taken.len() <= 1 => {
                 self.results.push(Err(e));
                 false
@@ -314,7 +318,8 @@ impl UpdateBatch {
                 for one in self.taken.chunks(1) {
                     let result = exec(conn, "SAVEPOINT one")
                         .map_err(StoreError::from)
-                        .and_then(|()| write_updates(conn, one, &mut HashMap::new()));
+                        .and_then(|()| write_updates(conn, one, &mut HashMap::new()))
+                        .map(|mut changed| changed.pop().unwrap_or_default());
                     let undone = if result.is_err() {
                         exec(conn, "ROLLBACK TO one")
                     } else {
@@ -333,13 +338,14 @@ impl UpdateBatch {
 
 /// Writes `batch` in order: per update its operator row (once per run of updates of the same
 /// operator), status rows, queued changes (sequence numbers taken once for the batch, the
-/// cursors set only for a fan-out other than the one `fan_outs` has for the operator) and
-/// other outbox entries.
+/// cursors set only for a fan-out other than the one `fan_outs` has for the operator), other
+/// outbox entries and its Location view patch ([`view_in`]). Returns each update's changed
+/// Locations.
 fn write_updates(
     tx: &Connection,
     batch: &[Waiting],
     fan_outs: &mut HashMap<String, outbox::FanOut>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Vec<ChangedLocation>>, StoreError> {
     let changes: usize = batch
         .iter()
         .filter(|w| !w.update.coalesced.is_empty())
@@ -353,6 +359,7 @@ fn write_updates(
     let mut rows = RowWriter::new(tx)?;
     let mut changes = outbox::ChangeWriter::new(tx)?;
     let mut last: Option<&Update> = None;
+    let mut patched = Vec::with_capacity(batch.len());
     for waiting in batch {
         let _entered = waiting.span.enter();
         let update = &waiting.update;
@@ -387,9 +394,24 @@ fn write_updates(
         }
         outbox::enqueue_in(tx, &update.queued, update.now)?;
         tracing::debug!(records = update.rows.len(), "EVSE status stored");
+        patched.push(view_in(tx, update.view.as_ref()));
         last = Some(update);
     }
-    Ok(())
+    Ok(patched)
+}
+
+/// Applies a status push's Location view patch inside its transaction. The view is derived
+/// data: a patch that fails is logged and leaves the statuses stored (a failed statement
+/// changes nothing; Locations patched before it keep their patch), as when the view was
+/// patched in a transaction of its own.
+fn view_in(tx: &Connection, view: Option<&ViewPatch>) -> Vec<ChangedLocation> {
+    let Some(view) = view else {
+        return Vec::new();
+    };
+    patch_in(tx, &view.evse_keys, view.now, &*view.patch).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "applying status to the OCPI view failed");
+        Vec::new()
+    })
 }
 
 impl Store {
@@ -419,6 +441,32 @@ impl Store {
         now: DateTime<Utc>,
         outbox: &[OutboxEntry],
     ) -> Result<(), StoreError> {
+        self.apply_evse_status_and_view(operator, operator_name, action, records, now, outbox, None)
+            .await
+            .map(drop)
+    }
+
+    /// [`Store::apply_evse_status`], and `view` (the own CPO's OCPI Location view patched
+    /// with these statuses) in the same transaction; returns the Locations that changed.
+    ///
+    /// One transaction instead of two: the view never lags behind a stored status after a
+    /// crash, and a status push costs one store job, not two (the second job was about a
+    /// seventh of a fan-out push's CPU, issue 3). A failing patch is logged and does not fail
+    /// the push (see `view_in`).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the push's parts, as apply_evse_status, plus the view patch"
+    )]
+    pub async fn apply_evse_status_and_view(
+        &self,
+        operator: &OperatorId,
+        operator_name: Option<&str>,
+        action: ActionType,
+        records: &[EvseStatusRecord],
+        now: DateTime<Utc>,
+        outbox: &[OutboxEntry],
+        view: Option<ViewPatch>,
+    ) -> Result<Vec<ChangedLocation>, StoreError> {
         let action = Action::try_from(action)?;
         let rows = records
             .iter()
@@ -438,6 +486,7 @@ impl Store {
                     coalesced,
                     queued,
                     now,
+                    view,
                 })
                 .await;
         }
@@ -446,14 +495,14 @@ impl Store {
             apply(tx, action, &operator, &rows, now)?;
             outbox::enqueue_in(tx, &queued, now)?;
             tracing::debug!(records = rows.len(), ?action, "EVSE status stored");
-            Ok(())
+            Ok(view_in(tx, view.as_ref()))
         })
         .await
     }
 
     /// Writes a status `update` together with the updates sent while it waits for the store
     /// thread (see [`UpdateBatch`]).
-    async fn apply_update(&self, update: Update) -> Result<(), StoreError> {
+    async fn apply_update(&self, update: Update) -> Result<Vec<ChangedLocation>, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         {
             let mut pending = lock(&self.updates);

@@ -6,7 +6,8 @@
 //! page of ready JSON through the `(last_updated, location_key)` index instead of translating
 //! OICP records per request. The node rebuilds an operator's rows when its backend pushes EVSE
 //! data ([`Store::ocpi_cpo_replace`]) and patches single EVSEs when it pushes status
-//! ([`Store::ocpi_cpo_patch`]). A rebuilt row whose content (`canon`, a hash of the JSON with
+//! ([`ViewPatch`], in the transaction that stores the statuses:
+//! [`Store::apply_evse_status_and_view`]). A rebuilt row whose content (`canon`, a hash of the JSON with
 //! every `last_updated` blanked) did not change keeps its row and `last_updated`, so a
 //! `fullLoad` that repeats what is stored does not make every Location "changed".
 //!
@@ -54,6 +55,88 @@ pub struct ChangedLocation {
     pub json: String,
     /// The uids of the EVSEs that changed (every EVSE for a rebuilt Location).
     pub evse_uids: Vec<String>,
+}
+
+/// Updates one Location's JSON for its EVSEs (`(uid, EvseID key)`); returns its new content
+/// hash, or `None` if nothing changed.
+pub type LocationPatch = dyn Fn(&mut Value, &[(String, String)]) -> Option<String> + Send;
+
+/// A status patch of the Location view, written in the same transaction as the statuses
+/// it comes from ([`Store::apply_evse_status_and_view`]): the `EvseID`s (canonical) whose
+/// EVSEs may change, and `patch`, which updates one Location's JSON for its EVSEs
+/// (`(uid, EvseID key)`) and returns its new content hash, or `None` if nothing changed.
+pub struct ViewPatch {
+    /// Canonical `EvseID`s.
+    pub evse_keys: Vec<String>,
+    /// `last_updated` of a changed row (UTC milliseconds).
+    pub now: i64,
+    /// Updates a Location for its EVSEs among `evse_keys`.
+    pub patch: Box<LocationPatch>,
+}
+
+impl std::fmt::Debug for ViewPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewPatch")
+            .field("evse_keys", &self.evse_keys)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Patches the Locations of `evse_keys` with `patch` (see [`ViewPatch`]) inside the caller's
+/// transaction; returns those that changed. EVSEs not in the view are skipped.
+pub(super) fn patch_in(
+    tx: &rusqlite::Connection,
+    evse_keys: &[String],
+    now: i64,
+    patch: &LocationPatch,
+) -> Result<Vec<ChangedLocation>, StoreError> {
+    let mut by_location: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    {
+        let mut find =
+            tx.prepare_cached("SELECT location_key, uid FROM ocpi_cpo_evse WHERE evse_key = ?1")?;
+        for key in evse_keys {
+            let found: Option<(String, String)> = find
+                .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((location, uid)) = found {
+                by_location
+                    .entry(location)
+                    .or_default()
+                    .push((uid, key.clone()));
+            }
+        }
+    }
+    if by_location.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut read =
+        tx.prepare_cached("SELECT json FROM ocpi_cpo_location WHERE location_key = ?1")?;
+    let mut write = tx.prepare_cached(
+        "UPDATE ocpi_cpo_location SET json = ?2, canon = ?3, last_updated = ?4
+         WHERE location_key = ?1",
+    )?;
+    let mut changed = Vec::new();
+    for (location, evses) in by_location {
+        let Some(text) = read
+            .query_row([&location], |r| r.get::<_, String>(0))
+            .optional()?
+        else {
+            continue;
+        };
+        let mut value: Value = serde_json::from_str(&text)?;
+        let Some(canon) = patch(&mut value, &evses) else {
+            continue;
+        };
+        let json = serde_json::to_string(&value)?;
+        write.execute((&location, &json, &canon, now))?;
+        changed.push(ChangedLocation {
+            key: location,
+            json,
+            evse_uids: evses.into_iter().map(|(uid, _)| uid).collect(),
+        });
+    }
+    Ok(changed)
 }
 
 /// What one page request reads.
@@ -192,66 +275,6 @@ impl Store {
                     key: l.key,
                     json: l.json,
                     evse_uids: l.evses.into_iter().map(|(_, uid)| uid).collect(),
-                });
-            }
-            Ok(changed)
-        })
-        .await
-    }
-
-    /// Patches the Locations holding the EVSEs `evse_keys` (canonical `EvseID`s): `patch` gets
-    /// each Location's JSON and the `(uid, evse_key)` of its EVSEs among them, and returns the
-    /// new `canon` when it changed something (it stamps the JSON's `last_updated` itself with
-    /// `now`, which becomes the row's). Unknown EVSEs are ignored. Returns the changed
-    /// Locations.
-    pub async fn ocpi_cpo_patch<F>(
-        &self,
-        evse_keys: Vec<String>,
-        now: i64,
-        patch: F,
-    ) -> Result<Vec<ChangedLocation>, StoreError>
-    where
-        F: Fn(&mut Value, &[(String, String)]) -> Option<String> + Send + 'static,
-    {
-        self.write(move |tx| {
-            let mut by_location: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-            {
-                let mut find = tx.prepare_cached(
-                    "SELECT location_key, uid FROM ocpi_cpo_evse WHERE evse_key = ?1",
-                )?;
-                for key in evse_keys {
-                    let found: Option<(String, String)> = find
-                        .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()?;
-                    if let Some((location, uid)) = found {
-                        by_location.entry(location).or_default().push((uid, key));
-                    }
-                }
-            }
-            let mut read =
-                tx.prepare_cached("SELECT json FROM ocpi_cpo_location WHERE location_key = ?1")?;
-            let mut write = tx.prepare_cached(
-                "UPDATE ocpi_cpo_location SET json = ?2, canon = ?3, last_updated = ?4
-                 WHERE location_key = ?1",
-            )?;
-            let mut changed = Vec::new();
-            for (location, evses) in by_location {
-                let Some(text) = read
-                    .query_row([&location], |r| r.get::<_, String>(0))
-                    .optional()?
-                else {
-                    continue;
-                };
-                let mut value: Value = serde_json::from_str(&text)?;
-                let Some(canon) = patch(&mut value, &evses) else {
-                    continue;
-                };
-                let json = serde_json::to_string(&value)?;
-                write.execute((&location, &json, &canon, now))?;
-                changed.push(ChangedLocation {
-                    key: location,
-                    json,
-                    evse_uids: evses.into_iter().map(|(uid, _)| uid).collect(),
                 });
             }
             Ok(changed)
@@ -422,6 +445,129 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oicp::v23::common::ActionType;
+    use crate::oicp::v23::evse_status::{EvseStatus, EvseStatusRecord};
+    use crate::oicp::v23::ids::EvseId;
+    use crate::oicp::v23::wire::Extra;
+
+    fn status(evse: &str) -> EvseStatusRecord {
+        EvseStatusRecord {
+            evse_id: EvseId::parse(evse).unwrap(),
+            evse_status: EvseStatus::Occupied,
+            extra: Extra::new(),
+        }
+    }
+
+    fn at(ms: i64) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(ms).unwrap()
+    }
+
+    /// A view patch that sets the status of every EVSE among `keys` to `CHARGING`.
+    fn charging(keys: &[&str], now: i64) -> ViewPatch {
+        ViewPatch {
+            evse_keys: keys.iter().map(|&k| k.to_owned()).collect(),
+            now,
+            patch: Box::new(|v, evses| {
+                for (uid, _) in evses {
+                    let list = v["evses"].as_array_mut()?;
+                    let evse = list.iter_mut().find(|e| e["uid"] == uid.as_str())?;
+                    evse["status"] = "CHARGING".into();
+                }
+                Some("patched".into())
+            }),
+        }
+    }
+
+    /// Whether the view's Location `key` holds an EVSE `CHARGING`.
+    async fn is_charging(store: &Store, key: &str) -> bool {
+        store
+            .ocpi_cpo_location(&format!("DE/GEF/{key}"))
+            .await
+            .unwrap()
+            .is_some_and(|json| json.contains("CHARGING"))
+    }
+
+    #[tokio::test]
+    async fn a_status_update_patches_the_view_in_its_own_transaction() {
+        let store = Store::open_in_memory().await.unwrap();
+        let op = OperatorId::parse("DE*GEF").unwrap();
+        let view = vec![
+            location("L1", "a", 10, "1"),
+            location("L2", "b", 10, "2"),
+            location("L3", "c", 10, "BAD"),
+        ];
+        store.ocpi_cpo_replace(&op, view).await.unwrap();
+        // A trigger refuses one EVSE's status: that update fails inside a batch of three.
+        store
+            .run(|c| {
+                c.execute_batch(
+                    "CREATE TEMP TRIGGER refuse BEFORE INSERT ON evse_status
+                     WHEN NEW.evse_key = 'DEGEFEBAD'
+                     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let update = |evse: &'static str, key: &'static str| {
+            let (store, op) = (&store, &op);
+            async move {
+                store
+                    .apply_evse_status_and_view(
+                        op,
+                        None,
+                        ActionType::Update,
+                        &[status(evse)],
+                        at(20),
+                        &[],
+                        Some(charging(&[key], 20)),
+                    )
+                    .await
+            }
+        };
+        let release = super::super::test_support::hold(&store);
+        let (first, bad, none, ()) = tokio::join!(
+            update("DE*GEF*E1", "DEGEFE1"),
+            update("DE*GEF*EBAD", "DEGEFEBAD"),
+            update("DE*GEF*E7", "DEGEFE7"),
+            super::super::test_support::released(release)
+        );
+        let keys = |r: &Result<Vec<ChangedLocation>, StoreError>| {
+            r.as_ref()
+                .map(|c| c.iter().map(|l| l.key.clone()).collect::<Vec<_>>())
+                .ok()
+        };
+        assert_eq!(keys(&first), Some(vec!["DE/GEF/L1".to_owned()]));
+        assert_eq!(keys(&none), Some(Vec::new()), "an EVSE outside the view");
+        assert!(bad.is_err(), "{bad:?}");
+        // The failed update's patch was rolled back with it; the others' are stored.
+        assert!(is_charging(&store, "L1").await);
+        assert!(!is_charging(&store, "L3").await);
+        assert!(!is_charging(&store, "L2").await);
+
+        // A patch that fails (here: the view's row refuses the update) is logged; the status
+        // is stored and the push succeeds with no changed Location.
+        store
+            .run(|c| {
+                c.execute_batch(
+                    "CREATE TEMP TRIGGER frozen BEFORE UPDATE ON ocpi_cpo_location
+                     BEGIN SELECT RAISE(ABORT, 'view frozen by the test'); END;",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let frozen = update("DE*GEF*E2", "DEGEFE2").await;
+        assert_eq!(keys(&frozen), Some(Vec::new()));
+        assert!(!is_charging(&store, "L2").await);
+        let stored = store.query_evse_status(None, None, None).await.unwrap();
+        let ids: Vec<_> = stored[0]
+            .evse_status_record
+            .iter()
+            .map(|r| r.evse_id.as_str().to_owned())
+            .collect();
+        assert_eq!(ids, ["DE*GEF*E1", "DE*GEF*E2", "DE*GEF*E7"]);
+    }
 
     fn location(key: &str, canon: &str, at: i64, evse: &str) -> ViewLocation {
         ViewLocation {
@@ -496,14 +642,19 @@ mod tests {
         assert_eq!(store.ocpi_cpo_location_count().await.unwrap(), 1);
         // Status patches reach the Location of a known EVSE only.
         let changed = store
-            .ocpi_cpo_patch(vec!["DEGEFE2".into(), "DEGEFE9".into()], 40, |v, evses| {
-                assert_eq!(evses, [("2".to_owned(), "DEGEFE2".to_owned())]);
-                v["evses"][0]["status"] = "CHARGING".into();
-                Some("e".into())
-            })
+            .apply_evse_status_and_view(
+                &op,
+                None,
+                ActionType::Update,
+                &[status("DE*GEF*E2"), status("DE*GEF*E9")],
+                at(40),
+                &[],
+                Some(charging(&["DEGEFE2", "DEGEFE9"], 40)),
+            )
             .await
             .unwrap();
         assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].evse_uids, ["2"]);
         let stored = store.ocpi_cpo_location("DE/GEF/L2").await.unwrap().unwrap();
         assert!(stored.contains("CHARGING"), "{stored}");
         let (_, total) = store

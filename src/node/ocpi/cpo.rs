@@ -12,8 +12,9 @@
 //!   pricing products as OCPI Sessions, CDRs and Tariffs, stored and served by their SENDER
 //!   interfaces ([`objects`]) and pushed to OCPI eMSPs through the outbox.
 //!
-//! The OICP operations call [`on_evse_data`] and [`on_evse_status`] after they stored a push of
-//! an own backend.
+//! The OICP operations call [`on_evse_data`] after they stored an EVSE data push of an own
+//! backend; a status push stores its view patch ([`status_view_patch`]) with the statuses and
+//! calls [`on_evse_status`] with the Locations that changed.
 
 pub mod authorize;
 pub mod cdrs;
@@ -31,8 +32,9 @@ use actix_web::http::header::ContentType;
 
 use crate::node::NodeState;
 use crate::ocpi::v221::versions::Role as OcpiRole;
-use crate::oicp::v23::evse_status::EvseStatus;
-use crate::oicp::v23::ids::{EvseId, OperatorId};
+use crate::oicp::v23::evse_status::EvseStatusRecord;
+use crate::oicp::v23::ids::OperatorId;
+use crate::store::ocpi_cpo::{ChangedLocation, ViewPatch};
 
 use super::OwnParty;
 use super::transport::now;
@@ -63,22 +65,23 @@ pub async fn on_evse_data(state: &NodeState, operator: &OperatorId) {
     }
 }
 
-/// After the backend of `operator` pushed status: patches the EVSEs in the view.
-pub async fn on_evse_status(
+/// The view patch for statuses the backend of `operator` pushes, if `operator` is an own CPO
+/// with an OCPI identity; the store applies it with the statuses
+/// ([`crate::store::Store::apply_evse_status_and_view`]).
+pub fn status_view_patch(
     state: &NodeState,
     operator: &OperatorId,
-    statuses: &[(EvseId, EvseStatus)],
-) {
-    if own_cpo(state, operator).is_none() {
-        return;
-    }
-    match view::apply_statuses(&state.store, statuses, chrono::Utc::now()).await {
-        Ok(changed) => {
-            tracing::debug!(%operator, changed = changed.len(), "OCPI EVSE status applied");
-            push::queue(state, &changed, push::Change::Status).await;
-        }
-        Err(e) => tracing::error!(%operator, error = %e, "applying status to the OCPI view failed"),
-    }
+    records: &[EvseStatusRecord],
+) -> Option<ViewPatch> {
+    own_cpo(state, operator)?;
+    Some(view::status_patch(records, chrono::Utc::now()))
+}
+
+/// After the store applied a status push and its view patch: pushes the changed Locations'
+/// EVSEs to the eMSP partners.
+pub async fn on_evse_status(state: &NodeState, operator: &OperatorId, changed: &[ChangedLocation]) {
+    tracing::debug!(%operator, changed = changed.len(), "OCPI EVSE status applied");
+    push::queue(state, changed, push::Change::Status).await;
 }
 
 /// A success envelope around `data`, which is JSON text already (a stored object or a list

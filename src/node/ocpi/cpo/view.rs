@@ -1,6 +1,7 @@
 //! Keeps the translated Location view of the store (`store::ocpi_cpo`) current: an operator's
 //! Locations are rebuilt from its stored EVSE data and status after each EVSE data push of its
-//! backend, and the Locations of single EVSEs are patched after each status push.
+//! backend, and the Locations of single EVSEs are patched with each status push (in the
+//! transaction that stores it, [`status_patch`]).
 //!
 //! # Decisions
 //! * **Whole operator on EVSE data**: OICP records are grouped into Locations per operator
@@ -23,9 +24,9 @@ use crate::mapping::evse_location::evse_data_to_locations;
 use crate::mapping::status::oicp_to_ocpi_status;
 use crate::node::ocpi::OwnParty;
 use crate::ocpi::v221::types::DateTime;
-use crate::oicp::v23::evse_status::EvseStatus;
+use crate::oicp::v23::evse_status::{EvseStatus, EvseStatusRecord};
 use crate::oicp::v23::ids::{EvseId, OperatorId};
-use crate::store::ocpi_cpo::{ChangedLocation, ViewLocation};
+use crate::store::ocpi_cpo::{ChangedLocation, ViewLocation, ViewPatch};
 use crate::store::{Store, StoreError};
 
 /// The view key of a Location: `CC/PID/ID`, upper case.
@@ -135,30 +136,24 @@ pub async fn rebuild(
     store.ocpi_cpo_replace(operator, rows).await
 }
 
-/// Applies pushed statuses (`EvseID` as pushed, OICP status) to the view at `now`; returns the
-/// Locations that changed.
-pub async fn apply_statuses(
-    store: &Store,
-    statuses: &[(EvseId, EvseStatus)],
-    now: ChronoDateTime<Utc>,
-) -> Result<Vec<ChangedLocation>, StoreError> {
+/// The view patch of pushed statuses at `now`, applied by the store in the transaction that
+/// stores them ([`Store::apply_evse_status_and_view`]): each EVSE whose OCPI status differs
+/// gets it and `last_updated` = `now`, and so does its Location. A status OCPI has no value
+/// for leaves the EVSE as it is.
+pub fn status_patch(records: &[EvseStatusRecord], now: ChronoDateTime<Utc>) -> ViewPatch {
     let ctx = MappingCtx::new(now);
-    let mut by_key: HashMap<String, String> = HashMap::new();
-    for (id, status) in statuses {
-        let Some(text) = serde_json::to_value(status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-        else {
-            continue;
-        };
-        if let Some(s) = ocpi_status(&text, &ctx) {
-            by_key.insert(id.canonical(), s);
+    let mut by_key: HashMap<String, String> = HashMap::with_capacity(records.len());
+    for record in records {
+        if let Ok(mapped) = oicp_to_ocpi_status(&record.evse_status, &ctx) {
+            by_key.insert(record.evse_id.canonical(), mapped.value.as_str().to_owned());
         }
     }
-    let keys: Vec<String> = by_key.keys().cloned().collect();
+    let evse_keys: Vec<String> = by_key.keys().cloned().collect();
     let at = DateTime::from_utc(now).as_str().to_owned();
-    store
-        .ocpi_cpo_patch(keys, now.timestamp_millis(), move |location, evses| {
+    ViewPatch {
+        evse_keys,
+        now: now.timestamp_millis(),
+        patch: Box::new(move |location, evses| {
             let mut changed = false;
             if let Some(list) = location.get_mut("evses").and_then(Value::as_array_mut) {
                 for evse in list {
@@ -180,8 +175,8 @@ pub async fn apply_statuses(
                 location["last_updated"] = Value::String(at.clone());
                 canon(location)
             })
-        })
-        .await
+        }),
+    }
 }
 
 #[cfg(test)]

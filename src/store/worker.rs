@@ -44,11 +44,37 @@ pub(super) enum Job {
 
 /// A write job: run once inside a transaction, answered once the transaction ended.
 pub(super) trait WriteTask: Send {
-    /// Runs the work; `true` if it succeeded (its changes are to be kept).
-    fn apply(&mut self, conn: &Connection) -> bool;
+    /// Runs the work; `true` if it succeeded (its changes are to be kept). `undo` takes back
+    /// what the work wrote so far, leaving a transaction open to go on in (a task that fails
+    /// as a whole needs nothing of it: the worker undoes it).
+    fn apply(&mut self, conn: &Connection, undo: Undo) -> bool;
     /// Answers the caller: the work's result, or `failed` (the group's transaction could not
     /// be committed) instead of a success.
     fn answer(self: Box<Self>, failed: Option<&rusqlite::Error>);
+}
+
+/// How a write task's changes are taken back: the worker runs each write of a group of
+/// several in a savepoint, and a lone write in a plain transaction of its own (a savepoint
+/// costs a copy of every page the write changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Undo {
+    /// Back to the savepoint the worker set before the task.
+    Savepoint,
+    /// The task is the whole transaction: rolled back, and a new one begun.
+    Transaction,
+}
+
+impl Undo {
+    /// Takes back what the task wrote so far; a transaction is open afterwards.
+    pub(super) fn run(self, conn: &Connection) -> Result<(), rusqlite::Error> {
+        match self {
+            Self::Savepoint => exec(conn, "ROLLBACK TO job"),
+            Self::Transaction => {
+                exec(conn, "ROLLBACK")?;
+                exec(conn, "BEGIN IMMEDIATE")
+            }
+        }
+    }
 }
 
 /// A write job's work, its result until the commit, and where to send it.
@@ -76,7 +102,7 @@ where
     T: Send,
     F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
 {
-    fn apply(&mut self, conn: &Connection) -> bool {
+    fn apply(&mut self, conn: &Connection, _undo: Undo) -> bool {
         let Some(work) = self.work.take() else {
             return false;
         };
@@ -171,8 +197,8 @@ pub(super) fn exec(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> 
 }
 
 /// Runs a task, containing a panic (which counts as a failure).
-fn apply(task: &mut Box<dyn WriteTask>, conn: &Connection) -> bool {
-    catch_unwind(AssertUnwindSafe(|| task.apply(conn))).unwrap_or_else(|_| {
+fn apply(task: &mut Box<dyn WriteTask>, conn: &Connection, undo: Undo) -> bool {
+    catch_unwind(AssertUnwindSafe(|| task.apply(conn, undo))).unwrap_or_else(|_| {
         tracing::error!("a store write panicked; it is rolled back");
         false
     })
@@ -197,14 +223,14 @@ fn commit_group(conn: &Connection, writes: &mut Vec<Box<dyn WriteTask>>) {
 fn run_group(conn: &Connection, writes: &mut [Box<dyn WriteTask>]) -> Result<(), rusqlite::Error> {
     exec(conn, "BEGIN IMMEDIATE")?;
     if let [task] = writes {
-        if !apply(task, conn) {
+        if !apply(task, conn, Undo::Transaction) {
             // The task's own error is its answer; nothing to commit.
             return exec(conn, "ROLLBACK");
         }
     } else {
         for task in writes.iter_mut() {
             exec(conn, "SAVEPOINT job")?;
-            if !apply(task, conn) {
+            if !apply(task, conn, Undo::Savepoint) {
                 exec(conn, "ROLLBACK TO job")?;
             }
             exec(conn, "RELEASE job")?;

@@ -3,10 +3,17 @@
 //! pushes the same requests straight to one EMP node. Prints inbound pushes/s, p50/p99 latency
 //! and how long the fan-out took to drain.
 //!
-//! Run: `cargo run --release --example load_fanout -- [seconds per run, default 10] [both|baseline|fanout] [memory|file]`
+//! Run: `cargo run --release --example load_fanout -- [seconds per run, default 10] [both|baseline|fanout] [memory|file] [rounds, default 5]`
 //! Everything runs on 127.0.0.1 in this process, with in-memory databases, or with `file` each
 //! node with its own database file (WAL, as the shipped configuration; read connections
 //! beside the writer) in a fresh directory under the system's temporary directory.
+//!
+//! The two runs are interleaved: `rounds` rounds of baseline then fan-out, each
+//! `seconds / rounds` long, and each fan-out round waits for its deliveries to drain before the
+//! next round starts. A machine whose speed drifts (a shared virtual machine: from one minute
+//! to the next the same run went 25 % faster or slower) then moves both runs alike, and their
+//! ratio is not a comparison of two different minutes. Every push of either run continues one
+//! count, so every push changes its EVSE's status whichever run pushed it before.
 //!
 //! Wall-clock rates depend on what else the machine runs. The example also prints the CPU time
 //! the whole process used per inbound push (user + system, from `/proc/self/task/*/stat`), by
@@ -182,15 +189,37 @@ impl Run {
     }
 }
 
-/// Drives `url` with `CONCURRENCY` workers for `seconds`.
-async fn drive(url: String, token: &'static str, seconds: u64) -> Run {
+impl Run {
+    /// Both runs as one.
+    fn add(&mut self, other: Self) {
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        for (kind, used) in other.cpu {
+            *self.cpu.entry(kind).or_insert(0.0) += used;
+        }
+    }
+
+    fn sorted(mut self) -> Self {
+        self.latencies.sort_unstable();
+        self
+    }
+}
+
+/// Drives `url` with `CONCURRENCY` workers for `duration`; the pushes continue `counter`.
+async fn drive(
+    url: String,
+    token: &'static str,
+    duration: Duration,
+    counter: Rc<RefCell<usize>>,
+) -> Run {
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
     let latencies = Rc::new(RefCell::new(Vec::new()));
     let failures = Rc::new(RefCell::new(0usize));
-    let counter = Rc::new(RefCell::new(0usize));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let deadline = Instant::now() + duration;
     let started = Instant::now();
     let ticks = thread_ticks();
     let mut workers = Vec::new();
@@ -231,8 +260,7 @@ async fn drive(url: String, token: &'static str, seconds: u64) -> Run {
         let _ = w.await;
     }
     let elapsed = started.elapsed();
-    let mut latencies = latencies.take();
-    latencies.sort_unstable();
+    let latencies = latencies.take();
     Run {
         requests: latencies.len(),
         failures: *failures.borrow(),
@@ -250,6 +278,11 @@ async fn main() {
         .unwrap_or(10);
     let mode = std::env::args().nth(2).unwrap_or_else(|| "both".to_owned());
     let (run_baseline, run_fanout) = (mode != "fanout", mode != "baseline");
+    let rounds: u32 = std::env::args()
+        .nth(4)
+        .and_then(|s| s.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(5);
     let dir = (std::env::args().nth(3).as_deref() == Some("file")).then(|| {
         let dir = std::env::temp_dir().join(format!("roambridge-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -309,47 +342,56 @@ async fn main() {
     }
 
     println!(
-        "roambridge load_fanout: single-record PushEvseStatus, concurrency {CONCURRENCY}, {seconds} s per run"
+        "roambridge load_fanout: single-record PushEvseStatus, concurrency {CONCURRENCY}, {seconds} s per run, in {rounds} interleaved rounds"
     );
 
     let base_url = format!(
         "http://127.0.0.1:{}/api/oicp/evsepush/v21/operators/DE*GEF/status-records",
         ports[0]
     );
-    let baseline = if run_baseline {
-        drive(base_url, "gef-to-e00", seconds).await
-    } else {
-        Run::empty()
-    };
-
     let url = format!(
         "http://127.0.0.1:{cpo_port}/api/oicp/evsepush/v21/operators/DE*GEF/status-records"
     );
-    let received_before = pushes_received();
-    let ticks_before = thread_ticks();
-    let mut fanout = if run_fanout {
-        drive(url, "load-backend", seconds).await
-    } else {
-        Run::empty()
-    };
-    let drain_start = Instant::now();
-    let expected = fanout.requests as u64 * EMPS as u64;
-    let delivered = loop {
-        let log = cpo_state.delivery.log();
-        let done: u64 = (0..EMPS)
-            .filter_map(|i| log.get(&format!("peer:DEE0{i}")))
-            .map(|r| r.delivered + r.failed)
-            .sum();
-        if done >= expected || drain_start.elapsed() > Duration::from_mins(2) {
-            break done;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    };
-    let drain = drain_start.elapsed();
-    if run_fanout {
-        // The deliveries are part of what an inbound push costs.
-        fanout.cpu = cpu_between(&ticks_before, &thread_ticks());
+    let round = Duration::from_secs(seconds) / rounds;
+    let counter = Rc::new(RefCell::new(0usize));
+    let (mut baseline, mut fanout) = (Run::empty(), Run::empty());
+    // A run that is left out keeps `empty`'s one second (a rate of 0).
+    if run_baseline {
+        baseline.elapsed = Duration::ZERO;
     }
+    if run_fanout {
+        fanout.elapsed = Duration::ZERO;
+    }
+    let received_before = pushes_received();
+    let (mut expected, mut delivered, mut drain) = (0u64, 0u64, Duration::ZERO);
+    for _ in 0..rounds {
+        if run_baseline {
+            baseline.add(drive(base_url.clone(), "gef-to-e00", round, counter.clone()).await);
+        }
+        if !run_fanout {
+            continue;
+        }
+        let ticks_before = thread_ticks();
+        let mut run = drive(url.clone(), "load-backend", round, counter.clone()).await;
+        let drain_start = Instant::now();
+        expected += run.requests as u64 * EMPS as u64;
+        delivered = loop {
+            let log = cpo_state.delivery.log();
+            let done: u64 = (0..EMPS)
+                .filter_map(|i| log.get(&format!("peer:DEE0{i}")))
+                .map(|r| r.delivered + r.failed)
+                .sum();
+            if done >= expected || drain_start.elapsed() > Duration::from_mins(2) {
+                break done;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        };
+        drain = drain.max(drain_start.elapsed());
+        // The deliveries are part of what an inbound push costs.
+        run.cpu = cpu_between(&ticks_before, &thread_ticks());
+        fanout.add(run);
+    }
+    let (baseline, fanout) = (baseline.sorted(), fanout.sorted());
     let batches = pushes_received() - received_before;
 
     println!();
@@ -377,7 +419,7 @@ async fn main() {
         fanout.rate() / baseline.rate()
     );
     println!(
-        "fan-out deliveries: {delivered} of {expected} finished, drained {drain:.2?} after the load stopped"
+        "fan-out deliveries: {delivered} of {expected} finished, drained at most {drain:.2?} after a round's load stopped"
     );
     println!(
         "fan-out batches: {batches} pushes to the EMP nodes, {:.1} records per push",

@@ -362,8 +362,8 @@ async fn main() {
     if run_fanout {
         fanout.elapsed = Duration::ZERO;
     }
-    let received_before = pushes_received();
     let (mut expected, mut delivered, mut drain) = (0u64, 0u64, Duration::ZERO);
+    let mut batches = 0;
     for _ in 0..rounds {
         if run_baseline {
             baseline.add(drive(base_url.clone(), "gef-to-e00", round, counter.clone()).await);
@@ -372,6 +372,7 @@ async fn main() {
             continue;
         }
         let ticks_before = thread_ticks();
+        let received_before = pushes_received();
         let mut run = drive(url.clone(), "load-backend", round, counter.clone()).await;
         let drain_start = Instant::now();
         expected += run.requests as u64 * EMPS as u64;
@@ -387,12 +388,12 @@ async fn main() {
             actix_web::rt::time::sleep(Duration::from_millis(5)).await;
         };
         drain = drain.max(drain_start.elapsed());
+        batches += pushes_received() - received_before;
         // The deliveries are part of what an inbound push costs.
         run.cpu = cpu_between(&ticks_before, &thread_ticks());
         fanout.add(run);
     }
     let (baseline, fanout) = (baseline.sorted(), fanout.sorted());
-    let batches = pushes_received() - received_before;
 
     println!();
     println!(

@@ -13,7 +13,7 @@ use chrono::{TimeZone, Utc};
 use roambridge::mapping::evse_location::LocationGrouper;
 use roambridge::mapping::{LossNote, MappingCtx};
 use roambridge::oicp::v23::evse_data::PullEvseDataRecord;
-use roambridge::translate::evse_data::BATCH;
+use roambridge::translate::evse_data::{BATCH, OUT_BATCH};
 use roambridge::translate::io::{JsonArray, for_each_element};
 use roambridge::translate::{Direction, Kind, TranslateError, translate};
 use serde_json::Value;
@@ -103,7 +103,9 @@ fn describe(e: &TranslateError) -> String {
 #[test]
 fn two_threads_give_the_sequential_output_and_notes() {
     let records = fixture("records.json");
-    let copies = 3 * BATCH / records.len() + 5;
+    // Enough copies for several chunks of parsing and of output (the Locations are built and
+    // serialized on several threads too).
+    let copies = (3 * BATCH / records.len() + 5).max(8 * OUT_BATCH);
     let input = many(&records, copies);
     let (seq_result, seq_out, seq_notes) = sequential(&input);
     let (result, out, notes) = piped(&input);
@@ -122,7 +124,7 @@ fn two_threads_give_the_sequential_output_and_notes() {
         "the input has Locations whose later records differ"
     );
     let locations: Vec<Value> = serde_json::from_slice(&out).unwrap();
-    assert!(locations.len() > 1);
+    assert!(locations.len() > 3 * OUT_BATCH, "{}", locations.len());
     assert_eq!(notes, seq_notes);
     assert!(out == seq_out, "the outputs differ");
 }

@@ -285,6 +285,23 @@ impl<'c> LocationGrouper<'c> {
     pub fn finish(self) -> impl Iterator<Item = Result<Location, MappingError>> {
         self.groups.into_iter().map(Group::into_location)
     }
+
+    /// The Locations still to be built, in the order of [`LocationGrouper::finish`]: each is
+    /// built on its own ([`PendingLocation::build`]), on any thread.
+    pub fn finish_pending(self) -> Vec<PendingLocation> {
+        self.groups.into_iter().map(PendingLocation).collect()
+    }
+}
+
+/// A grouped Location not built yet (see [`LocationGrouper::finish_pending`]).
+#[derive(Debug)]
+pub struct PendingLocation(Group);
+
+impl PendingLocation {
+    /// Builds the Location, as [`LocationGrouper::finish`] yields it.
+    pub fn build(self) -> Result<Location, MappingError> {
+        self.0.into_location()
+    }
 }
 
 /// OICP pushed EVSE data (one operator) -> OCPI Locations: the push's records as the HBS would

@@ -52,6 +52,15 @@ impl<W: Write> JsonArray<W> {
         serde_json::to_writer(&mut self.out, value).map_err(std::io::Error::from)
     }
 
+    /// Writes one element that is already serialized (as [`JsonArray::element`] would have
+    /// written it).
+    pub fn raw_element(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.out
+            .write_all(if self.empty { b"\n" } else { b",\n" })?;
+        self.empty = false;
+        self.out.write_all(bytes)
+    }
+
     /// Closes the array (and the line) and flushes; returns the writer.
     pub fn finish(mut self) -> std::io::Result<W> {
         self.out
@@ -59,6 +68,17 @@ impl<W: Write> JsonArray<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// Appends `value` to `buf` as [`JsonArray::element`] writes it (compact, the bytes of
+/// `serde_json::to_writer`).
+pub fn push_element<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> std::io::Result<()> {
+    let start = buf.len();
+    if compact::to_vec(buf, value).is_ok() {
+        return Ok(());
+    }
+    buf.truncate(start);
+    serde_json::to_writer(&mut *buf, value).map_err(std::io::Error::from)
 }
 
 /// Loss notes as lines `path: reason`.

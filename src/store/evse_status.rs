@@ -858,17 +858,7 @@ mod tests {
         let store = Store::open_in_memory().await.unwrap();
         let gef = op("DE*GEF");
         // A trigger refuses one EVSE, so that one update of the batch fails inside SQLite.
-        store
-            .run(|c| {
-                c.execute_batch(
-                    "CREATE TEMP TRIGGER refuse BEFORE INSERT ON evse_status
-                     WHEN NEW.evse_key = 'DEGEFEBAD'
-                     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
-                )?;
-                Ok(())
-            })
-            .await
-            .unwrap();
+        refuse_status_of(&store, "DEGEFEBAD").await;
         let update = |evse: &'static str| {
             let (store, gef) = (&store, &gef);
             async move {

@@ -444,6 +444,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{hold, refuse_status_of, released};
     use super::*;
     use crate::oicp::v23::common::ActionType;
     use crate::oicp::v23::evse_status::{EvseStatus, EvseStatusRecord};
@@ -498,17 +499,7 @@ mod tests {
         ];
         store.ocpi_cpo_replace(&op, view).await.unwrap();
         // A trigger refuses one EVSE's status: that update fails inside a batch of three.
-        store
-            .run(|c| {
-                c.execute_batch(
-                    "CREATE TEMP TRIGGER refuse BEFORE INSERT ON evse_status
-                     WHEN NEW.evse_key = 'DEGEFEBAD'
-                     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
-                )?;
-                Ok(())
-            })
-            .await
-            .unwrap();
+        refuse_status_of(&store, "DEGEFEBAD").await;
         let update = |evse: &'static str, key: &'static str| {
             let (store, op) = (&store, &op);
             async move {
@@ -525,12 +516,12 @@ mod tests {
                     .await
             }
         };
-        let release = super::super::test_support::hold(&store);
+        let release = hold(&store);
         let (first, bad, none, ()) = tokio::join!(
             update("DE*GEF*E1", "DEGEFE1"),
             update("DE*GEF*EBAD", "DEGEFEBAD"),
             update("DE*GEF*E7", "DEGEFE7"),
-            super::super::test_support::released(release)
+            released(release)
         );
         let keys = |r: &Result<Vec<ChangedLocation>, StoreError>| {
             r.as_ref()

@@ -116,3 +116,19 @@ pub(super) async fn released(release: std::sync::mpsc::Sender<()>) {
     tokio::task::yield_now().await;
     release.send(()).unwrap();
 }
+
+/// Makes the store refuse to insert the status of the EVSE `key` (canonical `EvseID`), inside
+/// `SQLite`, so that a write fails there.
+pub(super) async fn refuse_status_of(store: &super::Store, key: &'static str) {
+    store
+        .run(move |c| {
+            c.execute_batch(&format!(
+                "CREATE TEMP TRIGGER refuse BEFORE INSERT ON evse_status
+                 WHEN NEW.evse_key = '{key}'
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+            ))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}

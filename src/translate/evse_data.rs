@@ -27,6 +27,7 @@
 //! written, as before.
 
 use std::io::{BufWriter, Write};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::io::{Envelope, JsonArray, envelope, for_each_element, push_element};
 use super::{LossSink, TranslateError};
@@ -116,9 +117,7 @@ fn write_locations(
     out: &mut dyn Write,
 ) -> Result<(), TranslateError> {
     let mut array = JsonArray::start(BufWriter::with_capacity(1 << 16, out))?;
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .clamp(1, MAX_WORKERS);
+    let workers = workers();
     if workers == 1 || pending.len() <= OUT_BATCH {
         for location in pending {
             array.element(&location.build()?)?;
@@ -126,17 +125,9 @@ fn write_locations(
         array.finish()?;
         return Ok(());
     }
-    std::thread::scope(|scope| -> Result<(), TranslateError> {
-        let mut jobs = Vec::with_capacity(workers);
-        let mut results = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Vec<PendingLocation>>(IN_FLIGHT);
-            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Serialized>(IN_FLIGHT);
-            scope.spawn(move || serialize_chunks(&job_rx, &done_tx));
-            jobs.push(job_tx);
-            results.push(done_rx);
-        }
-        scope.spawn(move || {
+    in_order(
+        workers,
+        move |jobs| {
             let mut rest = pending.into_iter();
             for turn in (0..jobs.len()).cycle() {
                 let chunk: Vec<_> = rest.by_ref().take(OUT_BATCH).collect();
@@ -145,33 +136,68 @@ fn write_locations(
                     return;
                 }
             }
-        });
-        for turn in (0..workers).cycle() {
-            // The feeder hangs up after the last chunk, dealt in turn: the first thread
-            // without a chunk in turn is past the end.
-            let Ok(done) = results[turn].recv() else {
-                break;
-            };
+        },
+        serialize_chunks,
+        |done: Serialized| -> Result<bool, TranslateError> {
             let mut start = 0;
             for &end in &done.ends {
                 array.raw_element(&done.bytes[start..end])?;
                 start = end;
             }
-            if let Some(e) = done.error {
-                return Err(e);
-            }
-        }
-        Ok(())
-    })?;
+            done.error.map_or(Ok(true), Err)
+        },
+    )?;
     array.finish()?;
     Ok(())
 }
 
+/// Parsing (and output) threads: one per core, at most [`MAX_WORKERS`].
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, MAX_WORKERS)
+}
+
+/// Runs `work` on `workers` threads, each with its own bounded channels ([`IN_FLIGHT`]) of
+/// jobs in and results out; `feed` (on a thread of its own) deals the jobs to them in turn,
+/// one sender per thread, and hangs up after the last. This thread hands the results to
+/// `consume` in the order dealt, until a thread without a job in turn (the end), `consume`
+/// returning `false` (stop) or an error, which is returned. When this thread stops early its
+/// channels hang up, and `feed` and `work` see that on their next send.
+fn in_order<J: Send, D: Send, E>(
+    workers: usize,
+    feed: impl FnOnce(&[SyncSender<J>]) + Send,
+    work: impl Fn(&Receiver<J>, &SyncSender<D>) + Sync,
+    mut consume: impl FnMut(D) -> Result<bool, E>,
+) -> Result<(), E> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let mut jobs = Vec::with_capacity(workers);
+        let mut results = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<J>(IN_FLIGHT);
+            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<D>(IN_FLIGHT);
+            scope.spawn(move || work(&job_rx, &done_tx));
+            jobs.push(job_tx);
+            results.push(done_rx);
+        }
+        scope.spawn(move || feed(&jobs));
+        for turn in (0..workers).cycle() {
+            // A thread hangs up after its last job: the jobs are dealt in turn, so the first
+            // hang-up in turn is the end.
+            let Ok(done) = results[turn].recv() else {
+                return Ok(());
+            };
+            if !consume(done)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    })
+}
+
 /// An output thread: builds and serializes each chunk's Locations in order.
-fn serialize_chunks(
-    jobs: &std::sync::mpsc::Receiver<Vec<PendingLocation>>,
-    done: &std::sync::mpsc::SyncSender<Serialized>,
-) {
+fn serialize_chunks(jobs: &Receiver<Vec<PendingLocation>>, done: &SyncSender<Serialized>) {
     for chunk in jobs {
         let mut serialized = Serialized {
             bytes: Vec::with_capacity(chunk.len() * 4096),
@@ -255,35 +281,21 @@ fn pipeline(
     mapper: RecordMapper<'_>,
     mut accept: impl FnMut(Vec<PreparedRecord>) -> std::io::Result<()>,
 ) -> Result<(), TranslateError> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .clamp(1, MAX_WORKERS);
-    let resume_at = std::thread::scope(|scope| -> std::io::Result<Option<usize>> {
-        let mut jobs = Vec::with_capacity(workers);
-        let mut results = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Chunk>(IN_FLIGHT);
-            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Done>(IN_FLIGHT);
-            scope.spawn(move || parse_chunks(input, mapper, &job_rx, &done_tx));
-            jobs.push(job_tx);
-            results.push(done_rx);
-        }
-        scope.spawn(move || scan(input, &jobs));
-        let mut next = 0;
-        for turn in (0..workers).cycle() {
-            // A parsing thread hangs up after its last chunk: the chunks are dealt round-robin,
-            // so the first hang-up in turn is the end of the input.
-            let Ok(done) = results[turn].recv() else {
-                return Ok(None);
-            };
+    let mut next = 0;
+    let mut resume_at = None;
+    in_order(
+        workers(),
+        |jobs| scan(input, jobs),
+        |jobs, done| parse_chunks(input, mapper, jobs, done),
+        |done: Done| -> std::io::Result<bool> {
             next += done.records.len();
             accept(done.records)?;
             if !done.complete {
-                return Ok(Some(next));
+                resume_at = Some(next);
             }
-        }
-        Ok(None)
-    })?;
+            Ok(done.complete)
+        },
+    )?;
     let Some(from) = resume_at else {
         return Ok(());
     };
@@ -305,8 +317,8 @@ fn pipeline(
 fn parse_chunks(
     input: &[u8],
     mapper: RecordMapper<'_>,
-    jobs: &std::sync::mpsc::Receiver<Chunk>,
-    done: &std::sync::mpsc::SyncSender<Done>,
+    jobs: &Receiver<Chunk>,
+    done: &SyncSender<Done>,
 ) {
     for chunk in jobs {
         let mut records = Vec::with_capacity(chunk.ranges.len());
@@ -336,7 +348,7 @@ fn parse_chunks(
 
 /// The scanner thread: deals the array's elements in chunks round-robin to the parsing threads;
 /// the last chunk is marked when the scanner stopped short of the end.
-fn scan(input: &[u8], jobs: &[std::sync::mpsc::SyncSender<Chunk>]) {
+fn scan(input: &[u8], jobs: &[SyncSender<Chunk>]) {
     let mut elements = Elements::new(input);
     let mut first = 0;
     for turn in (0..jobs.len()).cycle() {

@@ -38,18 +38,13 @@ impl<W: Write> JsonArray<W> {
         })
     }
 
-    /// Writes one element, compact, as `serde_json::to_writer` writes it: with
-    /// [`compact::to_vec`] into a buffer (the same bytes, faster; issue 6), or, for a value
-    /// that uses what it leaves to `serde_json`, with `serde_json` itself.
+    /// Writes one element, compact, as `serde_json::to_writer` writes it ([`push_element`]).
     pub fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> std::io::Result<()> {
-        self.out
-            .write_all(if self.empty { b"\n" } else { b",\n" })?;
-        self.empty = false;
-        self.buf.clear();
-        if compact::to_vec(&mut self.buf, value).is_ok() {
-            return self.out.write_all(&self.buf);
-        }
-        serde_json::to_writer(&mut self.out, value).map_err(std::io::Error::from)
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let written = push_element(&mut buf, value).and_then(|()| self.raw_element(&buf));
+        self.buf = buf;
+        written
     }
 
     /// Writes one element that is already serialized (as [`JsonArray::element`] would have
@@ -70,8 +65,9 @@ impl<W: Write> JsonArray<W> {
     }
 }
 
-/// Appends `value` to `buf` as [`JsonArray::element`] writes it (compact, the bytes of
-/// `serde_json::to_writer`).
+/// Appends `value` to `buf`, compact, as `serde_json::to_writer` writes it: with
+/// [`compact::to_vec`] (the same bytes, faster; issue 6), or, for a value that uses what it
+/// leaves to `serde_json`, with `serde_json` itself.
 pub fn push_element<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> std::io::Result<()> {
     let start = buf.len();
     if compact::to_vec(buf, value).is_ok() {

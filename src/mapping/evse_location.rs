@@ -99,18 +99,7 @@ fn record_path(index: usize) -> String {
 /// Appends `n` in decimal, as `write!(out, "{n}")` does, without the formatter (issue 6: note
 /// paths have an index or two each).
 fn push_index(out: &mut String, n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// OICP pulled EVSE data -> OCPI Locations (see the module documentation for the policy).

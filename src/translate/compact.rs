@@ -98,26 +98,14 @@ impl Compact<'_> {
         }
     }
 
-    fn u64(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            // `n % 10` is below 10.
-            digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.out.extend_from_slice(&digits[at..]);
+    fn u64(&mut self, n: u64) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
 
     fn i64(&mut self, n: i64) {
-        if n < 0 {
-            self.out.push(b'-');
-        }
-        self.u64(n.unsigned_abs());
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
 }
 

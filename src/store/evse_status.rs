@@ -124,9 +124,7 @@ impl<'c> RowWriter<'c> {
             )?,
         })
     }
-}
 
-impl RowWriter<'_> {
     /// Writes `rows` for `operator_key`, one [`Row::upsert`] each. (One `INSERT .. SELECT`
     /// over a JSON array of the rows, tried for the batches an EMP node receives, cost a third
     /// more per row than these prepared statements: the B-tree work dominates, not the
@@ -786,8 +784,8 @@ mod tests {
             status("DE*GEF*E5", "Available"),
         ];
         // Identical (E1, E8 after its two changes), changed extra (E2), new (E3, E4, E6), moved
-        // from another operator (DE*ABC*E9; DE*ABC*E7 with its status unchanged), spelled otherwise (DEGEFE5), the same EVSE twice
-        // (E4: the later wins).
+        // from another operator (DE*ABC*E9; DE*ABC*E7 with its status unchanged), spelled
+        // otherwise (DEGEFE5), the same EVSE twice (E4: the later wins).
         let batch = [
             status("DE*GEF*E1", "Available"),
             with_extra("DE*GEF*E2", "Occupied", 2),

@@ -93,6 +93,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_ocpi_cpo_sessions",
         include_str!("store/migrations/0007_ocpi_cpo_sessions.sql"),
     ),
+    (
+        "0008_status_change_on_row",
+        include_str!("store/migrations/0008_status_change_on_row.sql"),
+    ),
 ];
 
 /// How long a statement waits for a lock held by another connection (another process on the
@@ -209,6 +213,9 @@ pub struct Store {
     reads: Option<mpsc::Sender<reader::Work>>,
     /// Status `update`s waiting to be written as one job (`evse_status`).
     updates: std::sync::Arc<std::sync::Mutex<evse_status::PendingUpdates>>,
+    /// Batches of queued status changes read lately, shared by the targets of a fan-out
+    /// (`outbox`).
+    batches: std::sync::Arc<std::sync::Mutex<outbox::BatchCache>>,
 }
 
 impl fmt::Debug for Store {
@@ -255,6 +262,7 @@ impl Store {
             jobs: worker::start(conn)?,
             reads: readers.map(reader::start).transpose()?,
             updates: std::sync::Arc::default(),
+            batches: std::sync::Arc::default(),
         })
     }
 
@@ -274,6 +282,7 @@ impl Store {
             jobs: worker::start(conn)?,
             reads: None,
             updates: std::sync::Arc::default(),
+            batches: std::sync::Arc::default(),
         })
     }
 
@@ -650,7 +659,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(version, known_version());
-        assert_eq!(known_version(), 7);
+        assert_eq!(known_version(), 8);
         assert!(format!("{store:?}").starts_with("Store"));
     }
 

@@ -95,6 +95,43 @@ impl Row {
         ))?;
         Ok(())
     }
+
+    /// Writes the status for `operator_key` and queues it as change `seq` (see the outbox):
+    /// the row is always written, identical or not, since the change goes out either way.
+    /// One `UPDATE` for a known EVSE of the operator, else an upsert.
+    fn upsert_queued(
+        &self,
+        w: &mut Queue<'_>,
+        operator_key: &str,
+        now: i64,
+        seq: i64,
+        process_id: &str,
+    ) -> Result<(), StoreError> {
+        let changed = w.update.execute((
+            &self.key,
+            &self.evse_id,
+            &self.status,
+            &self.extra,
+            now,
+            operator_key,
+            seq,
+            process_id,
+        ))?;
+        if changed > 0 {
+            return Ok(());
+        }
+        w.insert.execute((
+            &self.key,
+            &self.evse_id,
+            operator_key,
+            &self.status,
+            &self.extra,
+            now,
+            seq,
+            process_id,
+        ))?;
+        Ok(())
+    }
 }
 
 /// The statements of [`Row::upsert`], prepared once for the rows of a write.
@@ -132,6 +169,54 @@ impl<'c> RowWriter<'c> {
     fn write(&mut self, rows: &[Row], operator_key: &str, now: i64) -> Result<(), StoreError> {
         for row in rows {
             row.upsert(self, operator_key, now)?;
+        }
+        Ok(())
+    }
+}
+
+/// The statements of [`Row::upsert_queued`]: the status rows of an own CPO's `update` with a
+/// fan-out, each carrying its queued change's number and `Process-ID`.
+///
+/// The change lives on the status row (schema version 8) instead of a copy in a table of its
+/// own, which a push wrote and a delivery deleted again: that copy and its deletion were about
+/// a quarter of a fan-out node's store thread (issue 3).
+struct Queue<'c> {
+    update: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+}
+
+impl<'c> Queue<'c> {
+    fn new(tx: &'c Connection) -> Result<Self, StoreError> {
+        Ok(Self {
+            update: tx.prepare_cached(
+                "UPDATE evse_status SET evse_id = ?2, status = ?3, extra = ?4, updated_at = ?5,
+                                        change_seq = ?7, change_pid = ?8
+                 WHERE evse_key = ?1 AND operator_key = ?6",
+            )?,
+            insert: tx.prepare_cached(
+                "INSERT INTO evse_status (evse_key, evse_id, operator_key, status, extra,
+                                          updated_at, change_seq, change_pid)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (evse_key) DO UPDATE SET
+                     evse_id = excluded.evse_id, operator_key = excluded.operator_key,
+                     status = excluded.status, extra = excluded.extra,
+                     updated_at = excluded.updated_at, change_seq = excluded.change_seq,
+                     change_pid = excluded.change_pid",
+            )?,
+        })
+    }
+
+    /// Writes `rows` for `operator_key` as changes numbered from `first`.
+    fn write(
+        &mut self,
+        rows: &[Row],
+        operator_key: &str,
+        now: i64,
+        first: i64,
+        process_id: &str,
+    ) -> Result<(), StoreError> {
+        for (seq, row) in (first..).zip(rows) {
+            row.upsert_queued(self, operator_key, now, seq, process_id)?;
         }
         Ok(())
     }
@@ -364,8 +449,8 @@ fn write_updates(
     } else {
         0
     };
-    let mut rows = RowWriter::new(tx)?;
-    let mut changes = outbox::ChangeWriter::new(tx)?;
+    let mut rows = None;
+    let mut queue = None;
     let mut last: Option<&Update> = None;
     let mut patched = Vec::with_capacity(batch.len());
     for waiting in batch {
@@ -380,7 +465,6 @@ fn write_updates(
         if !same_operator {
             operator.upsert(tx)?;
         }
-        rows.write(&update.rows, &operator.key, update.now)?;
         if let (Some(newest), false) = (update.coalesced.last(), update.rows.is_empty()) {
             let known = fan_outs
                 .get(&operator.key)
@@ -389,14 +473,24 @@ fn write_updates(
                 outbox::fan_out_in(tx, &update.coalesced, &operator.key, seq)?;
                 fan_outs.insert(operator.key.clone(), outbox::fan_out_of(&update.coalesced));
             }
-            changes.write(
-                &operator.key,
+            let queue = match &mut queue {
+                Some(q) => q,
+                None => queue.insert(Queue::new(tx)?),
+            };
+            queue.write(
                 &update.rows,
+                &operator.key,
+                update.now,
                 seq,
                 &newest.process_id,
-                update.now,
             )?;
             seq += i64::try_from(update.rows.len()).unwrap_or(i64::MAX);
+        } else {
+            let rows = match &mut rows {
+                Some(r) => r,
+                None => rows.insert(RowWriter::new(tx)?),
+            };
+            rows.write(&update.rows, &operator.key, update.now)?;
         }
         outbox::enqueue_in(tx, &update.queued, update.now)?;
         tracing::debug!(records = update.rows.len(), "EVSE status stored");

@@ -25,15 +25,22 @@
 //! # Order and coalescing
 //! Every message takes a number from one sequence (`outbox_sequence`). Per target, messages go
 //! out in sequence order. Status updates (`eRoamingPushEvseStatus` with `update`) are not
-//! stored as messages, and not per target: a change is one row per (operator, EVSE) in
-//! `outbox_change`, shared by every target; a newer status of the same EVSE replaces it and
-//! takes a new number, so 1,000 changes on 10 EVSEs leave 10 rows, whatever the number of
-//! peers. Each target has a cursor per operator (`outbox_cursor`): the highest number it
-//! received, and `until_seq`, the last number meant for it. [`Store::outbox_next`] batches the
-//! changes above the cursor into one `update` per operator (up to [`MAX_STATUS_BATCH`]
-//! records), but only those numbered below the target's next queued `eRoamingPushEvseStatus`
-//! message (a `fullLoad`, `insert` or `delete`), which is never overtaken. A positive answer
-//! (or a hand-over, or a dead letter) moves the cursor in the same transaction as the rest.
+//! stored as messages, and not per target: a change is the EVSE's status row itself, numbered
+//! (`evse_status.change_seq`, with the push's `Process-ID`) and shared by every target; a newer
+//! status of the same EVSE rewrites the row and takes a new number, so 1,000 changes on 10
+//! EVSEs leave 10 queued changes, whatever the number of peers. Each target has a cursor per
+//! operator (`outbox_cursor`): the highest number it received, and `until_seq`, the last
+//! number meant for it. [`Store::outbox_next`] batches the changes above the cursor into one
+//! `update` per operator (up to [`MAX_STATUS_BATCH`] records), but only those numbered below
+//! the target's next queued `eRoamingPushEvseStatus` message (a `fullLoad`, `insert` or
+//! `delete`), which is never overtaken. A positive answer (or a hand-over, or a dead letter)
+//! moves the cursor in the same transaction as the rest.
+//!
+//! A change carries the row's current status: a later write of the row without a fan-out (a
+//! `fullLoad` or `insert` push, queued as a message of its own, or an `update` after the
+//! fan-out emptied) changes what the pending change sends, never to something older. A
+//! `delete` or `fullLoad` that removes the row removes its pending change with it; the target
+//! still receives that push, which removes the EVSE.
 //!
 //! # Which targets get a change
 //! The entries of a status `update` passed to `apply_evse_status` are the operator's fan-out,
@@ -42,18 +49,22 @@
 //! A target new to the fan-out starts just below the changes of that push (it gets nothing
 //! queued before); a target that left it (a removed peer, a route changed to the clearing
 //! house) gets `until_seq` just below them: it still receives what was queued for it, and
-//! nothing newer. One difference to per-target rows: a change it was still waiting for that is
-//! replaced by a newer status after it left is no longer sent to it (the newer status was not
-//! meant for it). A target rejoining before it received everything resumes at its cursor.
+//! nothing newer. A change it was still waiting for that is replaced by a newer status after it
+//! left is no longer sent to it (the newer status was not meant for it). A target rejoining
+//! before it received everything resumes at its cursor.
 //!
-//! # Garbage collection
-//! When a cursor moves, the operator's changes at or below the lowest cursor still waiting
-//! (`cursor_seq < until_seq`) are deleted, and cursors of targets out of the fan-out that
-//! received everything meant for them are dropped. A target that is no longer registered
-//! (removed peer) never advances by delivery; like any message, its pending changes become a
-//! dead letter once older than `[delivery] dead_letter_after_s` (the worker expires them),
-//! which moves its cursor to the end, so it holds rows at most that long, and its cursor is
-//! dropped once the next status `update` of the operator takes it out of the fan-out.
+//! # Nothing to collect
+//! A delivered change stays on its status row with its number (the row is the stored status;
+//! only the cursors say who still waits for it), so a delivery deletes nothing. Until schema
+//! version 8 each change was a copy of the row in a table of its own (`outbox_change`),
+//! written by the push and deleted after the last target received it: about a quarter of a
+//! fan-out node's store thread (issue 3). When a cursor moves, the cursors of targets out of
+//! the fan-out that received everything meant for them are dropped. A target that is no longer
+//! registered (removed peer) never advances by delivery; like any message, its pending changes
+//! become a dead letter once older than `[delivery] dead_letter_after_s` (the worker expires
+//! them; the age of a change is that of its row's last write), which moves its cursor to the
+//! end, and its cursor is dropped once the next status `update` of the operator takes it out of
+//! the fan-out.
 //!
 //! # Dead letters
 //! A message the receiver refused (`Result` false, or an HTTP status that is not worth
@@ -63,16 +74,15 @@
 //! [`Store::outbox_drop`] deletes it. A refused batch of coalesced status updates becomes one
 //! dead message holding the batch. In the admin listing, a pending change appears once per
 //! target still waiting for it (ID: the change's number); dropping it drops the change for
-//! every target.
+//! every target (the status stays stored).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::evse_status::Row as StatusRow;
 use super::{Store, StoreError, millis, operator_by_key};
 use crate::config::{PartnerId, Role};
 use crate::oicp::v23::common::ActionType;
@@ -85,6 +95,14 @@ use crate::peer::client::TargetKind;
 
 /// Most status records in one batched `eRoamingPushEvseStatus` `update`.
 pub const MAX_STATUS_BATCH: usize = 1000;
+
+/// Whether change `?1` is still queued for some target (the admin API's retry and drop of a
+/// coalesced status update by its number). Through the cursors, so that the partial index
+/// `evse_status_change` serves the look-up per operator.
+const PENDING_CHANGE: &str = "SELECT 1 FROM evse_status
+     WHERE operator_key IN (SELECT operator_key FROM outbox_cursor
+                            WHERE cursor_seq < ?1 AND ?1 <= until_seq)
+       AND change_seq = ?1";
 
 const PENDING: &str = "pending";
 const DEAD: &str = "dead";
@@ -212,7 +230,7 @@ impl OutboxEntry {
 enum Source {
     /// One row of `outbox`.
     Message { id: i64 },
-    /// Changes of `outbox_change` for a target's cursor: the operator's changes numbered in
+    /// Queued changes (status rows) for a target's cursor: the operator's changes numbered in
     /// (`from`, `last`], `count` of them when read.
     Statuses {
         target: i64,
@@ -572,9 +590,9 @@ fn cursors_of(
 
 /// Sets the operator's cursors for the fan-out `entries` of a status `update` whose changes
 /// will be numbered from `first` ([`take_seqs`]; the changes are then queued by
-/// [`ChangeWriter`]). Coalesced per (operator, EVSE) in `outbox_change`, an entry's body is not
-/// stored, only its target, fallback and path (on the target's cursor), and the `Process-ID`
-/// (on the changes).
+/// `evse_status::Queue`, on the status rows). Coalesced per (operator, EVSE) on the status rows,
+/// an entry's body is not stored, only its target, fallback and path (on the target's cursor),
+/// and the `Process-ID` (on the rows).
 ///
 /// The targets of `entries` are the operator's fan-out: a target not yet in it gets a cursor
 /// just below the new changes (it receives nothing queued before); a target no longer in it
@@ -677,52 +695,6 @@ pub(super) fn same_fan_out(fan_out: &FanOut, entries: &[OutboxEntry]) -> bool {
             .all(|((t, f, p), e)| *t == e.target && *f == e.fallback && *p == e.path)
 }
 
-/// Queues status `update`s' rows (see [`fan_out_in`]): they replace the operator's queued
-/// changes of their EVSEs. Its statement is prepared once for the rows of a write.
-pub(super) struct ChangeWriter<'c> {
-    upsert: rusqlite::CachedStatement<'c>,
-}
-
-impl<'c> ChangeWriter<'c> {
-    pub(super) fn new(tx: &'c Connection) -> Result<Self, StoreError> {
-        Ok(Self {
-            upsert: tx.prepare_cached(
-                "INSERT INTO outbox_change (operator_key, evse_key, seq, evse_id, status, extra,
-                                            process_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (operator_key, evse_key) DO UPDATE SET
-                     seq = excluded.seq, evse_id = excluded.evse_id, status = excluded.status,
-                     extra = excluded.extra, process_id = excluded.process_id,
-                     created_at = excluded.created_at",
-            )?,
-        })
-    }
-
-    /// Queues `rows` of `operator_key`, numbered from `first`.
-    pub(super) fn write(
-        &mut self,
-        operator_key: &str,
-        rows: &[StatusRow],
-        first: i64,
-        process_id: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        for (seq, row) in (first..).zip(rows) {
-            self.upsert.execute(rusqlite::params![
-                operator_key,
-                row.key,
-                seq,
-                row.evse_id,
-                row.status,
-                row.extra,
-                process_id,
-                now
-            ])?;
-        }
-        Ok(())
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading and completing, for the delivery worker
 
@@ -740,11 +712,8 @@ fn status_batch_body(
         known
     } else {
         let id: OperatorId = rows.first().map_or_else(
-            || super::stored(operator_key, "outbox_change.operator_key"),
-            |r| {
-                super::stored::<EvseId>(&r.evse_id, "outbox_change.evse_id")
-                    .map(|e| e.operator_id())
-            },
+            || super::stored(operator_key, "evse_status.operator_key"),
+            |r| super::stored::<EvseId>(&r.evse_id, "evse_status.evse_id").map(|e| e.operator_id()),
         )?;
         (id, None)
     };
@@ -770,7 +739,7 @@ fn status_batch_body(
                 .strip_prefix('{')
                 .and_then(|m| m.strip_suffix('}'))
                 .ok_or_else(|| {
-                    StoreError::Corrupt(format!("outbox_change.extra '{extra}' is no JSON object"))
+                    StoreError::Corrupt(format!("evse_status.extra '{extra}' is no JSON object"))
                 })?
                 .trim();
             if !members.is_empty() {
@@ -784,7 +753,7 @@ fn status_batch_body(
     Ok(out)
 }
 
-/// One change read for a batch.
+/// One change read for a batch: a status row and its queued change.
 struct BatchRow {
     seq: i64,
     /// `EvseID` as pushed.
@@ -793,10 +762,13 @@ struct BatchRow {
     /// Unknown members of the record (a JSON object), if any.
     extra: Option<String>,
     process_id: String,
+    /// When the status was last written: when the change was queued, or later when a push
+    /// without fan-out or a `fullLoad` rewrote it.
     created_at: i64,
 }
 
 /// A target's cursor for one operator, as a batch is read.
+#[derive(Clone)]
 struct Cursor {
     target: i64,
     operator_key: String,
@@ -827,9 +799,10 @@ fn cursor_of(conn: &Connection, target: i64, operator_key: &str) -> Result<Curso
 }
 
 /// The query of [`batch_rows`], without its `LIMIT`.
-const BATCH_ROWS: &str = "SELECT seq, evse_id, status, extra, process_id, created_at
-     FROM outbox_change WHERE operator_key = ?1 AND seq > ?2 AND seq <= ?3 AND seq < ?4
-     ORDER BY seq";
+const BATCH_ROWS: &str = "SELECT change_seq, evse_id, status, extra, change_pid, updated_at
+     FROM evse_status
+     WHERE operator_key = ?1 AND change_seq > ?2 AND change_seq <= ?3 AND change_seq < ?4
+     ORDER BY change_seq";
 
 /// The statement text of [`batch_rows`] for `limit`.
 ///
@@ -862,20 +835,22 @@ fn batch_rows(
             evse_id: r.get(1)?,
             status: r.get(2)?,
             extra: r.get(3)?,
-            process_id: r.get(4)?,
+            process_id: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
             created_at: r.get(5)?,
         });
     }
     Ok(out)
 }
 
-/// A batch of changes (following `from`, the cursor when they were read) as one item.
+/// A batch of changes (following `from`, the cursor when they were read) as one item, with
+/// its `body` ([`status_batch_body`] of `rows`).
 fn batch_item(
     conn: &Connection,
     target_ref: &TargetRef,
     c: &Cursor,
     from: i64,
     rows: &[BatchRow],
+    body: Vec<u8>,
 ) -> Result<Option<OutboxItem>, StoreError> {
     let Some(last) = rows.last() else {
         return Ok(None);
@@ -885,7 +860,6 @@ fn batch_item(
     let oldest = rows.iter().map(|r| r.created_at).min().unwrap_or(0);
     let fallback = c.fallback.map(|f| target_by_row(conn, f)).transpose()?;
     let count = rows.len() as u64;
-    let body = status_batch_body(conn, &c.operator_key, rows)?;
     Ok(Some(OutboxItem {
         target: target_ref.clone(),
         operation: Operation::PushEvseStatus,
@@ -911,10 +885,10 @@ fn first_change(conn: &Connection, target: i64) -> Result<Option<(String, i64)>,
         .prepare_cached(
             "SELECT operator_key, first FROM (
                  SELECT c.operator_key,
-                        (SELECT ch.seq FROM outbox_change ch
-                         WHERE ch.operator_key = c.operator_key AND ch.seq > c.cursor_seq
-                           AND ch.seq <= c.until_seq
-                         ORDER BY ch.seq LIMIT 1) AS first
+                        (SELECT ch.change_seq FROM evse_status ch
+                         WHERE ch.operator_key = c.operator_key
+                           AND ch.change_seq > c.cursor_seq AND ch.change_seq <= c.until_seq
+                         ORDER BY ch.change_seq LIMIT 1) AS first
                  FROM outbox_cursor c WHERE c.target = ?1)
              WHERE first IS NOT NULL ORDER BY first LIMIT 1",
         )?
@@ -922,7 +896,166 @@ fn first_change(conn: &Connection, target: i64) -> Result<Option<(String, i64)>,
         .optional()?)
 }
 
-fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxItem>, StoreError> {
+/// How many batches [`BatchCache`] keeps.
+const CACHED_BATCHES: usize = 8;
+
+/// How long [`BatchCache`] offers a batch: targets that keep up ask within milliseconds of
+/// each other; one that asks later (back from an outage) reads the latest statuses.
+const CACHED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Batches of queued status changes read lately, by operator and the cursor they follow,
+/// shared by the targets of a fan-out.
+///
+/// # Why
+/// Every target of an operator's fan-out receives the same changes, and targets that keep up
+/// stand at the same cursor: each read the same rows and wrote the same body, once per target
+/// (with three EMP peers, about a sixth of a fan-out node's store thread, issue 3). A target
+/// whose cursor is where a cached batch starts takes that batch instead.
+///
+/// # Why a cached batch is still right
+/// A batch read at one moment holds every change numbered in (`from`, its last number] then.
+/// Numbers only grow: a change committed later has a higher number than any committed before
+/// (one writer; a rolled-back number is taken again, still above every committed one). So
+/// later, the changes in that range are the batch's minus those replaced by a newer status
+/// (which has a higher number and is sent later) or removed with their row (by a `delete` or
+/// `fullLoad` push, queued after them). Sending the cached batch to another target sends at
+/// worst an older status first and the newer one after it, or an update just before the push
+/// that deletes the EVSE: the order and the end state are those of a fresh read, as with any
+/// change replaced while in flight. A target takes the cached batch up to its own bound (its
+/// `until_seq` and its next queued status message), which is a prefix of it. A change dropped
+/// through the admin API empties the cache once the drop is committed, and a batch whose read
+/// began before that (a read connection's snapshot may predate the drop) is not kept: the
+/// dropped change is not sent after its drop.
+///
+/// A target takes a cached batch once, and only for [`CACHED_FOR`] after it was read. Asking
+/// again at the same cursor means its delivery failed and is retried: it reads afresh, so a
+/// target back after an outage receives the latest statuses, coalesced, not those of its
+/// first attempt.
+#[derive(Default)]
+pub(super) struct BatchCache {
+    /// Oldest first.
+    batches: std::collections::VecDeque<CachedBatch>,
+    /// How many times the cache was emptied.
+    generation: u64,
+}
+
+/// A batch in [`BatchCache`].
+struct CachedBatch {
+    operator_key: String,
+    /// The cursor it follows.
+    from: i64,
+    data: Arc<BatchData>,
+    /// The targets (`outbox_target.id`) that read or took it.
+    taken: Vec<i64>,
+    read_at: std::time::Instant,
+}
+
+/// The rows of a cached batch and the body of all of them.
+struct BatchData {
+    rows: Vec<BatchRow>,
+    body: Vec<u8>,
+}
+
+impl BatchCache {
+    /// The batch of the operator following `from`, taken now, unless `target` took it before.
+    fn take(&mut self, operator_key: &str, from: i64, target: i64) -> Option<Arc<BatchData>> {
+        let batch = self
+            .batches
+            .iter_mut()
+            .find(|b| b.from == from && b.operator_key == operator_key)
+            .filter(|b| !b.taken.contains(&target) && b.read_at.elapsed() < CACHED_FOR)?;
+        batch.taken.push(target);
+        Some(Arc::clone(&batch.data))
+    }
+
+    /// Keeps `batch`, read by a read that began at `generation`, unless the cache was emptied
+    /// since; it replaces the batch following the same cursor, if any.
+    fn keep(&mut self, batch: CachedBatch, generation: u64) {
+        if generation != self.generation {
+            return;
+        }
+        self.batches
+            .retain(|b| b.from != batch.from || b.operator_key != batch.operator_key);
+        if self.batches.len() >= CACHED_BATCHES {
+            self.batches.pop_front();
+        }
+        self.batches.push_back(batch);
+    }
+
+    fn clear(&mut self) {
+        self.batches.clear();
+        self.generation += 1;
+    }
+}
+
+/// The cache; a panic while it was held left it usable.
+fn lock_cache(cache: &Mutex<BatchCache>) -> std::sync::MutexGuard<'_, BatchCache> {
+    cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The batch of changes following the target's cursor `c`, numbered below `below`, from
+/// `cache` when it holds a batch following the same cursor (see [`BatchCache`]), else read
+/// (and kept there unless the cache was emptied since `generation`, read before this read
+/// began).
+fn status_batch(
+    conn: &Connection,
+    target_ref: &TargetRef,
+    c: &Cursor,
+    below: i64,
+    (cache, generation): (&Mutex<BatchCache>, u64),
+) -> Result<Option<OutboxItem>, StoreError> {
+    let hit = lock_cache(cache).take(&c.operator_key, c.done, c.target);
+    if let Some(hit) = hit {
+        let n = hit
+            .rows
+            .partition_point(|r| r.seq <= c.until && r.seq < below);
+        if n == hit.rows.len() {
+            return batch_item(conn, target_ref, c, c.done, &hit.rows, hit.body.clone());
+        }
+        if n > 0 {
+            let rows = &hit.rows[..n];
+            let body = status_batch_body(conn, &c.operator_key, rows)?;
+            return batch_item(conn, target_ref, c, c.done, rows, body);
+        }
+    }
+    // Read for any target at this cursor: without this target's bounds, which are applied
+    // to the cached batch like to any.
+    let unbounded = Cursor {
+        until: i64::MAX,
+        ..c.clone()
+    };
+    let rows = batch_rows(conn, &unbounded, i64::MAX, Some(MAX_STATUS_BATCH))?;
+    let n = rows.partition_point(|r| r.seq <= c.until && r.seq < below);
+    if n == 0 {
+        return Ok(None);
+    }
+    let body = status_batch_body(conn, &c.operator_key, &rows)?;
+    let item = if n == rows.len() {
+        batch_item(conn, target_ref, c, c.done, &rows, body.clone())?
+    } else {
+        let mine = status_batch_body(conn, &c.operator_key, &rows[..n])?;
+        batch_item(conn, target_ref, c, c.done, &rows[..n], mine)?
+    };
+    lock_cache(cache).keep(
+        CachedBatch {
+            operator_key: c.operator_key.clone(),
+            from: c.done,
+            data: Arc::new(BatchData { rows, body }),
+            taken: vec![c.target],
+            read_at: std::time::Instant::now(),
+        },
+        generation,
+    );
+    Ok(item)
+}
+
+fn next_item(
+    conn: &Connection,
+    target_ref: &TargetRef,
+    batches: (&Mutex<BatchCache>, u64),
+) -> Result<Option<OutboxItem>, StoreError> {
     type Head = (
         i64,
         i64,
@@ -974,13 +1107,7 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
                 |r| r.get(0),
             )?;
         let c = cursor_of(conn, target, &operator_key)?;
-        let rows = batch_rows(
-            conn,
-            &c,
-            barrier.unwrap_or(i64::MAX),
-            Some(MAX_STATUS_BATCH),
-        )?;
-        return batch_item(conn, target_ref, &c, c.done, &rows);
+        return status_batch(conn, target_ref, &c, barrier.unwrap_or(i64::MAX), batches);
     }
     let Some((id, _seq, op, path, body, process_id, tries, queued_at, fallback)) = head else {
         return Ok(None);
@@ -999,11 +1126,11 @@ fn next_item(conn: &Connection, target_ref: &TargetRef) -> Result<Option<OutboxI
     }))
 }
 
-/// Moves the target's cursor for an operator to `last` (attempts reset), and collects the
-/// garbage: the operator's changes no cursor still waits for, and the cursors of targets out of
-/// the fan-out that received everything meant for them. Returns how many changes in
-/// (`from`, `last`] are still queued (a change replaced in the meantime by a newer status is
-/// not one of them: it has a higher number and stays pending).
+/// Moves the target's cursor for an operator to `last` (attempts reset), and drops the cursors
+/// of targets out of the fan-out that received everything meant for them. Returns how many
+/// changes in (`from`, `last`] are still queued (a change replaced in the meantime by a newer
+/// status is not one of them: it has a higher number and stays pending). The changes stay on
+/// their status rows: nothing is deleted.
 fn advance_in(
     tx: &Connection,
     target: i64,
@@ -1022,19 +1149,10 @@ fn advance_in(
     }
     let still: i64 = tx
         .prepare_cached(
-            "SELECT COUNT(*) FROM outbox_change
-             WHERE operator_key = ?1 AND seq > ?2 AND seq <= ?3",
+            "SELECT COUNT(*) FROM evse_status
+             WHERE operator_key = ?1 AND change_seq > ?2 AND change_seq <= ?3",
         )?
         .query_row(rusqlite::params![operator_key, from, last], |r| r.get(0))?;
-    // Every change at or below the lowest cursor still waiting is done for every target.
-    let low: Option<i64> = tx
-        .prepare_cached(
-            "SELECT MIN(cursor_seq) FROM outbox_cursor
-             WHERE operator_key = ?1 AND cursor_seq < until_seq",
-        )?
-        .query_row([operator_key], |r| r.get(0))?;
-    tx.prepare_cached("DELETE FROM outbox_change WHERE operator_key = ?1 AND seq <= ?2")?
-        .execute(rusqlite::params![operator_key, low.unwrap_or(i64::MAX)])?;
     tx.prepare_cached(
         "DELETE FROM outbox_cursor WHERE operator_key = ?1 AND cursor_seq >= until_seq",
     )?
@@ -1167,7 +1285,8 @@ fn expire_in(
         while rows.peek().is_some() {
             let chunk: Vec<BatchRow> = rows.by_ref().take(MAX_STATUS_BATCH).collect();
             let next_from = chunk.last().map_or(from, |r| r.seq);
-            if let Some(item) = batch_item(tx, target_ref, &c, from, &chunk)? {
+            let body = status_batch_body(tx, &c.operator_key, &chunk)?;
+            if let Some(item) = batch_item(tx, target_ref, &c, from, &chunk, body)? {
                 expired += item.messages();
                 kill_in(tx, &item, reason, now)?;
             }
@@ -1264,9 +1383,10 @@ impl Store {
             let mut stmt = conn.prepare_cached(
                 "SELECT kind, role, partner_id FROM outbox_target t
                  WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.target = t.id AND o.state = 'pending')
-                    OR EXISTS (SELECT 1 FROM outbox_cursor c JOIN outbox_change ch
-                                 ON ch.operator_key = c.operator_key AND ch.seq > c.cursor_seq
-                                    AND ch.seq <= c.until_seq
+                    OR EXISTS (SELECT 1 FROM outbox_cursor c JOIN evse_status ch
+                                 ON ch.operator_key = c.operator_key
+                                    AND ch.change_seq > c.cursor_seq
+                                    AND ch.change_seq <= c.until_seq
                                WHERE c.target = t.id)
                  ORDER BY id",
             )?;
@@ -1292,7 +1412,10 @@ impl Store {
     /// acknowledged push), and the writer thread goes on with the pushes meanwhile.
     pub async fn outbox_next(&self, target: &TargetRef) -> Result<Option<OutboxItem>, StoreError> {
         let target = target.clone();
-        self.read(move |conn| next_item(conn, &target)).await
+        let batches = Arc::clone(&self.batches);
+        let generation = lock_cache(&batches).generation;
+        self.read(move |conn| next_item(conn, &target, (&batches, generation)))
+            .await
     }
 
     /// The receiver accepted `item`: its rows are deleted (a coalesced update replaced by a
@@ -1466,8 +1589,8 @@ impl Store {
                 let b: Option<i64> = match first_change(conn, t)? {
                     Some((operator, seq)) => conn
                         .prepare_cached(
-                            "SELECT created_at FROM outbox_change
-                             WHERE operator_key = ?1 AND seq = ?2",
+                            "SELECT updated_at FROM evse_status
+                             WHERE operator_key = ?1 AND change_seq = ?2",
                         )?
                         .query_row(rusqlite::params![operator, seq], |r| r.get(0))
                         .optional()?,
@@ -1499,9 +1622,10 @@ impl Store {
             let pending =
                 count("SELECT COUNT(*) FROM outbox WHERE target = ?1 AND state = 'pending'")?
                     + count(
-                        "SELECT COUNT(*) FROM outbox_cursor c JOIN outbox_change ch
-                             ON ch.operator_key = c.operator_key AND ch.seq > c.cursor_seq
-                                AND ch.seq <= c.until_seq
+                        "SELECT COUNT(*) FROM outbox_cursor c JOIN evse_status ch
+                             ON ch.operator_key = c.operator_key
+                                AND ch.change_seq > c.cursor_seq
+                                AND ch.change_seq <= c.until_seq
                          WHERE c.target = ?1",
                     )?;
             let dead = count("SELECT COUNT(*) FROM outbox WHERE target = ?1 AND state = 'dead'")?;
@@ -1559,13 +1683,13 @@ impl Store {
             drop(rows);
             if state == OutboxState::Pending {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT ch.seq, t.kind, t.role, t.partner_id, c.path, ch.evse_id, c.attempts,
-                            c.last_error, ch.created_at, ch.process_id
+                    "SELECT ch.change_seq, t.kind, t.role, t.partner_id, c.path, ch.evse_id,
+                            c.attempts, c.last_error, ch.updated_at, ch.change_pid
                      FROM outbox_cursor c
-                     JOIN outbox_change ch ON ch.operator_key = c.operator_key
-                          AND ch.seq > c.cursor_seq AND ch.seq <= c.until_seq
+                     JOIN evse_status ch ON ch.operator_key = c.operator_key
+                          AND ch.change_seq > c.cursor_seq AND ch.change_seq <= c.until_seq
                      JOIN outbox_target t ON t.id = c.target
-                     ORDER BY ch.seq, t.id LIMIT ?1",
+                     ORDER BY ch.change_seq, t.id LIMIT ?1",
                 )?;
                 let mut rows = stmt.query([limit])?;
                 while let Some(r) = rows.next()? {
@@ -1588,7 +1712,7 @@ impl Store {
                         queued_at: rfc3339(created),
                         next_attempt_at: None,
                         dead_at: None,
-                        process_id: r.get(9)?,
+                        process_id: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
                         bytes: 0,
                     });
                 }
@@ -1615,9 +1739,7 @@ impl Store {
                 .optional()?;
             match state.as_deref() {
                 None => {
-                    let coalesced = tx
-                        .prepare_cached("SELECT 1 FROM outbox_change WHERE seq = ?1")?
-                        .exists([id])?;
+                    let coalesced = tx.prepare_cached(PENDING_CHANGE)?.exists([id])?;
                     Ok(if coalesced {
                         RetryOutcome::NotDead
                     } else {
@@ -1645,15 +1767,28 @@ impl Store {
     /// current ID: the change is shared, so it is dropped for every target still waiting for
     /// it); `false` if there is none.
     pub async fn outbox_drop(&self, id: i64) -> Result<bool, StoreError> {
-        self.write(move |tx| {
-            let n = tx
-                .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
-                .execute([id])?
-                + tx.prepare_cached("DELETE FROM outbox_change WHERE seq = ?1")?
+        let dropped = self
+            .write(move |tx| {
+                let mut n = tx
+                    .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
                     .execute([id])?;
-            Ok(n > 0)
-        })
-        .await
+                if n == 0 && tx.prepare_cached(PENDING_CHANGE)?.exists([id])? {
+                    // The status stays stored; only its change leaves the queue.
+                    n = tx
+                        .prepare_cached(
+                            "UPDATE evse_status SET change_seq = NULL, change_pid = NULL
+                         WHERE operator_key IN (SELECT operator_key FROM outbox_cursor)
+                           AND change_seq = ?1",
+                        )?
+                        .execute([id])?;
+                }
+                Ok(n > 0)
+            })
+            .await?;
+        if dropped {
+            lock_cache(&self.batches).clear();
+        }
+        Ok(dropped)
     }
 }
 
@@ -1749,6 +1884,23 @@ mod tests {
             .collect()
     }
 
+    /// How many status rows some target still waits for (queued changes not yet delivered to
+    /// every target meant to get them).
+    async fn pending_changes(store: &Store) -> i64 {
+        store
+            .run(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM evse_status ch WHERE EXISTS (
+                         SELECT 1 FROM outbox_cursor c WHERE c.operator_key = ch.operator_key
+                           AND ch.change_seq > c.cursor_seq AND ch.change_seq <= c.until_seq)",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap()
+    }
+
     async fn table_count(store: &Store, table: &'static str) -> i64 {
         store
             .run(move |c| {
@@ -1807,7 +1959,7 @@ mod tests {
             )
             .await;
         }
-        assert_eq!(table_count(&store, "outbox_change").await, 10);
+        assert_eq!(pending_changes(&store).await, 10);
         assert_eq!(table_count(&store, "outbox").await, 0);
         assert_eq!(store.outbox_counts(&target).await.unwrap(), (10, 0));
 
@@ -1935,10 +2087,12 @@ mod tests {
             sent.push(what);
             store.outbox_delivered(&item).await.unwrap();
         }
+        // E1's queued change carries its row's current status, which the fullLoad rewrote:
+        // the update before the fullLoad is not overtaken, and sends nothing older than it.
         assert_eq!(
             sent,
             [
-                r#"update [("DE*GEF*E1", "Occupied")]"#,
+                r#"update [("DE*GEF*E1", "Available")]"#,
                 r#"fullLoad [("DE*GEF*E1", "Available"), ("DE*GEF*E2", "Available")]"#,
                 r#"update [("DE*GEF*E2", "Reserved"), ("DE*GEF*E3", "Occupied")]"#,
                 "ChargeDetailRecord",
@@ -2107,7 +2261,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_change_is_stored_once_for_every_target_and_collected_after_the_last() {
+    async fn a_change_is_stored_once_for_every_target_and_done_after_the_last() {
         let store = Store::open_in_memory().await.unwrap();
         let (a, b) = (gdf(), other());
         let hub = TargetRef::hub(PartnerId::parse(Role::Cpo, "DE*GEF").unwrap());
@@ -2129,7 +2283,7 @@ mod tests {
             )
             .await;
         }
-        assert_eq!(table_count(&store, "outbox_change").await, 5);
+        assert_eq!(pending_changes(&store).await, 5);
         assert_eq!(table_count(&store, "outbox_cursor").await, 2);
         for t in [&a, &b] {
             assert_eq!(store.outbox_counts(t).await.unwrap(), (5, 0));
@@ -2146,7 +2300,7 @@ mod tests {
         assert_eq!((first.messages(), first.fallback.as_ref()), (5, Some(&hub)));
         assert_eq!(store.outbox_delivered(&first).await.unwrap(), 5);
         // b still waits for them.
-        assert_eq!(table_count(&store, "outbox_change").await, 5);
+        assert_eq!(pending_changes(&store).await, 5);
         assert_eq!(store.outbox_counts(&a).await.unwrap(), (0, 0));
         assert_eq!(
             store.outbox_targets().await.unwrap(),
@@ -2155,8 +2309,58 @@ mod tests {
         let second = store.outbox_next(&b).await.unwrap().unwrap();
         assert_eq!((second.messages(), second.fallback.is_none()), (5, true));
         store.outbox_delivered(&second).await.unwrap();
-        assert_eq!(table_count(&store, "outbox_change").await, 0);
+        assert_eq!(pending_changes(&store).await, 0);
         assert!(store.outbox_targets().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_pending_change_is_dropped_for_every_target_and_its_status_stays() {
+        let store = Store::open_in_memory().await.unwrap();
+        let (a, b) = (gdf(), other());
+        let outbox = [status_entry(&a, "p"), status_entry(&b, "p")];
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E1", "Occupied"), ("DE*GEF*E2", "Available")],
+            &outbox,
+            0,
+        )
+        .await;
+        let listed = store.outbox_list(OutboxState::Pending, 100).await.unwrap();
+        let e1 = listed
+            .iter()
+            .find(|m| m.evse_id.as_deref() == Some("DE*GEF*E1"))
+            .unwrap()
+            .id;
+        let e2 = listed
+            .iter()
+            .find(|m| m.evse_id.as_deref() == Some("DE*GEF*E2"))
+            .unwrap()
+            .id;
+        // A pending change is no dead letter.
+        assert_eq!(
+            store.outbox_retry(e1, at(1)).await.unwrap(),
+            RetryOutcome::NotDead
+        );
+        // Delivered to a, still pending for b.
+        let of_a = store.outbox_next(&a).await.unwrap().unwrap();
+        store.outbox_delivered(&of_a).await.unwrap();
+        assert!(store.outbox_drop(e1).await.unwrap());
+        assert!(!store.outbox_drop(e1).await.unwrap());
+        let of_b = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_b),
+            [("DE*GEF*E2".to_owned(), "Available".to_owned())]
+        );
+        store.outbox_delivered(&of_b).await.unwrap();
+        // Delivered to every target: nothing left to drop or retry.
+        assert!(!store.outbox_drop(e2).await.unwrap());
+        assert_eq!(
+            store.outbox_retry(e2, at(1)).await.unwrap(),
+            RetryOutcome::NotFound
+        );
+        let stored = store.query_evse_status(None, None, None).await.unwrap();
+        assert_eq!(stored[0].evse_status_record.len(), 2);
     }
 
     #[tokio::test]
@@ -2201,7 +2405,154 @@ mod tests {
         let rest = store.outbox_next(&a).await.unwrap().unwrap();
         assert_eq!(evses(&rest), ["DE*GEF*E4"]);
         store.outbox_delivered(&rest).await.unwrap();
-        assert_eq!(table_count(&store, "outbox_change").await, 0);
+        assert_eq!(pending_changes(&store).await, 0);
+    }
+
+    #[tokio::test]
+    async fn targets_at_the_same_cursor_share_a_batch_up_to_their_own_bound() {
+        let store = Store::open_in_memory().await.unwrap();
+        let ([a, b, c], [to_a, to_b, to_c]) = three_peers();
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(e, s)| ((*e).to_owned(), (*s).to_owned()))
+                .collect()
+        };
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E1", "Occupied"), ("DE*GEF*E2", "Occupied")],
+            &[to_a.clone(), to_b.clone(), to_c],
+            0,
+        )
+        .await;
+        // c leaves the fan-out; E3 is queued for a and b only.
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E3", "Occupied")],
+            &[to_a.clone(), to_b.clone()],
+            1,
+        )
+        .await;
+        let of_a = store.outbox_next(&a).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_a),
+            pairs(&[
+                ("DE*GEF*E1", "Occupied"),
+                ("DE*GEF*E2", "Occupied"),
+                ("DE*GEF*E3", "Occupied")
+            ])
+        );
+        // c takes a's batch up to its until_seq.
+        let of_c = store.outbox_next(&c).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_c),
+            pairs(&[("DE*GEF*E1", "Occupied"), ("DE*GEF*E2", "Occupied")])
+        );
+        // E1 changes again before b reads. b stands where a stood: it gets a's batch, E1's
+        // older status included, and the newer one after it (a fresh read would have sent
+        // E2, E3 and E1 Available at once).
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E1", "Available")],
+            &[to_a, to_b],
+            2,
+        )
+        .await;
+        let of_b = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(of_b.body, of_a.body);
+        assert_eq!(store.outbox_delivered(&of_b).await.unwrap(), 2);
+        let rest = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(statuses(&rest), pairs(&[("DE*GEF*E1", "Available")]));
+        assert_eq!(store.outbox_delivered(&of_c).await.unwrap(), 1);
+        assert!(store.outbox_next(&c).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_target_asking_again_at_its_cursor_reads_the_latest_statuses() {
+        let store = Store::open_in_memory().await.unwrap();
+        let ([a, b, _], [to_a, to_b, _]) = three_peers();
+        let both = [to_a, to_b];
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E1", "Occupied")],
+            &both,
+            0,
+        )
+        .await;
+        let first = store.outbox_next(&a).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&first),
+            [("DE*GEF*E1".to_owned(), "Occupied".to_owned())]
+        );
+        // a's delivery failed; E1 changes and E2 is new before its next attempt.
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E1", "Available"), ("DE*GEF*E2", "Reserved")],
+            &both,
+            1,
+        )
+        .await;
+        let again = store.outbox_next(&a).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&again),
+            [
+                ("DE*GEF*E1".to_owned(), "Available".to_owned()),
+                ("DE*GEF*E2".to_owned(), "Reserved".to_owned())
+            ]
+        );
+        // b, at the same cursor, takes a's newest batch, once.
+        let of_b = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(of_b.body, again.body);
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E2", "Available")],
+            &both,
+            2,
+        )
+        .await;
+        let of_b = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_b),
+            [
+                ("DE*GEF*E1".to_owned(), "Available".to_owned()),
+                ("DE*GEF*E2".to_owned(), "Available".to_owned())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cached_batch_is_offered_only_for_a_moment() {
+        let store = Store::open_in_memory().await.unwrap();
+        let ([a, b, _], [to_a, to_b, _]) = three_peers();
+        let both = [to_a, to_b];
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E1", "Occupied")],
+            &both,
+            0,
+        )
+        .await;
+        let _ = store.outbox_next(&a).await.unwrap().unwrap();
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E1", "Available")],
+            &both,
+            1,
+        )
+        .await;
+        tokio::time::sleep(CACHED_FOR + std::time::Duration::from_millis(50)).await;
+        let of_b = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_b),
+            [("DE*GEF*E1".to_owned(), "Available".to_owned())]
+        );
     }
 
     #[tokio::test]
@@ -2303,6 +2654,10 @@ mod tests {
                  UPDATE outbox_sequence SET last = 4;
                  INSERT INTO outbox_target (id, kind, role, target_key, partner_id)
                  VALUES (1, 'peer', 'emp', 'DEGDF', 'DE-GDF'), (2, 'peer', 'emp', 'DEXYZ', 'DE-XYZ');
+                 INSERT INTO operator (operator_key, operator_id) VALUES ('DEGEF', 'DE*GEF');
+                 INSERT INTO evse_status (evse_key, evse_id, operator_key, status, updated_at)
+                 VALUES ('DEGEFE1', 'DE*GEF*E1', 'DEGEF', 'Available', 0),
+                        ('DEGEFE2', 'DE*GEF*E2', 'DEGEF', 'Occupied', 0);
                  INSERT INTO outbox_status (target, seq, evse_key, operator_key, evse_id, status,
                                             path, process_id, created_at)
                  VALUES (1, 1, 'DEGEFE1', 'DEGEF', 'DE*GEF*E1', 'Occupied', '/p', 'a', 0),
@@ -2313,7 +2668,7 @@ mod tests {
         }
         let store = Store::open(&path).await.unwrap();
         let (a, b) = (gdf(), other());
-        assert_eq!(table_count(&store, "outbox_change").await, 2);
+        assert_eq!(pending_changes(&store).await, 2);
         let of_a = store.outbox_next(&a).await.unwrap().unwrap();
         assert_eq!(
             statuses(&of_a),
@@ -2325,6 +2680,68 @@ mod tests {
         let of_b = store.outbox_next(&b).await.unwrap().unwrap();
         assert_eq!(of_b.messages(), 2);
         assert_eq!(of_b.path, "/p");
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn queued_changes_of_schema_7_move_onto_their_status_rows() {
+        let dir = temp_dir("outbox-v7");
+        let path = dir.join("node.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &super::super::MIGRATIONS[..7] {
+                conn.execute_batch(sql).unwrap();
+            }
+            // E1's change was queued as Occupied and its row rewritten since (Available); E2's
+            // change is delivered to DE-GDF only; E3's row was deleted after its change.
+            conn.execute_batch(
+                "PRAGMA user_version = 7;
+                 UPDATE outbox_sequence SET last = 5;
+                 INSERT INTO outbox_target (id, kind, role, target_key, partner_id)
+                 VALUES (1, 'peer', 'emp', 'DEGDF', 'DE-GDF'), (2, 'peer', 'emp', 'DEXYZ', 'DE-XYZ');
+                 INSERT INTO operator (operator_key, operator_id) VALUES ('DEGEF', 'DE*GEF');
+                 INSERT INTO evse_status (evse_key, evse_id, operator_key, status, updated_at)
+                 VALUES ('DEGEFE1', 'DE*GEF*E1', 'DEGEF', 'Available', 2000),
+                        ('DEGEFE2', 'DE*GEF*E2', 'DEGEF', 'Occupied', 1000),
+                        ('DEGEFE9', 'DE*GEF*E9', 'DEGEF', 'Reserved', 1000);
+                 INSERT INTO outbox_change (operator_key, evse_key, seq, evse_id, status, extra,
+                                            process_id, created_at)
+                 VALUES ('DEGEF', 'DEGEFE2', 2, 'DE*GEF*E2', 'Occupied', NULL, 'a', 1000),
+                        ('DEGEF', 'DEGEFE3', 3, 'DE*GEF*E3', 'Occupied', NULL, 'b', 1000),
+                        ('DEGEF', 'DEGEFE1', 4, 'DE*GEF*E1', 'Occupied', NULL, 'c', 1000);
+                 INSERT INTO outbox_cursor (target, operator_key, cursor_seq, until_seq, path)
+                 VALUES (1, 'DEGEF', 2, 9223372036854775807, '/p'),
+                        (2, 'DEGEF', 1, 9223372036854775807, '/p');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).await.unwrap();
+        let (a, b) = (gdf(), other());
+        assert_eq!(pending_changes(&store).await, 2);
+        assert_eq!(store.outbox_counts(&a).await.unwrap(), (1, 0));
+        assert_eq!(store.outbox_counts(&b).await.unwrap(), (2, 0));
+        let of_a = store.outbox_next(&a).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_a),
+            [("DE*GEF*E1".to_owned(), "Available".to_owned())]
+        );
+        assert_eq!(of_a.process_id, "c");
+        let of_b = store.outbox_next(&b).await.unwrap().unwrap();
+        assert_eq!(
+            statuses(&of_b),
+            [
+                ("DE*GEF*E2".to_owned(), "Occupied".to_owned()),
+                ("DE*GEF*E1".to_owned(), "Available".to_owned())
+            ]
+        );
+        assert_eq!(store.outbox_delivered(&of_b).await.unwrap(), 2);
+        assert_eq!(store.outbox_delivered(&of_a).await.unwrap(), 1);
+        assert_eq!(pending_changes(&store).await, 0);
+        assert!(store.outbox_targets().await.unwrap().is_empty());
+        // The statuses themselves are unchanged, E9 (never queued) included.
+        let stored = store.query_evse_status(None, None, None).await.unwrap();
+        assert_eq!(stored[0].evse_status_record.len(), 3);
         drop(store);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -2347,7 +2764,7 @@ mod tests {
             .outbox_kill(&item, "022 refused", at(1))
             .await
             .unwrap();
-        assert_eq!(table_count(&store, "outbox_change").await, 0);
+        assert_eq!(pending_changes(&store).await, 0);
         let dead = store.outbox_list(OutboxState::Dead, 10).await.unwrap();
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].operation, "PushEvseStatus");

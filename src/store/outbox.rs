@@ -2469,8 +2469,8 @@ mod tests {
         assert!(store.outbox_next(&c).await.unwrap().is_none());
     }
 
-    #[tokio::test]
-    async fn a_target_asking_again_at_its_cursor_reads_the_latest_statuses() {
+    /// A store with E1 `Occupied` queued for two peers, the peers and their status entries.
+    async fn two_peers_and_e1_queued() -> (Store, [TargetRef; 2], [OutboxEntry; 2]) {
         let store = Store::open_in_memory().await.unwrap();
         let ([a, b, _], [to_a, to_b, _]) = three_peers();
         let both = [to_a, to_b];
@@ -2482,6 +2482,12 @@ mod tests {
             0,
         )
         .await;
+        (store, [a, b], both)
+    }
+
+    #[tokio::test]
+    async fn a_target_asking_again_at_its_cursor_reads_the_latest_statuses() {
+        let (store, [a, b], both) = two_peers_and_e1_queued().await;
         let first = store.outbox_next(&a).await.unwrap().unwrap();
         assert_eq!(
             statuses(&first),
@@ -2527,17 +2533,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cached_batch_is_offered_only_for_a_moment() {
-        let store = Store::open_in_memory().await.unwrap();
-        let ([a, b, _], [to_a, to_b, _]) = three_peers();
-        let both = [to_a, to_b];
-        push_status(
-            &store,
-            ActionType::Update,
-            &[("DE*GEF*E1", "Occupied")],
-            &both,
-            0,
-        )
-        .await;
+        let (store, [a, b], both) = two_peers_and_e1_queued().await;
         let _ = store.outbox_next(&a).await.unwrap().unwrap();
         push_status(
             &store,
@@ -2640,21 +2636,32 @@ mod tests {
         assert_eq!(stored[0].evse_status_record.len(), 3);
     }
 
+    /// A database file of schema `version` (its first migrations only) with the operator
+    /// `DE*GEF`, the targets 1 (`DE-GDF`) and 2 (`DE-XYZ`), and what `sql` writes; returns its
+    /// directory and path.
+    fn database_of_schema(version: usize, sql: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = temp_dir(&format!("outbox-v{version}"));
+        let path = dir.join("node.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        for (_, migration) in &super::super::MIGRATIONS[..version] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version).unwrap();
+        conn.execute_batch(
+            "INSERT INTO outbox_target (id, kind, role, target_key, partner_id)
+             VALUES (1, 'peer', 'emp', 'DEGDF', 'DE-GDF'), (2, 'peer', 'emp', 'DEXYZ', 'DE-XYZ');
+             INSERT INTO operator (operator_key, operator_id) VALUES ('DEGEF', 'DE*GEF');",
+        )
+        .unwrap();
+        conn.execute_batch(sql).unwrap();
+        (dir, path)
+    }
+
     #[tokio::test]
     async fn coalesced_rows_of_schema_2_become_changes_and_cursors() {
-        let dir = temp_dir("outbox-v2");
-        let path = dir.join("node.sqlite");
-        {
-            let conn = Connection::open(&path).unwrap();
-            for (_, sql) in &super::super::MIGRATIONS[..2] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.execute_batch(
-                "PRAGMA user_version = 2;
-                 UPDATE outbox_sequence SET last = 4;
-                 INSERT INTO outbox_target (id, kind, role, target_key, partner_id)
-                 VALUES (1, 'peer', 'emp', 'DEGDF', 'DE-GDF'), (2, 'peer', 'emp', 'DEXYZ', 'DE-XYZ');
-                 INSERT INTO operator (operator_key, operator_id) VALUES ('DEGEF', 'DE*GEF');
+        let (dir, path) = database_of_schema(
+            2,
+            "UPDATE outbox_sequence SET last = 4;
                  INSERT INTO evse_status (evse_key, evse_id, operator_key, status, updated_at)
                  VALUES ('DEGEFE1', 'DE*GEF*E1', 'DEGEF', 'Available', 0),
                         ('DEGEFE2', 'DE*GEF*E2', 'DEGEF', 'Occupied', 0);
@@ -2663,9 +2670,7 @@ mod tests {
                  VALUES (1, 1, 'DEGEFE1', 'DEGEF', 'DE*GEF*E1', 'Occupied', '/p', 'a', 0),
                         (2, 2, 'DEGEFE2', 'DEGEF', 'DE*GEF*E2', 'Occupied', '/p', 'a', 0),
                         (2, 3, 'DEGEFE1', 'DEGEF', 'DE*GEF*E1', 'Available', '/p', 'b', 0);",
-            )
-            .unwrap();
-        }
+        );
         let store = Store::open(&path).await.unwrap();
         let (a, b) = (gdf(), other());
         assert_eq!(pending_changes(&store).await, 2);
@@ -2686,21 +2691,11 @@ mod tests {
 
     #[tokio::test]
     async fn queued_changes_of_schema_7_move_onto_their_status_rows() {
-        let dir = temp_dir("outbox-v7");
-        let path = dir.join("node.sqlite");
-        {
-            let conn = Connection::open(&path).unwrap();
-            for (_, sql) in &super::super::MIGRATIONS[..7] {
-                conn.execute_batch(sql).unwrap();
-            }
-            // E1's change was queued as Occupied and its row rewritten since (Available); E2's
-            // change is delivered to DE-GDF only; E3's row was deleted after its change.
-            conn.execute_batch(
-                "PRAGMA user_version = 7;
-                 UPDATE outbox_sequence SET last = 5;
-                 INSERT INTO outbox_target (id, kind, role, target_key, partner_id)
-                 VALUES (1, 'peer', 'emp', 'DEGDF', 'DE-GDF'), (2, 'peer', 'emp', 'DEXYZ', 'DE-XYZ');
-                 INSERT INTO operator (operator_key, operator_id) VALUES ('DEGEF', 'DE*GEF');
+        // E1's change was queued as Occupied and its row rewritten since (Available); E2's
+        // change is delivered to DE-GDF only; E3's row was deleted after its change.
+        let (dir, path) = database_of_schema(
+            7,
+            "UPDATE outbox_sequence SET last = 5;
                  INSERT INTO evse_status (evse_key, evse_id, operator_key, status, updated_at)
                  VALUES ('DEGEFE1', 'DE*GEF*E1', 'DEGEF', 'Available', 2000),
                         ('DEGEFE2', 'DE*GEF*E2', 'DEGEF', 'Occupied', 1000),
@@ -2713,9 +2708,7 @@ mod tests {
                  INSERT INTO outbox_cursor (target, operator_key, cursor_seq, until_seq, path)
                  VALUES (1, 'DEGEF', 2, 9223372036854775807, '/p'),
                         (2, 'DEGEF', 1, 9223372036854775807, '/p');",
-            )
-            .unwrap();
-        }
+        );
         let store = Store::open(&path).await.unwrap();
         let (a, b) = (gdf(), other());
         assert_eq!(pending_changes(&store).await, 2);

@@ -882,19 +882,24 @@ fn batch_item(
 /// The operator of the target's lowest-numbered pending change, and that number.
 fn first_change(conn: &Connection, target: i64) -> Result<Option<(String, i64)>, StoreError> {
     Ok(conn
-        .prepare_cached(
-            "SELECT operator_key, first FROM (
-                 SELECT c.operator_key,
-                        (SELECT ch.change_seq FROM evse_status ch
-                         WHERE ch.operator_key = c.operator_key
-                           AND ch.change_seq > c.cursor_seq AND ch.change_seq <= c.until_seq
-                         ORDER BY ch.change_seq LIMIT 1) AS first
-                 FROM outbox_cursor c WHERE c.target = ?1)
-             WHERE first IS NOT NULL ORDER BY first LIMIT 1",
-        )?
+        .prepare_cached(FIRST_CHANGE)?
         .query_row([target], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
+
+/// The query of [`first_change`].
+const FIRST_CHANGE: &str = "SELECT operator_key, first FROM (
+         SELECT c.operator_key,
+                (SELECT ch.change_seq FROM evse_status ch
+                 WHERE ch.operator_key = c.operator_key
+                   AND ch.change_seq > c.cursor_seq AND ch.change_seq <= c.until_seq
+                 ORDER BY ch.change_seq LIMIT 1) AS first
+         FROM outbox_cursor c WHERE c.target = ?1)
+     WHERE first IS NOT NULL ORDER BY first LIMIT 1";
+
+/// How many of an operator's changes numbered in (`?2`, `?3`] are still queued.
+const STILL_QUEUED: &str = "SELECT COUNT(*) FROM evse_status
+     WHERE operator_key = ?1 AND change_seq > ?2 AND change_seq <= ?3";
 
 /// How many batches [`BatchCache`] keeps.
 const CACHED_BATCHES: usize = 8;
@@ -1148,10 +1153,7 @@ fn advance_in(
         return Ok(0);
     }
     let still: i64 = tx
-        .prepare_cached(
-            "SELECT COUNT(*) FROM evse_status
-             WHERE operator_key = ?1 AND change_seq > ?2 AND change_seq <= ?3",
-        )?
+        .prepare_cached(STILL_QUEUED)?
         .query_row(rusqlite::params![operator_key, from, last], |r| r.get(0))?;
     tx.prepare_cached(
         "DELETE FROM outbox_cursor WHERE operator_key = ?1 AND cursor_seq >= until_seq",
@@ -1941,6 +1943,62 @@ mod tests {
         // Five batches were read with the cached statement, none parsed again.
         assert!(reprepared.1 > 0, "{reprepared:?}");
         assert_eq!(reprepared.0, 0, "{reprepared:?}");
+    }
+
+    #[tokio::test]
+    async fn queued_changes_are_found_through_their_index_not_by_scanning_the_statuses() {
+        let store = Store::open_in_memory().await.unwrap();
+        // Statuses of a peer operator (never queued) beside an own operator's queued ones.
+        let peer_records: Vec<EvseStatusRecord> = (0..200)
+            .map(|i| record_of(&format!("DE*XYZ*E{i}"), "Available"))
+            .collect();
+        store
+            .apply_evse_status(
+                &op("DE*XYZ"),
+                None,
+                ActionType::Update,
+                &peer_records,
+                at(0),
+                &[],
+            )
+            .await
+            .unwrap();
+        push_status(
+            &store,
+            ActionType::Update,
+            &[("DE*GEF*E1", "Occupied")],
+            &[status_entry(&gdf(), "p")],
+            0,
+        )
+        .await;
+        let plans = store
+            .run(|c| {
+                let mut plans = Vec::new();
+                for sql in [
+                    batch_rows_sql(Some(MAX_STATUS_BATCH)).into_owned(),
+                    FIRST_CHANGE.to_owned(),
+                    STILL_QUEUED.to_owned(),
+                    PENDING_CHANGE.to_owned(),
+                ] {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let n = stmt.parameter_count();
+                    let steps = stmt
+                        .query_map(rusqlite::params_from_iter(vec![1_i64; n]), |r| {
+                            r.get::<_, String>(3)
+                        })?
+                        .collect::<Result<Vec<_>, _>>()?;
+                    plans.push((sql, steps.join("; ")));
+                }
+                Ok(plans)
+            })
+            .await
+            .unwrap();
+        for (sql, plan) in plans {
+            assert!(
+                plan.contains("INDEX evse_status_change") && !plan.contains("SCAN evse_status"),
+                "{sql}\n=> {plan}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 //!
 //! HTTP statuses: 401 for a missing or unknown credential and for a caller acting for an ID it
 //! is not bound to (as the HBS answers when an ID is not linked to the client certificate), 400
-//! for a body that is not JSON, 200 for everything else (business and data errors travel in the
+//! for a body that is not JSON, 413 for a body above the node's limit, 200 for everything else (business and data errors travel in the
 //! `StatusCode`, oicp-2.3.md §6.2).
 
 use std::fmt::Write as _;
@@ -50,6 +50,17 @@ impl Failure {
         Self {
             http: 401,
             status: StatusCode::with_description(Code::UnauthorizedAccess, description.as_ref()),
+        }
+    }
+
+    /// 022 with HTTP 413: a body larger than the node accepts (`limit` bytes).
+    pub fn too_large(limit: usize) -> Self {
+        Self {
+            http: 413,
+            status: StatusCode::with_description(
+                Code::DataError,
+                &format!("the request body is larger than {limit} bytes"),
+            ),
         }
     }
 

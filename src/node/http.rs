@@ -171,9 +171,14 @@ fn oicp_operation(path: &str) -> Option<(Operation, Option<&str>)> {
 
 /// Every request below `/api/oicp`: 404 for a path that is no OICP operation, 405 (with
 /// `Allow: POST`) for another method than `POST`.
+///
+/// The body is read only after the path, the method, the caller's credential and the path's
+/// ID were accepted (see `answer`): a request that is refused for any of these is answered at
+/// once, without waiting for a body of up to [`MAX_BODY`] bytes from a caller the node does
+/// not know.
 async fn oicp_request(
     req: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
     state: web::Data<NodeState>,
     client: web::Data<OicpClient>,
 ) -> HttpResponse {
@@ -193,7 +198,7 @@ async fn dispatch(
     op: Operation,
     path_id: Option<String>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
     state: web::Data<NodeState>,
     client: web::Data<OicpClient>,
 ) -> HttpResponse {
@@ -275,7 +280,8 @@ struct Input {
     /// The `{id}` of the path, as sent.
     path_id: Option<String>,
     req: HttpRequest,
-    body: web::Bytes,
+    /// The body, not read yet.
+    body: web::Payload,
     state: Arc<NodeState>,
     client: OicpClient,
 }
@@ -346,6 +352,33 @@ where
     response
 }
 
+/// The body of an accepted request, at most [`MAX_BODY`] bytes: a larger one (declared in
+/// `Content-Length`, or as sent) is refused with 413 and 022; one that breaks off is refused
+/// as not valid JSON would be (400, 022).
+async fn read_body(req: &HttpRequest, body: web::Payload) -> Result<web::Bytes, Failure> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(Failure::too_large(MAX_BODY));
+    }
+    match body.to_bytes_limited(MAX_BODY).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(Failure::too_large(MAX_BODY)),
+        Err(e) => {
+            tracing::info!(error = %e, "request body could not be read");
+            let mut failure = Failure::new(
+                crate::oicp::v23::status::Code::DataError,
+                "the request body could not be read",
+            );
+            failure.http = 400;
+            Err(failure)
+        }
+    }
+}
+
 /// Who calls: the clearing house (its client certificate or token), else the caller the
 /// bearer token names.
 fn identify(req: &HttpRequest, state: &NodeState) -> Option<Caller> {
@@ -410,7 +443,11 @@ where
             "the caller may not act for {id}"
         )));
     }
-    let request = match parse::<Req>(&input.body) {
+    let body = match read_body(&input.req, input.body).await {
+        Ok(body) => body,
+        Err(failure) => return refuse(failure),
+    };
+    let request = match parse::<Req>(&body) {
         Ok(r) => r,
         Err(errors) => return refuse(Failure::invalid(&errors)),
     };

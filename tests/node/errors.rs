@@ -532,3 +532,102 @@ async fn an_unknown_oicp_path_is_404_and_another_method_than_post_is_405() {
         Some("POST")
     );
 }
+
+/// Sends the head of a `POST` to `path` on `port` declaring a body of `length` bytes, and
+/// `body` (possibly less than declared); returns what the node answered within 5 s (empty if
+/// it answered nothing).
+async fn head_only(port: u16, path: &str, token: &str, length: u64, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/oicp{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {token}\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0_u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                    break;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[actix_web::test]
+async fn a_refused_request_is_answered_before_its_body_arrives() {
+    // Arrange: requests that declare a 100 MB body and send none of it.
+    let p = pair().await;
+    let port = p.cpo.port;
+    let path = "/evsepush/v21/operators/DE*GEF/status-records";
+    let big = 100 * 1024 * 1024;
+
+    // Act
+    let started = Instant::now();
+    let unknown_token = head_only(port, path, "no-such-token", big, b"").await;
+    let other_id = head_only(
+        port,
+        "/evsepush/v21/operators/DE*XYZ/status-records",
+        CPO_BACKEND,
+        big,
+        b"",
+    )
+    .await;
+    let no_path = head_only(port, "/evsepush/v21/no-such-records", CPO_BACKEND, big, b"").await;
+    let elapsed = started.elapsed();
+
+    // Assert: each answered at once, in OICP form where OICP has one.
+    assert!(unknown_token.starts_with("HTTP/1.1 401"), "{unknown_token}");
+    assert!(unknown_token.contains(r#""Code":"017""#), "{unknown_token}");
+    assert!(other_id.starts_with("HTTP/1.1 401"), "{other_id}");
+    assert!(other_id.contains(r#""Code":"017""#), "{other_id}");
+    assert!(no_path.starts_with("HTTP/1.1 404"), "{no_path}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
+
+#[actix_web::test]
+async fn a_body_above_the_limit_is_refused_with_413_and_022() {
+    // Arrange
+    let p = pair().await;
+    let path = "/evsepush/v21/operators/DE*GEF/status-records";
+
+    // Act: an accepted caller declaring 300 MB (the limit is 256 MB).
+    let declared = head_only(p.cpo.port, path, CPO_BACKEND, 300 * 1024 * 1024, b"").await;
+    // A body that breaks off: declared 1,000 bytes, 10 sent, then the connection closes.
+    let cut = {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", p.cpo.port))
+            .await
+            .unwrap();
+        let head = format!(
+            "POST /api/oicp{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Authorization: Bearer {CPO_BACKEND}\r\nContent-Length: 1000\r\n\r\n{{\"Action"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        drop(stream);
+        // The node is still serving others.
+        post(
+            &p.cpo_url(path),
+            Some(CPO_BACKEND),
+            &status_push("DE*GEF", "DE*GEF*E1*1"),
+        )
+        .await
+    };
+
+    // Assert
+    assert!(declared.starts_with("HTTP/1.1 413"), "{declared}");
+    assert!(declared.contains(r#""Code":"022""#), "{declared}");
+    assert!(declared.contains("larger than"), "{declared}");
+    assert_eq!((cut.status, cut.code()), (200, "000"), "{:?}", cut.body);
+}

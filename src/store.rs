@@ -538,6 +538,15 @@ impl OperatorRow {
     }
 }
 
+/// Locks `mutex` of the store's shared state (pending status updates, cached batches); a panic
+/// while it was held left the state usable (the store thread catches panics of its jobs; the
+/// holders only push, take or replace whole values).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The recorded spelling and name of an operator, if it ever pushed anything.
 fn operator_by_key(
     conn: &Connection,

@@ -18,7 +18,7 @@ use super::geo::Circle;
 use super::ocpi_cpo::{ChangedLocation, ViewPatch, patch_in};
 use super::outbox::{self, OutboxEntry};
 use super::worker::{Job, Undo, WriteTask, exec, outcome};
-use super::{Action, OperatorRow, Store, StoreError, json_list, millis, stored};
+use super::{Action, OperatorRow, Store, StoreError, json_list, lock, millis, stored};
 use crate::oicp::v23::common::ActionType;
 use crate::oicp::v23::evse_status::{EvseStatus, EvseStatusRecord, OperatorEvseStatus};
 use crate::oicp::v23::ids::{EvseId, OperatorId};
@@ -344,14 +344,6 @@ struct UpdateBatch {
     results: Vec<Result<Vec<ChangedLocation>, StoreError>>,
     /// Whether `apply` completed and asked for its writes to be kept.
     kept: bool,
-}
-
-/// The pending updates; a panic while they were held left them usable (the store thread
-/// catches panics of its jobs).
-fn lock(pending: &std::sync::Mutex<PendingUpdates>) -> std::sync::MutexGuard<'_, PendingUpdates> {
-    pending
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl WriteTask for UpdateBatch {

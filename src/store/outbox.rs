@@ -83,7 +83,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::{Store, StoreError, millis, operator_by_key};
+use super::{Store, StoreError, lock, millis, operator_by_key};
 use crate::config::{PartnerId, Role};
 use crate::oicp::v23::common::ActionType;
 use crate::oicp::v23::evse_status::PushEvseStatus;
@@ -993,13 +993,6 @@ impl BatchCache {
     }
 }
 
-/// The cache; a panic while it was held left it usable.
-fn lock_cache(cache: &Mutex<BatchCache>) -> std::sync::MutexGuard<'_, BatchCache> {
-    cache
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// The batch of changes following the target's cursor `c`, numbered below `below`, from
 /// `cache` when it holds a batch following the same cursor (see [`BatchCache`]), else read
 /// (and kept there unless the cache was emptied since `generation`, read before this read
@@ -1011,7 +1004,7 @@ fn status_batch(
     below: i64,
     (cache, generation): (&Mutex<BatchCache>, u64),
 ) -> Result<Option<OutboxItem>, StoreError> {
-    let hit = lock_cache(cache).take(&c.operator_key, c.done, c.target);
+    let hit = lock(cache).take(&c.operator_key, c.done, c.target);
     if let Some(hit) = hit {
         let n = hit
             .rows
@@ -1043,7 +1036,7 @@ fn status_batch(
         let mine = status_batch_body(conn, &c.operator_key, &rows[..n])?;
         batch_item(conn, target_ref, c, c.done, &rows[..n], mine)?
     };
-    lock_cache(cache).keep(
+    lock(cache).keep(
         CachedBatch {
             operator_key: c.operator_key.clone(),
             from: c.done,
@@ -1415,7 +1408,7 @@ impl Store {
     pub async fn outbox_next(&self, target: &TargetRef) -> Result<Option<OutboxItem>, StoreError> {
         let target = target.clone();
         let batches = Arc::clone(&self.batches);
-        let generation = lock_cache(&batches).generation;
+        let generation = lock(&batches).generation;
         self.read(move |conn| next_item(conn, &target, (&batches, generation)))
             .await
     }
@@ -1788,7 +1781,7 @@ impl Store {
             })
             .await?;
         if dropped {
-            lock_cache(&self.batches).clear();
+            lock(&self.batches).clear();
         }
         Ok(dropped)
     }

@@ -1005,18 +1005,10 @@ fn status_batch(
     (cache, generation): (&Mutex<BatchCache>, u64),
 ) -> Result<Option<OutboxItem>, StoreError> {
     let hit = lock(cache).take(&c.operator_key, c.done, c.target);
-    if let Some(hit) = hit {
-        let n = hit
-            .rows
-            .partition_point(|r| r.seq <= c.until && r.seq < below);
-        if n == hit.rows.len() {
-            return batch_item(conn, target_ref, c, c.done, &hit.rows, hit.body.clone());
-        }
-        if n > 0 {
-            let rows = &hit.rows[..n];
-            let body = status_batch_body(conn, &c.operator_key, rows)?;
-            return batch_item(conn, target_ref, c, c.done, rows, body);
-        }
+    if let Some(hit) = hit
+        && let Some(item) = share_of(conn, target_ref, c, below, &hit)?
+    {
+        return Ok(Some(item));
     }
     // Read for any target at this cursor: without this target's bounds, which are applied
     // to the cached batch like to any.
@@ -1025,28 +1017,46 @@ fn status_batch(
         ..c.clone()
     };
     let rows = batch_rows(conn, &unbounded, i64::MAX, Some(MAX_STATUS_BATCH))?;
-    let n = rows.partition_point(|r| r.seq <= c.until && r.seq < below);
-    if n == 0 {
+    if rows.is_empty() {
         return Ok(None);
     }
     let body = status_batch_body(conn, &c.operator_key, &rows)?;
-    let item = if n == rows.len() {
-        batch_item(conn, target_ref, c, c.done, &rows, body.clone())?
-    } else {
-        let mine = status_batch_body(conn, &c.operator_key, &rows[..n])?;
-        batch_item(conn, target_ref, c, c.done, &rows[..n], mine)?
-    };
+    let data = Arc::new(BatchData { rows, body });
+    let item = share_of(conn, target_ref, c, below, &data)?;
     lock(cache).keep(
         CachedBatch {
             operator_key: c.operator_key.clone(),
             from: c.done,
-            data: Arc::new(BatchData { rows, body }),
+            data,
             taken: vec![c.target],
             read_at: std::time::Instant::now(),
         },
         generation,
     );
     Ok(item)
+}
+
+/// The part of `batch` (changes following the cursor `c`) that the target takes: the prefix
+/// numbered up to its `until_seq` and below `below`, with the batch's body when that is all of
+/// it. `None` when nothing of it is the target's.
+fn share_of(
+    conn: &Connection,
+    target_ref: &TargetRef,
+    c: &Cursor,
+    below: i64,
+    batch: &BatchData,
+) -> Result<Option<OutboxItem>, StoreError> {
+    let rows = &batch.rows;
+    let n = rows.partition_point(|r| r.seq <= c.until && r.seq < below);
+    if n == 0 {
+        return Ok(None);
+    }
+    let body = if n == rows.len() {
+        batch.body.clone()
+    } else {
+        status_batch_body(conn, &c.operator_key, &rows[..n])?
+    };
+    batch_item(conn, target_ref, c, c.done, &rows[..n], body)
 }
 
 fn next_item(

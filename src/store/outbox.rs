@@ -96,13 +96,27 @@ use crate::peer::client::TargetKind;
 /// Most status records in one batched `eRoamingPushEvseStatus` `update`.
 pub const MAX_STATUS_BATCH: usize = 1000;
 
-/// Whether change `?1` is still queued for some target (the admin API's retry and drop of a
-/// coalesced status update by its number). Through the cursors, so that the partial index
-/// `evse_status_change` serves the look-up per operator.
-const PENDING_CHANGE: &str = "SELECT 1 FROM evse_status
-     WHERE operator_key IN (SELECT operator_key FROM outbox_cursor
-                            WHERE cursor_seq < ?1 AND ?1 <= until_seq)
-       AND change_seq = ?1";
+/// `head` on the status row of change `?1` while it is still queued for some target (the
+/// admin API's retry and drop of a coalesced status update by its number). Through the
+/// cursors, so that the partial index `evse_status_change` serves the look-up per operator.
+macro_rules! pending_change {
+    ($head:literal) => {
+        concat!(
+            $head,
+            " WHERE operator_key IN (SELECT operator_key FROM outbox_cursor
+                                    WHERE cursor_seq < ?1 AND ?1 <= until_seq)
+               AND change_seq = ?1"
+        )
+    };
+}
+
+/// Whether change `?1` is still queued for some target.
+const PENDING_CHANGE: &str = pending_change!("SELECT 1 FROM evse_status");
+
+/// Drops change `?1` if it is still queued: the status stays stored, only its change leaves
+/// the queue (for every target).
+const DROP_CHANGE: &str =
+    pending_change!("UPDATE evse_status SET change_seq = NULL, change_pid = NULL");
 
 const PENDING: &str = "pending";
 const DEAD: &str = "dead";
@@ -1777,15 +1791,8 @@ impl Store {
                 let mut n = tx
                     .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
                     .execute([id])?;
-                if n == 0 && tx.prepare_cached(PENDING_CHANGE)?.exists([id])? {
-                    // The status stays stored; only its change leaves the queue.
-                    n = tx
-                        .prepare_cached(
-                            "UPDATE evse_status SET change_seq = NULL, change_pid = NULL
-                         WHERE operator_key IN (SELECT operator_key FROM outbox_cursor)
-                           AND change_seq = ?1",
-                        )?
-                        .execute([id])?;
+                if n == 0 {
+                    n = tx.prepare_cached(DROP_CHANGE)?.execute([id])?;
                 }
                 Ok(n > 0)
             })
@@ -1982,6 +1989,7 @@ mod tests {
                     FIRST_CHANGE.to_owned(),
                     STILL_QUEUED.to_owned(),
                     PENDING_CHANGE.to_owned(),
+                    DROP_CHANGE.to_owned(),
                 ] {
                     let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
                     let n = stmt.parameter_count();

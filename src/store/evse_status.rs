@@ -70,29 +70,23 @@ impl Row {
         operator_key: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let changed = w.update.execute((
+        // Both statements number their parameters alike.
+        let params = (
             &self.key,
             &self.evse_id,
             &self.status,
             &self.extra,
             now,
             operator_key,
-        ))?;
-        if changed > 0 {
+        );
+        if w.update.execute(params)? > 0 {
             return Ok(());
         }
         let stored: Option<String> = w.owner.query_row([&self.key], |r| r.get(0)).optional()?;
         if stored.as_deref() == Some(operator_key) {
             return Ok(());
         }
-        w.insert.execute((
-            &self.key,
-            &self.evse_id,
-            operator_key,
-            &self.status,
-            &self.extra,
-            now,
-        ))?;
+        w.insert.execute(params)?;
         Ok(())
     }
 
@@ -107,7 +101,8 @@ impl Row {
         seq: i64,
         process_id: &str,
     ) -> Result<(), StoreError> {
-        let changed = w.update.execute((
+        // Both statements number their parameters alike.
+        let params = (
             &self.key,
             &self.evse_id,
             &self.status,
@@ -116,20 +111,11 @@ impl Row {
             operator_key,
             seq,
             process_id,
-        ))?;
-        if changed > 0 {
+        );
+        if w.update.execute(params)? > 0 {
             return Ok(());
         }
-        w.insert.execute((
-            &self.key,
-            &self.evse_id,
-            operator_key,
-            &self.status,
-            &self.extra,
-            now,
-            seq,
-            process_id,
-        ))?;
+        w.insert.execute(params)?;
         Ok(())
     }
 }
@@ -153,7 +139,7 @@ impl<'c> RowWriter<'c> {
             insert: tx.prepare_cached(
                 "INSERT INTO evse_status (evse_key, evse_id, operator_key, status, extra,
                                           updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 VALUES (?1, ?2, ?6, ?3, ?4, ?5)
                  ON CONFLICT (evse_key) DO UPDATE SET
                      evse_id = excluded.evse_id, operator_key = excluded.operator_key,
                      status = excluded.status, extra = excluded.extra,
@@ -196,7 +182,7 @@ impl<'c> Queue<'c> {
             insert: tx.prepare_cached(
                 "INSERT INTO evse_status (evse_key, evse_id, operator_key, status, extra,
                                           updated_at, change_seq, change_pid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?7, ?8)
                  ON CONFLICT (evse_key) DO UPDATE SET
                      evse_id = excluded.evse_id, operator_key = excluded.operator_key,
                      status = excluded.status, extra = excluded.extra,

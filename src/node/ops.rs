@@ -480,9 +480,6 @@ impl Ctx {
             .iter()
             .any(|r| matches!(r, RouteKind::ClearingHouse | RouteKind::Both));
         let mut entries = Vec::with_capacity(peers.len() + 1);
-        // One path and one `Process-ID` for every peer's entry; an entry names its peer by ID
-        // (the registry resolves it at delivery).
-        let path = fill_path(op.path_template(), own.as_str());
         for (peer, route) in peers.iter().zip(routes) {
             // A push to the hub is for every EMP: when the hub gets its own copy anyway, a peer
             // that does not answer needs no fallback copy.
@@ -491,14 +488,13 @@ impl Ctx {
                 _ => None,
             };
             if route != RouteKind::ClearingHouse {
-                entries.push(OutboxEntry {
-                    target: TargetRef::peer(peer.id.clone()),
-                    operation: op,
-                    path: path.clone(),
-                    body: Arc::clone(&bytes),
-                    process_id: self.process_id.clone(),
-                    fallback: fallback.as_ref().map(TargetRef::of),
-                });
+                entries.push(self.entry(
+                    &Registry::peer_target(peer),
+                    op,
+                    own.as_str(),
+                    Arc::clone(&bytes),
+                    fallback.as_ref(),
+                ));
             }
         }
         if hub_copy {

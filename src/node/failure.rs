@@ -5,8 +5,8 @@
 //!
 //! HTTP statuses: 401 for a missing or unknown credential and for a caller acting for an ID it
 //! is not bound to (as the HBS answers when an ID is not linked to the client certificate), 400
-//! for a body that is not JSON, 413 for a body above the node's limit, 200 for everything else (business and data errors travel in the
-//! `StatusCode`, oicp-2.3.md §6.2).
+//! for a body that is not JSON or breaks off, 413 for a body above the node's limit, 200 for
+//! everything else (business and data errors travel in the `StatusCode`, oicp-2.3.md §6.2).
 
 use std::fmt::Write as _;
 

@@ -486,7 +486,7 @@ fn view_in(tx: &Connection, view: Option<&ViewPatch>) -> Vec<ChangedLocation> {
     let Some(view) = view else {
         return Vec::new();
     };
-    patch_in(tx, &view.evse_keys, view.now, &*view.patch).unwrap_or_else(|e| {
+    patch_in(tx, view).unwrap_or_else(|e| {
         tracing::error!(error = %e, "applying status to the OCPI view failed");
         Vec::new()
     })

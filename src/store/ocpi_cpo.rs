@@ -83,14 +83,17 @@ impl std::fmt::Debug for ViewPatch {
     }
 }
 
-/// Patches the Locations of `evse_keys` with `patch` (see [`ViewPatch`]) inside the caller's
-/// transaction; returns those that changed. EVSEs not in the view are skipped.
+/// Applies `view` to the Locations of its EVSEs inside the caller's transaction; returns those
+/// that changed. EVSEs not in the view are skipped.
 pub(super) fn patch_in(
     tx: &rusqlite::Connection,
-    evse_keys: &[String],
-    now: i64,
-    patch: &LocationPatch,
+    view: &ViewPatch,
 ) -> Result<Vec<ChangedLocation>, StoreError> {
+    let ViewPatch {
+        evse_keys,
+        now,
+        patch,
+    } = view;
     let mut by_location: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     {
         let mut find =

@@ -17,15 +17,9 @@ ALTER TABLE evse_status ADD COLUMN change_pid TEXT;      -- Process-ID of the pu
 -- `fullLoad` push, queued after it as a message of its own) is not carried over: the target
 -- receives that push, which removes the EVSE.
 UPDATE evse_status
-SET change_seq = (SELECT ch.seq FROM outbox_change ch
-                  WHERE ch.operator_key = evse_status.operator_key
-                    AND ch.evse_key = evse_status.evse_key),
-    change_pid = (SELECT ch.process_id FROM outbox_change ch
-                  WHERE ch.operator_key = evse_status.operator_key
-                    AND ch.evse_key = evse_status.evse_key)
-WHERE EXISTS (SELECT 1 FROM outbox_change ch
-              WHERE ch.operator_key = evse_status.operator_key
-                AND ch.evse_key = evse_status.evse_key);
+SET change_seq = ch.seq, change_pid = ch.process_id
+FROM outbox_change ch
+WHERE ch.operator_key = evse_status.operator_key AND ch.evse_key = evse_status.evse_key;
 
 CREATE INDEX evse_status_change ON evse_status (operator_key, change_seq)
     WHERE change_seq IS NOT NULL;

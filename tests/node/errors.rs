@@ -534,10 +534,15 @@ async fn an_unknown_oicp_path_is_404_and_another_method_than_post_is_405() {
 }
 
 /// Sends the head of a `POST` to `path` on `port` declaring a body of `length` bytes, and
-/// `body` (possibly less than declared); returns what the node answered within 5 s (empty if
-/// it answered nothing).
-async fn head_only(port: u16, path: &str, token: &str, length: u64, body: &[u8]) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// `body` (possibly less than declared); returns the connection.
+async fn send_head(
+    port: u16,
+    path: &str,
+    token: &str,
+    length: u64,
+    body: &[u8],
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
@@ -547,6 +552,13 @@ async fn head_only(port: u16, path: &str, token: &str, length: u64, body: &[u8])
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(body).await.unwrap();
+    stream
+}
+
+/// [`send_head`], then what the node answered within 5 s (empty if it answered nothing).
+async fn head_only(port: u16, path: &str, token: &str, length: u64, body: &[u8]) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut stream = send_head(port, path, token, length, body).await;
     let mut answer = Vec::new();
     let mut buf = [0_u8; 4096];
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -606,16 +618,7 @@ async fn a_body_above_the_limit_is_refused_with_413_and_022() {
     let declared = head_only(p.cpo.port, path, CPO_BACKEND, 300 * 1024 * 1024, b"").await;
     // A body that breaks off: declared 1,000 bytes, 10 sent, then the connection closes.
     let cut = {
-        use tokio::io::AsyncWriteExt;
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", p.cpo.port))
-            .await
-            .unwrap();
-        let head = format!(
-            "POST /api/oicp{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-             Authorization: Bearer {CPO_BACKEND}\r\nContent-Length: 1000\r\n\r\n{{\"Action"
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
-        drop(stream);
+        drop(send_head(p.cpo.port, path, CPO_BACKEND, 1000, br#"{"Action"#).await);
         // The node is still serving others.
         post(
             &p.cpo_url(path),

@@ -64,6 +64,18 @@ impl Failure {
         }
     }
 
+    /// 022 with HTTP 400: a body that broke off before its end (read like a body that is not
+    /// valid JSON).
+    pub fn unreadable() -> Self {
+        Self {
+            http: 400,
+            status: StatusCode::with_description(
+                Code::DataError,
+                "the request body could not be read",
+            ),
+        }
+    }
+
     /// 210: no peer or party for an ID (answered locally, no network call).
     pub fn no_route(description: impl AsRef<str>) -> Self {
         Self::new(Code::NoValidContract, description)

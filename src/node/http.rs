@@ -369,12 +369,7 @@ async fn read_body(req: &HttpRequest, body: web::Payload) -> Result<web::Bytes, 
         Ok(Err(_)) => Err(Failure::too_large(MAX_BODY)),
         Err(e) => {
             tracing::info!(error = %e, "request body could not be read");
-            let mut failure = Failure::new(
-                crate::oicp::v23::status::Code::DataError,
-                "the request body could not be read",
-            );
-            failure.http = 400;
-            Err(failure)
+            Err(Failure::unreadable())
         }
     }
 }
